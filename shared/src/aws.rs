@@ -1,0 +1,124 @@
+//! AWS access: the clients for the primary and the recovery Region, built once from one
+//! `SdkConfig`.
+//!
+//! `AWS_ENDPOINT_URL` (read by aws-config) points every client at an emulator, so tests, the demo
+//! and production run the same code. Retries and timeouts are explicit: the SDK defaults (three
+//! attempts, no operation timeout) are not what a DR tool should depend on without saying so.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+
+use crate::error::Error;
+use crate::plan::{Plan, Region};
+
+/// Retry and timeout settings for every client.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Attempts per call, the first included (standard retry mode, exponential backoff).
+    pub max_attempts: u32,
+    /// First retry backoff; doubles per attempt, with jitter.
+    pub initial_backoff: Duration,
+    /// Limit for one call, all attempts included.
+    pub operation_timeout: Duration,
+    /// Limit for one attempt.
+    pub attempt_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+            operation_timeout: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Loads the shared configuration from the environment (credentials, `AWS_ENDPOINT_URL`) with
+/// Lifeboat's retry and timeout settings.
+pub async fn load_config(tuning: &Tuning) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(tuning.max_attempts)
+                .with_initial_backoff(tuning.initial_backoff),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(tuning.operation_timeout)
+                .operation_attempt_timeout(tuning.attempt_timeout)
+                .connect_timeout(tuning.connect_timeout)
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The clients Lifeboat uses in one Region.
+#[derive(Debug, Clone)]
+pub struct RegionalClients {
+    pub region: Region,
+    pub rds: aws_sdk_rds::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+impl RegionalClients {
+    pub fn new(config: &SdkConfig, region: &Region) -> Self {
+        let sdk_region = aws_config::Region::new(region.as_str().to_owned());
+        let rds = aws_sdk_rds::config::Builder::from(config).region(sdk_region.clone()).build();
+        // Emulators (and some S3-compatible endpoints) only serve path-style addressing.
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .region(sdk_region.clone())
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        let events =
+            aws_sdk_eventbridge::config::Builder::from(config).region(sdk_region).build();
+        RegionalClients {
+            region: region.clone(),
+            rds: aws_sdk_rds::Client::from_conf(rds),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            events: aws_sdk_eventbridge::Client::from_conf(events),
+        }
+    }
+}
+
+/// Everything a Lifeboat task needs to talk to AWS, built once per process (per Lambda
+/// container) and passed by reference.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub primary: RegionalClients,
+    pub recovery: RegionalClients,
+    config: SdkConfig,
+}
+
+impl AwsClients {
+    pub fn new(config: &SdkConfig, plan: &Plan) -> Self {
+        AwsClients {
+            primary: RegionalClients::new(config, &plan.primary_region),
+            recovery: RegionalClients::new(config, &plan.recovery_region),
+            config: config.clone(),
+        }
+    }
+
+    /// The credentials in force now, for presigning requests that AWS forwards to another
+    /// Region (see [`crate::copy::presign`]).
+    pub async fn credentials(&self) -> Result<Credentials, Error> {
+        let provider = self
+            .config
+            .credentials_provider()
+            .ok_or_else(|| Error::Refused("no AWS credentials are configured".into()))?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| Error::other("cannot load AWS credentials", e))
+    }
+}

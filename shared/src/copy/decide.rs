@@ -1,0 +1,428 @@
+//! The copy decision, free of I/O: given what the primary Region has and what the recovery Region
+//! already holds, which copies to start, which to leave for the next run and which old copies to
+//! prune. Every rule of the copy task lives here, so it is tested without AWS.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use time::{Duration, OffsetDateTime};
+
+use super::model::{Snapshot, SnapshotKind, SourceDb, copy_tags, tags, target_identifier};
+use super::{Item, Outcome};
+use crate::plan::{CopyLimits, Plan, SnapshotSelection};
+
+/// A selected DB and its snapshots in the primary Region.
+#[derive(Debug, Clone)]
+pub struct SourceState {
+    pub db: SourceDb,
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// A copy to start.
+#[derive(Debug, Clone)]
+pub struct CopyOrder {
+    pub db: SourceDb,
+    pub source: Snapshot,
+    pub target_id: String,
+    /// Recovery-Region key for the copy; `None` keeps the source's encryption state.
+    pub kms_key: Option<String>,
+    /// Encrypted sources need a presigned request for the source Region.
+    pub needs_presigned_url: bool,
+    pub option_group: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A Lifeboat copy to delete.
+#[derive(Debug, Clone)]
+pub struct PruneOrder {
+    pub db: SourceDb,
+    pub copy: Snapshot,
+    pub reason: String,
+}
+
+/// Copy slots in use and free in the recovery Region, per snapshot kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Slots {
+    pub instance_in_flight: u32,
+    pub instance_limit: u32,
+    pub cluster_in_flight: u32,
+    pub cluster_limit: u32,
+}
+
+impl Slots {
+    pub fn count(recovery: &[Snapshot], limits: &CopyLimits) -> Self {
+        let in_flight = |kind| recovery.iter().filter(|s| s.kind == kind && s.is_copy_in_flight()).count() as u32;
+        Slots {
+            instance_in_flight: in_flight(SnapshotKind::Instance),
+            instance_limit: limits.db_snapshot_copies,
+            cluster_in_flight: in_flight(SnapshotKind::Cluster),
+            cluster_limit: limits.cluster_snapshot_copies,
+        }
+    }
+
+    fn free(&self, kind: SnapshotKind) -> u32 {
+        match kind {
+            SnapshotKind::Instance => self.instance_limit.saturating_sub(self.instance_in_flight),
+            SnapshotKind::Cluster => self.cluster_limit.saturating_sub(self.cluster_in_flight),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub copies: Vec<CopyOrder>,
+    pub prunes: Vec<PruneOrder>,
+    /// Everything decided that is not a call to make: already copied, deferred, refused.
+    pub items: Vec<Item>,
+    pub slots: Slots,
+}
+
+pub fn decide(
+    plan: &Plan,
+    now: OffsetDateTime,
+    sources: &[SourceState],
+    recovery: &[Snapshot],
+) -> Decision {
+    let slots = Slots::count(recovery, &plan.copy.limits);
+    let mut decision = Decision { slots, ..Decision::default() };
+    let copied_from: HashMap<&str, &Snapshot> = recovery
+        .iter()
+        .filter_map(|copy| copy.tags.get(tags::SOURCE_ARN).map(|arn| (arn.as_str(), copy)))
+        .collect();
+    let by_id: HashMap<(SnapshotKind, &str), &Snapshot> =
+        recovery.iter().map(|s| ((s.kind, s.id.as_str()), s)).collect();
+
+    // Candidates carry their rank within their DB (0 = newest), so that when the quota is short
+    // every DB gets its newest snapshot copied before any DB gets an older one.
+    let mut candidates: Vec<(usize, &SourceState, &Snapshot, String)> = Vec::new();
+    for state in sources {
+        let entry = &plan.copy.rds[state.db.entry];
+        for (rank, snapshot) in selected(state, entry.snapshots, entry.retain_days, now).into_iter().enumerate() {
+            let target_id = target_identifier(&snapshot.arn, &snapshot.id);
+            let existing = copied_from
+                .get(snapshot.arn.as_str())
+                .or_else(|| by_id.get(&(snapshot.kind, target_id.as_str())));
+            if let Some(copy) = existing {
+                let (outcome, detail) = if copy.is_available() {
+                    (Outcome::AlreadyCopied, "already in the recovery Region".to_owned())
+                } else {
+                    (Outcome::CopyInProgress, format!("copy is {}", copy.status))
+                };
+                decision.items.push(Item::new(&state.db, outcome, detail).snapshot(snapshot).target(&copy.id));
+                continue;
+            }
+            if snapshot.encrypted && entry.kms_key.is_none() {
+                decision.items.push(
+                    Item::new(
+                        &state.db,
+                        Outcome::Refused,
+                        format!(
+                            "copy.rds[{}].kms_key: snapshot {} is encrypted; set kms_key to a KMS key \
+                             in {} to copy it",
+                            state.db.entry, snapshot.id, plan.recovery_region
+                        ),
+                    )
+                    .snapshot(snapshot),
+                );
+                continue;
+            }
+            candidates.push((rank, state, snapshot, target_id));
+        }
+    }
+
+    candidates.sort_by_key(|(rank, _, snapshot, _)| (*rank, Reverse(snapshot.created)));
+    let mut started = HashMap::<SnapshotKind, u32>::new();
+    for (_, state, snapshot, target_id) in candidates {
+        let kind = snapshot.kind;
+        let used = started.entry(kind).or_default();
+        if *used >= slots.free(kind) {
+            let (limit_key, limit) = match kind {
+                SnapshotKind::Instance => ("db_snapshot_copies", slots.instance_limit),
+                SnapshotKind::Cluster => ("cluster_snapshot_copies", slots.cluster_limit),
+            };
+            decision.items.push(
+                Item::new(
+                    &state.db,
+                    Outcome::Deferred,
+                    format!(
+                        "all {limit} {kind} snapshot copy slots into {} are in use \
+                         (copy.limits.{limit_key}); the next run copies it",
+                        plan.recovery_region
+                    ),
+                )
+                .snapshot(snapshot)
+                .target(&target_id),
+            );
+            continue;
+        }
+        *used += 1;
+        let entry = &plan.copy.rds[state.db.entry];
+        // AWS encrypts an unencrypted DB snapshot when a key is given, but refuses to encrypt an
+        // unencrypted cluster snapshot on copy.
+        let kms_key = match (kind, snapshot.encrypted) {
+            (SnapshotKind::Cluster, false) => None,
+            _ => entry.kms_key.as_ref().map(|key| key.to_string()),
+        };
+        decision.copies.push(CopyOrder {
+            db: state.db.clone(),
+            source: snapshot.clone(),
+            target_id,
+            kms_key,
+            needs_presigned_url: snapshot.encrypted,
+            option_group: entry.option_group.clone(),
+            tags: copy_tags(&plan.name, snapshot, plan.primary_region.as_str()),
+        });
+    }
+
+    for state in sources {
+        decision.prunes.extend(prunes(plan, now, state, recovery));
+    }
+    decision
+}
+
+/// The snapshots of one DB that its entry asks to have in the recovery Region, newest first.
+fn selected(
+    state: &SourceState,
+    selection: SnapshotSelection,
+    retain_days: u32,
+    now: OffsetDateTime,
+) -> Vec<&Snapshot> {
+    let mut available: Vec<&Snapshot> = state.snapshots.iter().filter(|s| s.is_available()).collect();
+    available.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    match selection {
+        SnapshotSelection::Newest => available.into_iter().take(1).collect(),
+        SnapshotSelection::All => {
+            let oldest = now - Duration::days(retain_days.into());
+            available.into_iter().filter(|s| s.created.is_some_and(|c| c > oldest)).collect()
+        }
+    }
+}
+
+/// Lifeboat's copies of one DB to delete: those older than `retain_days` beyond the newest
+/// `keep_at_least` good ones, and failed copies (which would otherwise block their target name
+/// forever). Only copies tagged with this plan's name are ever considered.
+fn prunes(plan: &Plan, now: OffsetDateTime, state: &SourceState, recovery: &[Snapshot]) -> Vec<PruneOrder> {
+    let entry = &plan.copy.rds[state.db.entry];
+    let ours: Vec<&Snapshot> = recovery
+        .iter()
+        .filter(|copy| {
+            copy.kind == state.db.kind
+                && copy.owning_plan() == Some(plan.name.as_str())
+                && copy.tags.get(tags::SOURCE_DB) == Some(&state.db.id)
+        })
+        .collect();
+    let mut orders: Vec<PruneOrder> = ours
+        .iter()
+        .filter(|copy| copy.status == "failed")
+        .map(|copy| PruneOrder {
+            db: state.db.clone(),
+            copy: (*copy).clone(),
+            reason: "the copy failed; removed so the next run copies the snapshot again".to_owned(),
+        })
+        .collect();
+
+    let mut good: Vec<&Snapshot> = ours.into_iter().filter(|copy| copy.is_available()).collect();
+    good.sort_by_key(|copy| Reverse(copy.data_taken_at()));
+    let cutoff = now - Duration::days(entry.retain_days.into());
+    for copy in good.into_iter().skip(entry.keep_at_least as usize) {
+        if copy.data_taken_at().is_some_and(|taken| taken < cutoff) {
+            orders.push(PruneOrder {
+                db: state.db.clone(),
+                copy: copy.clone(),
+                reason: format!(
+                    "older than retain_days = {} and {} newer copies are kept",
+                    entry.retain_days, entry.keep_at_least
+                ),
+            });
+        }
+    }
+    orders
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use time::macros::datetime;
+
+    use super::*;
+
+    const PLAN: &str = r#"
+        name = "tracking"
+        primary_region = "us-west-2"
+        recovery_region = "us-east-2"
+        state_bucket = "tracking-dr-state"
+        [copy.limits]
+        db_snapshot_copies = 3
+        cluster_snapshot_copies = 1
+        [[copy.rds]]
+        db_instance = "orders"
+        kms_key = "arn:aws:kms:us-east-2:111122223333:key/k1"
+        snapshots = "all"
+        retain_days = 7
+        keep_at_least = 2
+        [[copy.rds]]
+        db_instance = "billing"
+        [[copy.rds]]
+        db_cluster = "phoenix"
+        kms_key = "arn:aws:kms:us-east-2:111122223333:key/k1"
+    "#;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    fn plan() -> Plan {
+        Plan::parse(PLAN, "test").unwrap()
+    }
+
+    fn source(kind: SnapshotKind, db: &str, id: &str, days_ago: i64, encrypted: bool) -> Snapshot {
+        Snapshot {
+            kind,
+            id: id.into(),
+            arn: format!("arn:aws:rds:us-west-2:111122223333:snapshot:{id}"),
+            db: db.into(),
+            created: Some(NOW - Duration::days(days_ago)),
+            status: "available".into(),
+            encrypted,
+            tags: BTreeMap::new(),
+            source_region: None,
+        }
+    }
+
+    fn copy_of(plan: &Plan, source: &Snapshot, status: &str) -> Snapshot {
+        Snapshot {
+            id: target_identifier(&source.arn, &source.id),
+            arn: format!("arn:aws:rds:us-east-2:111122223333:snapshot:{}", source.id),
+            status: status.into(),
+            tags: copy_tags(&plan.name, source, "us-west-2").into_iter().collect(),
+            source_region: Some("us-west-2".into()),
+            ..source.clone()
+        }
+    }
+
+    fn state(entry: usize, kind: SnapshotKind, id: &str, snapshots: Vec<Snapshot>) -> SourceState {
+        SourceState { db: SourceDb { entry, kind, id: id.into() }, snapshots }
+    }
+
+    fn outcomes(decision: &Decision, outcome: Outcome) -> usize {
+        decision.items.iter().filter(|i| i.outcome == outcome).count()
+    }
+
+    #[test]
+    fn newest_selection_copies_only_the_newest_available_snapshot() {
+        let plan = plan();
+        let mut creating = source(SnapshotKind::Instance, "billing", "billing-3", 0, false);
+        creating.status = "creating".into();
+        let sources = [state(1, SnapshotKind::Instance, "billing", vec![
+            source(SnapshotKind::Instance, "billing", "billing-1", 2, false),
+            source(SnapshotKind::Instance, "billing", "billing-2", 1, false),
+            creating,
+        ])];
+        let decision = decide(&plan, NOW, &sources, &[]);
+        assert_eq!(decision.copies.len(), 1);
+        assert_eq!(decision.copies[0].source.id, "billing-2");
+        assert_eq!(decision.copies[0].kms_key, None, "no key in the plan, unencrypted source");
+    }
+
+    #[test]
+    fn all_selection_copies_what_is_younger_than_retain_days() {
+        let plan = plan();
+        let snaps = (0..10).map(|d| source(SnapshotKind::Instance, "orders", &format!("orders-{d}"), d, false)).collect();
+        let decision = decide(&plan, NOW, &[state(0, SnapshotKind::Instance, "orders", snaps)], &[]);
+        // Days 0..=6 are younger than 7 days; the limit of 3 copy slots lets 3 start.
+        assert_eq!(decision.copies.len(), 3);
+        assert_eq!(outcomes(&decision, Outcome::Deferred), 4);
+        let started: Vec<&str> = decision.copies.iter().map(|c| c.source.id.as_str()).collect();
+        assert_eq!(started, ["orders-0", "orders-1", "orders-2"], "newest first");
+    }
+
+    #[test]
+    fn copies_already_in_the_recovery_region_are_not_started_again() {
+        let plan = plan();
+        let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
+        let existing = copy_of(&plan, &snap, "available");
+        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[existing]);
+        assert!(decision.copies.is_empty());
+        assert_eq!(outcomes(&decision, Outcome::AlreadyCopied), 1);
+    }
+
+    #[test]
+    fn in_flight_copies_take_slots_and_the_newest_of_each_db_goes_first() {
+        let plan = plan();
+        // Two copies are in flight (of anything), so 1 of 3 instance slots is free.
+        let busy: Vec<Snapshot> = (0..2)
+            .map(|i| copy_of(&plan, &source(SnapshotKind::Instance, "other", &format!("other-{i}"), 0, false), "creating"))
+            .collect();
+        let sources = [
+            state(0, SnapshotKind::Instance, "orders", vec![
+                source(SnapshotKind::Instance, "orders", "orders-new", 0, false),
+                source(SnapshotKind::Instance, "orders", "orders-old", 1, false),
+            ]),
+            state(1, SnapshotKind::Instance, "billing", vec![source(SnapshotKind::Instance, "billing", "billing-new", 1, false)]),
+        ];
+        let decision = decide(&plan, NOW, &sources, &busy);
+        assert_eq!(decision.slots.instance_in_flight, 2);
+        assert_eq!(decision.copies.len(), 1);
+        assert_eq!(decision.copies[0].source.id, "orders-new");
+        assert_eq!(outcomes(&decision, Outcome::Deferred), 2);
+    }
+
+    #[test]
+    fn encrypted_source_without_a_key_is_refused_naming_the_field() {
+        let plan = plan();
+        let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, true);
+        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[]);
+        assert!(decision.copies.is_empty());
+        let refused = &decision.items[0];
+        assert_eq!(refused.outcome, Outcome::Refused);
+        assert!(refused.detail.starts_with("copy.rds[1].kms_key: snapshot billing-1 is encrypted"), "{}", refused.detail);
+    }
+
+    #[test]
+    fn encryption_follows_aws_rules_per_kind() {
+        let plan = plan();
+        let sources = [
+            state(0, SnapshotKind::Instance, "orders", vec![source(SnapshotKind::Instance, "orders", "o", 0, false)]),
+            state(2, SnapshotKind::Cluster, "phoenix", vec![source(SnapshotKind::Cluster, "phoenix", "p", 0, false)]),
+        ];
+        let decision = decide(&plan, NOW, &sources, &[]);
+        let order = |id: &str| decision.copies.iter().find(|c| c.source.id == id).unwrap();
+        assert_eq!(order("o").kms_key.as_deref(), Some("arn:aws:kms:us-east-2:111122223333:key/k1"));
+        assert!(!order("o").needs_presigned_url);
+        assert_eq!(order("p").kms_key, None, "AWS cannot encrypt a cluster snapshot on copy");
+
+        let encrypted = [state(2, SnapshotKind::Cluster, "phoenix", vec![source(SnapshotKind::Cluster, "phoenix", "e", 0, true)])];
+        let decision = decide(&plan, NOW, &encrypted, &[]);
+        assert!(decision.copies[0].needs_presigned_url);
+        assert!(decision.copies[0].kms_key.is_some());
+    }
+
+    #[test]
+    fn pruning_keeps_at_least_the_newest_and_never_touches_other_snapshots() {
+        let plan = plan();
+        let old: Vec<Snapshot> = (10..15).map(|d| source(SnapshotKind::Instance, "orders", &format!("orders-{d}"), d, false)).collect();
+        let mut recovery: Vec<Snapshot> = old.iter().map(|s| copy_of(&plan, s, "available")).collect();
+        // A hand-made snapshot and another plan's copy, both old: never pruned.
+        let mut manual = copy_of(&plan, &old[0], "available");
+        manual.id = "hand-made".into();
+        manual.tags.clear();
+        let mut foreign = copy_of(&plan, &old[1], "available");
+        foreign.id = "other-plan-copy".into();
+        foreign.tags.insert(tags::PLAN.into(), "another-plan".into());
+        recovery.extend([manual, foreign]);
+
+        let decision = decide(&plan, NOW, &[state(0, SnapshotKind::Instance, "orders", old)], &recovery);
+        let pruned: Vec<&str> = decision.prunes.iter().map(|p| p.copy.tags[tags::SOURCE_ARN].rsplit(':').next().unwrap()).collect();
+        // keep_at_least = 2: orders-10 and orders-11 stay, the three older go.
+        assert_eq!(pruned, ["orders-12", "orders-13", "orders-14"]);
+    }
+
+    #[test]
+    fn failed_copies_are_removed_so_the_next_run_retries() {
+        let plan = plan();
+        let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
+        let failed = copy_of(&plan, &snap, "failed");
+        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[failed]);
+        assert_eq!(decision.prunes.len(), 1);
+        assert!(decision.prunes[0].reason.contains("failed"));
+    }
+}

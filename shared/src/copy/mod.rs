@@ -1,0 +1,267 @@
+//! The snapshot copy task: every `[[copy.rds]]` entry's snapshots, copied from the primary to the
+//! recovery Region, within AWS's copy quotas, and old copies pruned.
+//!
+//! Each run is an idempotent reconcile: it compares what should be in the recovery Region with
+//! what is (Lifeboat's copies carry tags naming their source), starts what is missing and fits
+//! the quota, and leaves the rest for the next run. Nothing waits for a copy to finish; the next
+//! run sees it.
+
+mod decide;
+pub mod model;
+pub mod presign;
+mod rds;
+mod report;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use decide::{CopyOrder, Decision, PruneOrder, Slots, SourceState, decide};
+pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
+
+use crate::aws::AwsClients;
+use crate::error::Error;
+use crate::plan::{Plan, RdsSelector};
+use crate::record::{RunHeader, RunOutcome};
+
+/// What one item of a copy run came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The copy was started; it finishes in AWS's time.
+    Started,
+    /// A dry run would start this copy.
+    WouldStart,
+    AlreadyCopied,
+    CopyInProgress,
+    /// No copy slot was free; the next run copies it.
+    Deferred,
+    /// Lifeboat will not copy it as the plan stands (an encrypted source without a key).
+    Refused,
+    Failed,
+    Pruned,
+    WouldPrune,
+    PruneFailed,
+    /// The trigger named something the plan does not protect.
+    Ignored,
+}
+
+impl Outcome {
+    fn is_failure(self) -> bool {
+        matches!(self, Outcome::Refused | Outcome::Failed | Outcome::PruneFailed)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned));
+        f.write_str(text.as_deref().unwrap_or("?"))
+    }
+}
+
+/// One line of a copy report: what happened to one snapshot, copy or plan entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// The source DB, e.g. "DB instance orders".
+    pub db: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_snapshot: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Item {
+    pub fn new(db: &SourceDb, outcome: Outcome, detail: impl Into<String>) -> Self {
+        Item { db: db.to_string(), source_snapshot: None, target: None, outcome, detail: detail.into() }
+    }
+
+    /// An item about a plan entry as a whole (it selected nothing, or its DB is missing).
+    pub fn for_entry(entry: usize, selector: &RdsSelector<'_>, outcome: Outcome, detail: String) -> Self {
+        let field = match selector {
+            RdsSelector::Instance(_) => "db_instance",
+            RdsSelector::Cluster(_) => "db_cluster",
+            RdsSelector::Tag(_) => "tag",
+        };
+        Item {
+            db: selector.to_string(),
+            source_snapshot: None,
+            target: None,
+            outcome,
+            detail: format!("copy.rds[{entry}].{field}: {detail}"),
+        }
+    }
+
+    pub fn snapshot(mut self, snapshot: &Snapshot) -> Self {
+        self.source_snapshot = Some(snapshot.arn.clone());
+        self
+    }
+
+    pub fn target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_owned());
+        self
+    }
+}
+
+/// How old the newest good copy of one DB is: the data the recovery Region could restore today.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyLag {
+    pub db: String,
+    pub kind: SnapshotKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_copy: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub data_taken_at: Option<OffsetDateTime>,
+    /// `None` when the recovery Region has no copy at all.
+    pub lag_seconds: Option<i64>,
+}
+
+/// Which part of the plan a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every `[[copy.rds]]` entry (the schedule, the CLI).
+    Everything,
+    /// Only the DB a snapshot belongs to (an RDS "snapshot created" event).
+    SnapshotOf { kind: SnapshotKind, snapshot_id: String, region: String },
+}
+
+/// The record of one copy run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyReport {
+    #[serde(flatten)]
+    pub run: RunHeader,
+    pub slots: Slots,
+    pub items: Vec<Item>,
+    pub copy_lag: Vec<CopyLag>,
+}
+
+impl CopyReport {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.items.iter().filter(|i| i.outcome == outcome).count()
+    }
+
+    pub fn counts(&self) -> BTreeMap<Outcome, usize> {
+        let mut counts = BTreeMap::new();
+        for item in &self.items {
+            *counts.entry(item.outcome).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Copies and prunes as the plan says, within `scope`. Per-item failures are items in the report;
+/// an error is returned only when the run could not decide anything (the recovery Region cannot
+/// be listed).
+pub async fn copy_snapshots(
+    clients: &AwsClients,
+    plan: &Plan,
+    scope: &Scope,
+    header: RunHeader,
+) -> Result<CopyReport, Error> {
+    let now = header.started_at;
+    let mut items = Vec::new();
+
+    let (mut sources, problems) = rds::resolve_sources(&clients.primary, plan).await;
+    items.extend(problems);
+    if let Scope::SnapshotOf { kind, snapshot_id, region } = scope {
+        match rds::find_source_snapshot(&clients.primary, *kind, snapshot_id).await? {
+            Some(snapshot) => {
+                sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
+                if sources.is_empty() {
+                    items.push(ignored(format!(
+                        "snapshot {snapshot_id} is of {kind} {}, which the plan does not copy",
+                        snapshot.db
+                    )));
+                }
+                // An event scopes the run to one DB: entry errors about other DBs are not news.
+                items.clear();
+            }
+            None => {
+                sources.clear();
+                items = vec![ignored(format!("snapshot {snapshot_id} no longer exists in {region}"))];
+            }
+        }
+    }
+
+    let (states, problems) = rds::source_states(&clients.primary, sources).await;
+    items.extend(problems);
+    let recovery = rds::recovery_inventory(&clients.recovery).await?;
+    let decision = decide(plan, now, &states, &recovery);
+    items.extend(decision.items);
+
+    if header.dry_run {
+        items.extend(decision.copies.iter().map(|o| {
+            Item::new(&o.db, Outcome::WouldStart, o.kms_key.as_ref().map_or(String::new(), |k| format!("encrypted with {k}")))
+                .snapshot(&o.source)
+                .target(&o.target_id)
+        }));
+        items.extend(decision.prunes.iter().map(|p| Item::new(&p.db, Outcome::WouldPrune, p.reason.clone()).target(&p.copy.id)));
+    } else {
+        items.extend(rds::start_copies(clients, decision.copies).await);
+        items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
+    }
+
+    let copy_lag = states.iter().map(|state| copy_lag(plan, &state.db, &recovery, now)).collect();
+    let outcome = outcome_of(&items);
+    Ok(CopyReport {
+        run: header.finish(outcome),
+        slots: decision.slots,
+        items,
+        copy_lag,
+    })
+}
+
+fn ignored(detail: String) -> Item {
+    Item { db: "-".into(), source_snapshot: None, target: None, outcome: Outcome::Ignored, detail }
+}
+
+fn outcome_of(items: &[Item]) -> RunOutcome {
+    let failures = items.iter().filter(|i| i.outcome.is_failure()).count();
+    if failures == 0 {
+        RunOutcome::Succeeded
+    } else if failures == items.len() {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::Partial
+    }
+}
+
+fn copy_lag(plan: &Plan, db: &SourceDb, recovery: &[Snapshot], now: OffsetDateTime) -> CopyLag {
+    let newest = recovery
+        .iter()
+        .filter(|copy| {
+            copy.kind == db.kind
+                && copy.is_available()
+                && copy.owning_plan() == Some(plan.name.as_str())
+                && copy.tags.get(model::tags::SOURCE_DB) == Some(&db.id)
+        })
+        .max_by_key(|copy| copy.data_taken_at());
+    let taken = newest.and_then(Snapshot::data_taken_at);
+    CopyLag {
+        db: db.id.clone(),
+        kind: db.kind,
+        newest_copy: newest.map(|c| c.id.clone()),
+        data_taken_at: taken,
+        lag_seconds: taken.map(|t| (now - t).whole_seconds()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(outcome: Outcome) -> Item {
+        Item { db: "x".into(), source_snapshot: None, target: None, outcome, detail: String::new() }
+    }
+
+    #[test]
+    fn one_failure_among_successes_is_partial_not_failed() {
+        assert_eq!(outcome_of(&[item(Outcome::Started), item(Outcome::Failed)]), RunOutcome::Partial);
+        assert_eq!(outcome_of(&[item(Outcome::Failed), item(Outcome::Refused)]), RunOutcome::Failed);
+        assert_eq!(outcome_of(&[item(Outcome::Deferred), item(Outcome::AlreadyCopied)]), RunOutcome::Succeeded);
+        assert_eq!(outcome_of(&[]), RunOutcome::Succeeded);
+    }
+}

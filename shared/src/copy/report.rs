@@ -1,0 +1,111 @@
+//! How a copy run reads: Markdown for people, a summary for the run event, EMF metrics.
+
+use std::fmt::Write;
+
+use super::{CopyReport, Outcome};
+use crate::metrics::{MetricSet, Unit};
+use crate::record::{Report, RunHeader};
+
+impl Report for CopyReport {
+    fn header(&self) -> &RunHeader {
+        &self.run
+    }
+
+    fn to_markdown(&self) -> String {
+        let run = &self.run;
+        let mut md = String::new();
+        let outcome = run.outcome.map_or("unfinished".to_owned(), |o| o.to_string());
+        let _ = writeln!(md, "# Snapshot copy — {} — {outcome}\n", run.plan);
+        let _ = writeln!(md, "- Run: `{}`{}", run.run_id, if run.dry_run { " (dry run: nothing was changed)" } else { "" });
+        let _ = writeln!(md, "- Trigger: {}", run.trigger);
+        let _ = writeln!(md, "- Started: {}", rfc3339(run.started_at));
+        if let Some(finished) = run.finished_at {
+            let _ = writeln!(md, "- Finished: {}", rfc3339(finished));
+        }
+        let s = &self.slots;
+        let _ = writeln!(
+            md,
+            "- Copy slots in use before this run: {}/{} DB snapshot, {}/{} cluster snapshot",
+            s.instance_in_flight, s.instance_limit, s.cluster_in_flight, s.cluster_limit
+        );
+        let counts: Vec<String> = self.counts().iter().map(|(o, n)| format!("{n} {o}")).collect();
+        let _ = writeln!(md, "- Items: {}\n", if counts.is_empty() { "none".into() } else { counts.join(", ") });
+
+        if !self.copy_lag.is_empty() {
+            let _ = writeln!(md, "## Copy lag\n\n| Database | Newest copy | Data taken at | Lag |\n|---|---|---|---|");
+            for lag in &self.copy_lag {
+                let _ = writeln!(
+                    md,
+                    "| {} {} | {} | {} | {} |",
+                    lag.kind,
+                    lag.db,
+                    lag.newest_copy.as_deref().unwrap_or("**none**"),
+                    lag.data_taken_at.map_or("-".into(), rfc3339),
+                    lag.lag_seconds.map_or("**no copy yet**".into(), human_seconds)
+                );
+            }
+            md.push('\n');
+        }
+        if !self.items.is_empty() {
+            let _ = writeln!(md, "## Items\n\n| Outcome | Database | Source snapshot | Copy | Detail |\n|---|---|---|---|---|");
+            for item in &self.items {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    item.outcome,
+                    item.db,
+                    item.source_snapshot.as_deref().unwrap_or("-"),
+                    item.target.as_deref().unwrap_or("-"),
+                    item.detail.replace('|', "\\|")
+                );
+            }
+        }
+        md
+    }
+
+    fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "copies_started": self.count(Outcome::Started),
+            "copies_skipped": self.count(Outcome::AlreadyCopied) + self.count(Outcome::CopyInProgress),
+            "copies_deferred": self.count(Outcome::Deferred),
+            "copies_failed": self.count(Outcome::Failed) + self.count(Outcome::Refused),
+            "copies_pruned": self.count(Outcome::Pruned),
+            "copy_lag_seconds": self.copy_lag.iter().map(|l| (l.db.clone(), l.lag_seconds)).collect::<std::collections::BTreeMap<_, _>>(),
+        })
+    }
+}
+
+impl CopyReport {
+    /// The run's metrics: counts per run, and the copy lag of each database.
+    pub fn metrics(&self) -> Vec<MetricSet> {
+        let plan = self.run.plan.as_str();
+        let count = |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>() as f64;
+        let mut sets = vec![
+            MetricSet::new(&[("Plan", plan), ("Task", "copy-snapshots")])
+                .with("CopiesStarted", count(&[Outcome::Started]), Unit::Count)
+                .with("CopiesSkipped", count(&[Outcome::AlreadyCopied, Outcome::CopyInProgress]), Unit::Count)
+                .with("CopiesDeferred", count(&[Outcome::Deferred]), Unit::Count)
+                .with("CopiesFailed", count(&[Outcome::Failed, Outcome::Refused]), Unit::Count)
+                .with("CopiesPruned", count(&[Outcome::Pruned]), Unit::Count),
+        ];
+        // A DB with no copy at all publishes no lag: alarm on missing data ("breaching").
+        for lag in &self.copy_lag {
+            if let Some(seconds) = lag.lag_seconds {
+                sets.push(
+                    MetricSet::new(&[("Plan", plan), ("Database", &lag.db)])
+                        .with("CopyLagSeconds", seconds as f64, Unit::Seconds),
+                );
+            }
+        }
+        sets
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn human_seconds(seconds: i64) -> String {
+    let seconds = seconds.max(0) as u64;
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}

@@ -1,0 +1,232 @@
+//! One error type for Lifeboat. Every variant names the resource and the Region, because at
+//! 3 a.m. "AccessDenied" alone sends an operator hunting; "access denied: rds:CopyDBSnapshot on
+//! arn:... in us-east-2" does not.
+//!
+//! [`Error::is_retryable`] separates "not yet" (throttling, timeouts, a lock held by another run)
+//! from "wrong" (a bad plan, a missing DB, a key in the wrong Region): the Lambda entry points map
+//! it onto the error type Lambda reports, so retry policies and alarms can tell them apart.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::plan::{PlanErrors, Region};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+
+    #[error("cannot load the plan from {location}: {message}")]
+    PlanLocation { location: String, message: String },
+
+    #[error("{resource} not found in {region}")]
+    NotFound { resource: String, region: Region },
+
+    #[error("access denied: {action} on {resource} in {region} ({message})")]
+    AccessDenied { action: String, resource: String, region: Region, message: String },
+
+    #[error("KMS key {key} cannot be used in {region}: {message}")]
+    KmsKey { key: String, region: Region, message: String },
+
+    #[error("{action} on {resource} in {region} failed: {message}")]
+    Aws {
+        action: String,
+        resource: String,
+        region: Region,
+        /// The AWS error code, when AWS gave one.
+        code: Option<String>,
+        message: String,
+        retryable: bool,
+    },
+
+    #[error("refused: {0}")]
+    Refused(String),
+
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+
+    #[error("{name} is locked by run {holder} until {until}; try again after that")]
+    Locked { name: String, holder: String, until: String },
+
+    #[error("{context}: {source}")]
+    Other {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Whether the same call could succeed later without anyone changing anything.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Aws { retryable, .. } => *retryable,
+            Error::Locked { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// A short, stable name of the kind of error, for Lambda's `errorType` and for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Plan(_) | Error::PlanLocation { .. } => "InvalidPlan",
+            Error::NotFound { .. } => "NotFound",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::KmsKey { .. } => "KmsKey",
+            Error::Aws { retryable: true, .. } => "AwsTransient",
+            Error::Aws { .. } => "AwsError",
+            Error::Refused(_) => "Refused",
+            Error::InvalidEvent(_) => "InvalidEvent",
+            Error::Locked { .. } => "Locked",
+            Error::Other { .. } => "Internal",
+        }
+    }
+
+    pub fn other(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Other { context: context.into(), source: source.into() }
+    }
+
+    /// Turns an SDK error into an error that says what was being done to what, and where.
+    pub fn from_sdk<E, R>(
+        error: SdkError<E, R>,
+        action: &str,
+        resource: &str,
+        region: &Region,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let (code, message) = match &error {
+            SdkError::ServiceError(service) => (
+                service.err().code().map(str::to_owned),
+                service.err().message().unwrap_or("no message").to_owned(),
+            ),
+            other => (None, describe_transport_error(other)),
+        };
+        classify(code, message, action, resource, region, transport_is_retryable(&error))
+    }
+}
+
+fn describe_transport_error<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // SdkError's own Display is terse ("dispatch failure"); its source says why.
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn transport_is_retryable<E, R>(error: &SdkError<E, R>) -> bool {
+    matches!(
+        error,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    )
+}
+
+/// The decision behind [`Error::from_sdk`], on plain values so it is tested without AWS.
+pub fn classify(
+    code: Option<String>,
+    message: String,
+    action: &str,
+    resource: &str,
+    region: &Region,
+    transport_retryable: bool,
+) -> Error {
+    let region = region.clone();
+    let resource = resource.to_owned();
+    let action = action.to_owned();
+    match code.as_deref() {
+        Some(
+            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+            | "AuthorizationError" | "NotAuthorized",
+        ) => Error::AccessDenied { action, resource, region, message },
+        Some(
+            "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
+            | "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault"
+            | "NoSuchBucket" | "ResourceNotFoundException",
+        ) => Error::NotFound { resource, region },
+        Some("KMSKeyNotAccessibleFault" | "KMSKeyNotAccessible" | "InvalidKeyUsageException") => {
+            Error::KmsKey { key: resource, region, message }
+        }
+        Some(code) => {
+            let retryable = is_retryable_code(code);
+            Error::Aws { action, resource, region, code: Some(code.to_owned()), message, retryable }
+        }
+        None => Error::Aws {
+            action,
+            resource,
+            region,
+            code: None,
+            message,
+            retryable: transport_retryable,
+        },
+    }
+}
+
+fn is_retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+            | "SlowDown" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
+            | "RequestTimeout" | "RequestTimeoutException"
+            // RDS answers these while another operation on the same resource is under way.
+            | "InvalidDBSnapshotState" | "InvalidDBSnapshotStateFault"
+            | "InvalidDBClusterSnapshotStateFault" | "InvalidDBInstanceState"
+            | "InvalidDBClusterStateFault"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region() -> Region {
+        "us-east-2".parse().unwrap()
+    }
+
+    #[test]
+    fn access_denied_names_action_resource_and_region() {
+        let error = classify(
+            Some("AccessDenied".into()),
+            "User is not authorized".into(),
+            "rds:CopyDBSnapshot",
+            "arn:aws:rds:us-west-2:111122223333:snapshot:db1",
+            &region(),
+            false,
+        );
+        assert_eq!(
+            error.to_string(),
+            "access denied: rds:CopyDBSnapshot on arn:aws:rds:us-west-2:111122223333:snapshot:db1 \
+             in us-east-2 (User is not authorized)"
+        );
+        assert_eq!(error.kind(), "AccessDenied");
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn throttling_and_timeouts_are_retryable_but_unknown_faults_are_not() {
+        let throttled = classify(Some("Throttling".into()), "slow down".into(), "a", "r", &region(), false);
+        assert!(throttled.is_retryable());
+        let timeout = classify(None, "timed out".into(), "a", "r", &region(), true);
+        assert!(timeout.is_retryable());
+        let quota = classify(Some("SnapshotQuotaExceeded".into()), "quota".into(), "a", "r", &region(), false);
+        assert!(!quota.is_retryable());
+        assert_eq!(quota.kind(), "AwsError");
+    }
+
+    #[test]
+    fn missing_db_is_not_found_naming_it() {
+        let error = classify(Some("DBInstanceNotFound".into()), "x".into(), "a", "DB instance orders", &region(), false);
+        assert_eq!(error.to_string(), "DB instance orders not found in us-east-2");
+    }
+}

@@ -1,0 +1,31 @@
+//! Lifeboat's domain: disaster-recovery automation for AWS.
+//!
+//! Lifeboat copies RDS / Aurora snapshots (and, later, AWS Backup recovery points) to a recovery
+//! Region, proves they restore, and fails over. The Lambda functions in `functions/` and the
+//! `lifeboat` CLI are thin shells around this crate, so both run exactly the same code.
+//!
+//! # Layout
+//!
+//! - [`plan`]: the plan file — typed, validated (every error with its path), JSON Schema.
+//! - [`aws`]: one `SdkConfig`, clients for the primary and recovery Regions, retries, timeouts.
+//! - [`context`]: the plan and the clients, built once per process ([`context::Lifeboat`]).
+//! - [`trigger`]: what started a run, read from an EventBridge event.
+//! - [`copy`]: the snapshot copy task — decide (pure), then copy and prune within the quotas.
+//! - [`tasks`]: each task end to end: trigger → lease → work → record.
+//! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
+//! - [`state`]: leases (locks) in the state bucket.
+//! - [`metrics`]: CloudWatch Embedded Metric Format.
+//! - [`error`]: the error type, which names resource and Region and knows what is retryable.
+
+pub mod aws;
+pub mod context;
+pub mod copy;
+pub mod error;
+pub mod metrics;
+pub mod plan;
+pub mod record;
+pub mod state;
+pub mod tasks;
+pub mod trigger;
+
+pub use error::Error;

@@ -1,0 +1,94 @@
+//! Metrics as CloudWatch Embedded Metric Format: one JSON object per line on stdout, which
+//! CloudWatch Logs turns into metrics without a `PutMetricData` call (no extra latency, no extra
+//! permission, nothing lost if the function times out after logging).
+
+use serde_json::{Map, Value, json};
+
+/// Namespace of every Lifeboat metric.
+pub const NAMESPACE: &str = "Lifeboat";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Seconds,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Seconds => "Seconds",
+        }
+    }
+}
+
+/// Metrics that share one set of dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSet {
+    pub dimensions: Vec<(String, String)>,
+    pub values: Vec<(String, f64, Unit)>,
+}
+
+impl MetricSet {
+    pub fn new(dimensions: &[(&str, &str)]) -> Self {
+        MetricSet {
+            dimensions: dimensions.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &str, value: f64, unit: Unit) -> Self {
+        self.values.push((name.to_owned(), value, unit));
+        self
+    }
+
+    /// The EMF document for this set, as one line of JSON.
+    pub fn to_emf(&self, timestamp_ms: i64) -> String {
+        let dimension_names: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let definitions: Vec<Value> = self
+            .values
+            .iter()
+            .map(|(name, _, unit)| json!({ "Name": name, "Unit": unit.as_str() }))
+            .collect();
+        let mut document = Map::new();
+        document.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [dimension_names],
+                    "Metrics": definitions,
+                }]
+            }),
+        );
+        for (key, value) in &self.dimensions {
+            document.insert(key.clone(), Value::String(value.clone()));
+        }
+        for (name, value, _) in &self.values {
+            document.insert(name.clone(), json!(value));
+        }
+        Value::Object(document).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_document_declares_every_metric_and_carries_its_value() {
+        let line = MetricSet::new(&[("Plan", "tracking"), ("Task", "copy-snapshots")])
+            .with("CopiesStarted", 3.0, Unit::Count)
+            .to_emf(1_795_575_600_000);
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Lifeboat");
+        assert_eq!(directive["Dimensions"], json!([["Plan", "Task"]]));
+        assert_eq!(directive["Metrics"], json!([{ "Name": "CopiesStarted", "Unit": "Count" }]));
+        assert_eq!(doc["_aws"]["Timestamp"], 1_795_575_600_000_i64);
+        assert_eq!(doc["Plan"], "tracking");
+        assert_eq!(doc["CopiesStarted"], 3.0);
+        assert!(!line.contains('\n'), "EMF is one document per line");
+    }
+}

@@ -1,0 +1,445 @@
+//! Plan validation in three passes, each reporting every problem it finds:
+//! 1. TOML syntax (stops here: nothing else can be read);
+//! 2. the JSON Schema generated from the plan types (unknown keys, types, ranges, patterns);
+//! 3. checks across fields that a schema cannot express (Regions of ARNs, one-of selectors,
+//!    references between sections).
+//!
+//! Unknown keys found in pass 2 are removed before pass 3, so a plan with a typo and a KMS key
+//! in the wrong Region gets both errors in one go.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use serde_json::Value;
+
+use super::{Arn, Plan, RdsSelector, Region};
+
+/// One problem with a plan, at a path such as `copy.rds[2].kms_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// Where in the plan; empty for the plan as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+impl PlanError {
+    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        PlanError { path: path.into(), message: message.into() }
+    }
+    pub fn whole(message: impl Into<String>) -> Self {
+        PlanError::at("", message)
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in one plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanErrors {
+    /// The file (or URI) the plan came from.
+    pub origin: String,
+    pub errors: Vec<PlanError>,
+}
+
+impl PlanErrors {
+    pub fn single(origin: &str, error: PlanError) -> Self {
+        PlanErrors { origin: origin.to_owned(), errors: vec![error] }
+    }
+}
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.errors.len();
+        write!(
+            f,
+            "plan {} is invalid ({count} error{}):",
+            self.origin,
+            if count == 1 { "" } else { "s" }
+        )?;
+        for error in &self.errors {
+            write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanErrors {}
+
+pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
+    let fail = |errors: Vec<PlanError>| PlanErrors { origin: origin.to_owned(), errors };
+
+    let mut document: Value = toml::from_str(text).map_err(|e| {
+        let place = e.span().map(|span| line_and_column(text, span.start));
+        let message = match place {
+            Some((line, column)) => format!("line {line}, column {column}: {}", e.message()),
+            None => e.message().to_owned(),
+        };
+        fail(vec![PlanError::whole(format!("not valid TOML: {message}"))])
+    })?;
+
+    let mut errors = schema_errors(&mut document);
+    match serde_path_to_error::deserialize::<_, Plan>(&document) {
+        Ok(plan) => {
+            // A field the schema refused was dropped (and defaulted) to get here: cross-field
+            // checks about it, or about the entry holding it, would only repeat the error.
+            let refused: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
+            errors.extend(cross_field_errors(&plan).into_iter().filter(|e| {
+                !refused.iter().any(|r| is_within(r, &e.path) || is_within(&e.path, r))
+            }));
+            if errors.is_empty() { Ok(plan) } else { Err(fail(errors)) }
+        }
+        Err(error) => {
+            // The schema should already have said why; this covers values only the parser
+            // can judge (a duration like "5 fortnights").
+            if errors.is_empty() {
+                errors.push(PlanError::at(
+                    dotted(&error.path().to_string()),
+                    error.inner().to_string(),
+                ));
+            }
+            Err(fail(errors))
+        }
+    }
+}
+
+/// Whether `path` is `outer` or lies inside it (`copy.rds[0].kms_key` lies inside `copy.rds[0]`).
+fn is_within(path: &str, outer: &str) -> bool {
+    !outer.is_empty()
+        && (path == outer
+            || path.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('[')))
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// serde_path_to_error writes `copy.rds[2].kms_key` already; only the root needs care.
+fn dotted(path: &str) -> String {
+    if path == "." { String::new() } else { path.to_owned() }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(&Plan::json_schema()).expect("the generated schema is valid")
+    })
+}
+
+/// Validates against the generated schema, then removes what it refused (unknown keys, bad
+/// values) so the rest of the plan can still be read and checked across fields. A removed
+/// required key stops that second pass; a removed optional one takes its default.
+fn schema_errors(document: &mut Value) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    let mut refused: Vec<(Vec<PathStep>, String)> = Vec::new();
+    for error in validator().iter_errors(document) {
+        let steps: Vec<PathStep> = error.instance_path().iter().map(PathStep::from).collect();
+        let path = render(&steps);
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    errors.push(PlanError::at(join(&path, key), "unknown key"));
+                    refused.push((steps.clone(), key.clone()));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let key = property.as_str().unwrap_or_default();
+                errors.push(PlanError::at(join(&path, key), "missing (this key is required)"));
+            }
+            _ => {
+                if let Some((PathStep::Key(key), parent)) = steps.split_last() {
+                    refused.push((parent.to_vec(), key.clone()));
+                }
+                errors.push(PlanError::at(path, error.to_string()));
+            }
+        }
+    }
+    for (steps, key) in refused {
+        if let Some(Value::Object(map)) = walk(document, &steps) {
+            map.remove(&key);
+        }
+    }
+    errors.dedup();
+    errors
+}
+
+#[derive(Debug, Clone)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+impl From<LocationSegment<'_>> for PathStep {
+    fn from(segment: LocationSegment<'_>) -> Self {
+        match segment {
+            LocationSegment::Property(key) => PathStep::Key(key.into_owned()),
+            LocationSegment::Index(index) => PathStep::Index(index),
+        }
+    }
+}
+
+fn render(steps: &[PathStep]) -> String {
+    let mut path = String::new();
+    for step in steps {
+        match step {
+            PathStep::Key(key) => path = join(&path, key),
+            PathStep::Index(index) => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn walk<'a>(document: &'a mut Value, steps: &[PathStep]) -> Option<&'a mut Value> {
+    steps.iter().try_fold(document, |value, step| match step {
+        PathStep::Key(key) => value.get_mut(key.as_str()),
+        PathStep::Index(index) => value.get_mut(*index),
+    })
+}
+
+/// Checks that span fields or sections.
+fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    let recovery = &plan.recovery_region;
+
+    if plan.primary_region == plan.recovery_region {
+        errors.push(PlanError::at(
+            "recovery_region",
+            format!("must differ from primary_region (both are {recovery})"),
+        ));
+    }
+
+    let mut copied_dbs = HashSet::new();
+    for (i, entry) in plan.copy.rds.iter().enumerate() {
+        let path = format!("copy.rds[{i}]");
+        let set = [
+            entry.db_instance.is_some(),
+            entry.db_cluster.is_some(),
+            entry.tag.is_some(),
+        ];
+        match set.iter().filter(|s| **s).count() {
+            1 => {
+                let selector = entry.selector();
+                if !copied_dbs.insert(selector.clone()) {
+                    errors.push(PlanError::at(
+                        &path,
+                        format!("{selector} is already selected by an earlier entry"),
+                    ));
+                }
+            }
+            0 => errors.push(PlanError::at(&path, "set one of db_instance, db_cluster or tag")),
+            _ => errors.push(PlanError::at(
+                &path,
+                "set only one of db_instance, db_cluster or tag",
+            )),
+        }
+        if let Some(key) = &entry.kms_key {
+            errors.extend(kms_key_error(&format!("{path}.kms_key"), key, recovery));
+        }
+    }
+
+    for (i, entry) in plan.copy.backup.iter().enumerate() {
+        let path = format!("copy.backup[{i}]");
+        errors.extend(arn_error(
+            &format!("{path}.destination_vault"),
+            &entry.destination_vault,
+            "backup",
+            Some("backup-vault:"),
+            Some(recovery),
+        ));
+        errors.extend(arn_error(&format!("{path}.iam_role"), &entry.iam_role, "iam", Some("role/"), None));
+    }
+
+    let protected_by_name: HashSet<&str> = plan
+        .copy
+        .rds
+        .iter()
+        .filter_map(|entry| entry.db_instance.as_deref().or(entry.db_cluster.as_deref()))
+        .collect();
+    let has_tag_selector = plan.copy.rds.iter().any(|entry| entry.tag.is_some());
+    let mut verify_names = BTreeSet::new();
+    for (i, job) in plan.verify.iter().enumerate() {
+        let path = format!("verify[{i}]");
+        if !verify_names.insert(job.name.as_str()) {
+            errors.push(PlanError::at(format!("{path}.name"), format!("{:?} is used twice", job.name)));
+        }
+        match (&job.db_instance, &job.db_cluster) {
+            (Some(_), Some(_)) => {
+                errors.push(PlanError::at(&path, "set only one of db_instance or db_cluster"))
+            }
+            (None, None) => errors.push(PlanError::at(&path, "set one of db_instance or db_cluster")),
+            (Some(db), None) | (None, Some(db)) => {
+                // A verify job restores the newest copy, so something must make copies of it.
+                if !has_tag_selector && !protected_by_name.contains(db.as_str()) {
+                    let key = if job.db_instance.is_some() { "db_instance" } else { "db_cluster" };
+                    errors.push(PlanError::at(
+                        format!("{path}.{key}"),
+                        format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
+                    ));
+                }
+            }
+        }
+        for (j, check) in job.checks.iter().enumerate() {
+            let check_path = format!("{path}.checks[{j}]");
+            let plain = check.sql.is_some() || check.expect.is_some();
+            let freshness = check.freshness_sql.is_some() || check.max_age.is_some();
+            let message = match (plain, freshness) {
+                (true, true) => Some("set either sql with expect, or freshness_sql with max_age, not both"),
+                (false, false) => Some("set sql with expect, or freshness_sql with max_age"),
+                (true, false) if check.sql.is_none() || check.expect.is_none() => {
+                    Some("sql and expect go together")
+                }
+                (false, true) if check.freshness_sql.is_none() || check.max_age.is_none() => {
+                    Some("freshness_sql and max_age go together")
+                }
+                _ => None,
+            };
+            if let Some(message) = message {
+                errors.push(PlanError::at(check_path, message));
+            }
+        }
+    }
+
+    if let Some(failover) = &plan.failover {
+        if let super::AlarmRequirement::AtLeast(n) = failover.require
+            && n as usize > failover.alarms.len()
+        {
+            errors.push(PlanError::at(
+                "failover.require",
+                format!("requires {n} alarms but failover.alarms lists {}", failover.alarms.len()),
+            ));
+        }
+        if failover.mode == super::FailoverMode::Automatic && failover.alarms.is_empty() {
+            errors.push(PlanError::at(
+                "failover.alarms",
+                "automatic failover needs at least one alarm",
+            ));
+        }
+        for (i, promotion) in failover.promote.iter().enumerate() {
+            let path = format!("failover.promote[{i}]");
+            let kinds = [
+                promotion.aurora_global.is_some(),
+                promotion.rds_replica.is_some(),
+                promotion.aurora_replica_cluster.is_some(),
+            ];
+            match kinds.iter().filter(|k| **k).count() {
+                1 => {}
+                0 => errors.push(PlanError::at(
+                    &path,
+                    "set one of aurora_global, rds_replica or aurora_replica_cluster",
+                )),
+                _ => errors.push(PlanError::at(
+                    &path,
+                    "set only one of aurora_global, rds_replica or aurora_replica_cluster",
+                )),
+            }
+            match (&promotion.aurora_global, &promotion.target_cluster) {
+                (Some(_), None) => errors.push(PlanError::at(
+                    format!("{path}.target_cluster"),
+                    "aurora_global needs the recovery-Region cluster that becomes the writer",
+                )),
+                (_, Some(target)) => errors.extend(arn_error(
+                    &format!("{path}.target_cluster"),
+                    target,
+                    "rds",
+                    Some("cluster:"),
+                    Some(recovery),
+                )),
+                (None, None) => {}
+            }
+        }
+        for (i, flip) in failover.dns.iter().enumerate() {
+            let path = format!("failover.dns[{i}]");
+            if !is_dns_name(&flip.record) {
+                errors.push(PlanError::at(
+                    format!("{path}.record"),
+                    format!("{:?} is not a DNS name", flip.record),
+                ));
+            }
+            if flip.primary == flip.recovery {
+                errors.push(PlanError::at(
+                    format!("{path}.recovery"),
+                    "is the same as primary, so a flip would change nothing",
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// KMS key ARNs must be in the recovery Region: a copy re-encrypts there, and a key from another
+/// Region fails the copy with a fault that does not name the key.
+fn kms_key_error(path: &str, key: &Arn, recovery: &Region) -> Option<PlanError> {
+    if key.service == "kms" && key.region == recovery.as_str() {
+        return None;
+    }
+    arn_error(path, key, "kms", None, Some(recovery)).or_else(|| {
+        Some(PlanError::at(path, format!("{key} is not a KMS key ARN")))
+    })
+}
+
+fn arn_error(
+    path: &str,
+    arn: &Arn,
+    service: &str,
+    resource_prefix: Option<&str>,
+    region: Option<&Region>,
+) -> Option<PlanError> {
+    if arn.service != service {
+        return Some(PlanError::at(path, format!("{arn} is not a {service} ARN")));
+    }
+    if let Some(prefix) = resource_prefix
+        && !arn.resource.starts_with(prefix)
+    {
+        return Some(PlanError::at(path, format!("{arn} does not name a {}", prefix.trim_end_matches([':', '/']))));
+    }
+    if let Some(region) = region
+        && arn.region != region.as_str()
+    {
+        let found = if arn.region.is_empty() { "no Region" } else { arn.region.as_str() };
+        let what = if service == "kms" { "key" } else { "resource" };
+        return Some(PlanError::at(
+            path,
+            format!("{what} is in {found}, the recovery Region is {region}"),
+        ));
+    }
+    None
+}
+
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && (label == "*"
+                    || label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        })
+}
+
+impl std::hash::Hash for RdsSelector<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            RdsSelector::Instance(id) => ("instance", id).hash(state),
+            RdsSelector::Cluster(id) => ("cluster", id).hash(state),
+            RdsSelector::Tag(tag) => ("tag", &tag.key, &tag.value).hash(state),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The record every run leaves: a JSON and a Markdown report in the state bucket, and an event on
+//! Lifeboat's bus. Later tasks (backup copy, verify, failover) record themselves the same way:
+//! `runs/<task>/<yyyy>/<mm>/<dd>/<run-id>.{json,md}`, plus `runs/<task>/latest.json` for
+//! `lifeboat status`.
+
+use std::fmt;
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::aws::RegionalClients;
+use crate::error::Error;
+use crate::plan::Plan;
+
+/// Source of the events Lifeboat puts on its bus.
+pub const EVENT_SOURCE: &str = "lifeboat";
+/// Detail type of the event that closes every run.
+pub const RUN_FINISHED: &str = "Lifeboat Run Finished";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    Succeeded,
+    /// Some items failed, others did not.
+    Partial,
+    Failed,
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Partial => "partial",
+            RunOutcome::Failed => "failed",
+        })
+    }
+}
+
+/// What every run report starts with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunHeader {
+    pub run_id: String,
+    pub task: String,
+    pub plan: String,
+    /// What started the run, in words: "schedule", "cli", "event RDS-EVENT-0091 ...".
+    pub trigger: String,
+    pub dry_run: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub finished_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<RunOutcome>,
+}
+
+impl RunHeader {
+    pub fn start(task: &str, plan: &Plan, trigger: impl Into<String>, dry_run: bool, now: OffsetDateTime) -> Self {
+        let stamp = now.to_offset(time::UtcOffset::UTC);
+        let run_id = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}",
+            stamp.year(),
+            stamp.month() as u8,
+            stamp.day(),
+            stamp.hour(),
+            stamp.minute(),
+            stamp.second(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        RunHeader {
+            run_id,
+            task: task.to_owned(),
+            plan: plan.name.clone(),
+            trigger: trigger.into(),
+            dry_run,
+            started_at: now,
+            finished_at: None,
+            outcome: None,
+        }
+    }
+
+    pub fn finish(mut self, outcome: RunOutcome) -> Self {
+        self.finished_at = Some(OffsetDateTime::now_utc());
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// Where this run's reports go in the state bucket, without the extension.
+    pub fn key_stem(&self) -> String {
+        let d = self.started_at.to_offset(time::UtcOffset::UTC);
+        format!(
+            "runs/{}/{:04}/{:02}/{:02}/{}",
+            self.task,
+            d.year(),
+            d.month() as u8,
+            d.day(),
+            self.run_id
+        )
+    }
+}
+
+/// A task's report: a header, a JSON body, a Markdown rendering and a short summary for the event.
+pub trait Report: Serialize {
+    fn header(&self) -> &RunHeader;
+    fn to_markdown(&self) -> String;
+    /// Counts and figures worth putting in the run's event (keep it small: events max 256 KB).
+    fn summary(&self) -> serde_json::Value;
+}
+
+/// Where a run's record was written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecordLocation {
+    pub json: String,
+    pub markdown: String,
+}
+
+/// Writes the run's reports to the state bucket and announces the run on Lifeboat's bus.
+pub async fn record<R: Report>(recovery: &RegionalClients, plan: &Plan, report: &R) -> Result<RecordLocation, Error> {
+    let header = report.header();
+    let stem = header.key_stem();
+    let json = serde_json::to_vec_pretty(report).map_err(|e| Error::other("cannot serialize the report", e))?;
+    let bucket = &plan.state_bucket;
+    put(recovery, bucket, &format!("{stem}.json"), json.clone(), "application/json").await?;
+    put(recovery, bucket, &format!("{stem}.md"), report.to_markdown().into_bytes(), "text/markdown; charset=utf-8").await?;
+    put(recovery, bucket, &format!("runs/{}/latest.json", header.task), json, "application/json").await?;
+    let location = RecordLocation {
+        json: format!("s3://{bucket}/{stem}.json"),
+        markdown: format!("s3://{bucket}/{stem}.md"),
+    };
+    publish(recovery, plan, header, report.summary(), &location).await?;
+    Ok(location)
+}
+
+async fn put(recovery: &RegionalClients, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), Error> {
+    recovery
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(e, "s3:PutObject", &format!("s3://{bucket}/{key}"), &recovery.region))
+}
+
+async fn publish(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    header: &RunHeader,
+    summary: serde_json::Value,
+    location: &RecordLocation,
+) -> Result<(), Error> {
+    let detail = serde_json::json!({
+        "run_id": header.run_id,
+        "task": header.task,
+        "plan": header.plan,
+        "trigger": header.trigger,
+        "outcome": header.outcome,
+        "started_at": header.started_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        "summary": summary,
+        "report": location,
+    });
+    let entry = PutEventsRequestEntry::builder()
+        .event_bus_name(&plan.event_bus)
+        .source(EVENT_SOURCE)
+        .detail_type(RUN_FINISHED)
+        .detail(detail.to_string())
+        .build();
+    let bus = format!("event bus {}", plan.event_bus);
+    let output = recovery
+        .events
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk(e, "events:PutEvents", &bus, &recovery.region))?;
+    if output.failed_entry_count() > 0 {
+        let reason = output
+            .entries()
+            .iter()
+            .find_map(|e| e.error_message().map(str::to_owned))
+            .unwrap_or_else(|| "no reason given".into());
+        return Err(Error::Aws {
+            action: "events:PutEvents".into(),
+            resource: bus,
+            region: recovery.region.clone(),
+            code: None,
+            message: reason,
+            retryable: true,
+        });
+    }
+    Ok(())
+}

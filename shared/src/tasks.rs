@@ -1,0 +1,82 @@
+//! Tasks as the Lambda functions and the CLI run them: trigger in, lock, work, record out.
+//! The functions and the CLI are thin wrappers around these.
+
+use time::OffsetDateTime;
+
+use crate::context::Lifeboat;
+use crate::copy::{CopyReport, Scope, copy_snapshots};
+use crate::error::Error;
+use crate::record::{RecordLocation, RunHeader, record};
+use crate::state::{Lease, LeaseTiming};
+use crate::trigger::Trigger;
+
+pub const COPY_SNAPSHOTS: &str = "copy-snapshots";
+
+/// The result of a task run.
+#[derive(Debug)]
+pub enum Finished<R> {
+    /// The run happened; where its record went (`None` for a dry run).
+    Ran { report: R, record: Option<RecordLocation> },
+    /// The trigger asked for nothing.
+    Ignored { reason: String },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub lease: LeaseTiming,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { dry_run: false, lease: LeaseTiming::default() }
+    }
+}
+
+/// Runs the snapshot copy for a trigger: holds the copy lease for the decision and the calls
+/// (so concurrent runs cannot overrun the copy quota), then writes the record.
+pub async fn run_copy_snapshots(
+    lifeboat: &Lifeboat,
+    trigger: &Trigger,
+    options: RunOptions,
+) -> Result<Finished<CopyReport>, Error> {
+    let scope = match trigger {
+        Trigger::Schedule { .. } | Trigger::Manual => Scope::Everything,
+        Trigger::SnapshotCreated { region, .. } if region != lifeboat.plan.primary_region.as_str() => {
+            return Ok(Finished::Ignored {
+                reason: format!(
+                    "snapshot is in {region}; the plan copies from {}",
+                    lifeboat.plan.primary_region
+                ),
+            });
+        }
+        Trigger::SnapshotCreated { kind, snapshot_id, region, .. } => {
+            Scope::SnapshotOf { kind: *kind, snapshot_id: snapshot_id.clone(), region: region.clone() }
+        }
+        Trigger::Ignored { reason } => return Ok(Finished::Ignored { reason: reason.clone() }),
+    };
+    let plan = &lifeboat.plan;
+    let recovery = &lifeboat.clients.recovery;
+    let header = RunHeader::start(COPY_SNAPSHOTS, plan, trigger.describe(), options.dry_run, OffsetDateTime::now_utc());
+    tracing::info!(run_id = %header.run_id, trigger = %header.trigger, dry_run = options.dry_run, "copy run starting");
+
+    if options.dry_run {
+        let report = copy_snapshots(&lifeboat.clients, plan, &scope, header).await?;
+        return Ok(Finished::Ran { report, record: None });
+    }
+    let lease = Lease::acquire(recovery, &plan.state_bucket, COPY_SNAPSHOTS, &header.run_id, options.lease).await?;
+    let result = copy_snapshots(&lifeboat.clients, plan, &scope, header).await;
+    // Release whatever happened; if this fails the lease expires by itself.
+    if let Err(error) = lease.release(recovery).await {
+        tracing::warn!(%error, "could not release the copy lease");
+    }
+    let report = result?;
+    let location = record(recovery, plan, &report).await?;
+    tracing::info!(
+        run_id = %report.run.run_id,
+        outcome = ?report.run.outcome,
+        report = %location.json,
+        "copy run finished"
+    );
+    Ok(Finished::Ran { report, record: Some(location) })
+}
