@@ -1,1 +1,202 @@
+//! The `lifeboat` command. It runs the same code as the Lambda functions (`lifeboat_shared`),
+//! against the AWS account and Regions the plan names; `AWS_ENDPOINT_URL` points it at an
+//! emulator instead.
+//!
+//! Exit status: 0 when everything succeeded, 1 when the plan is invalid or a run failed or
+//! partly failed, 2 for a command-line mistake.
 
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lifeboat_shared::aws::Tuning;
+use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
+use lifeboat_shared::copy::{CopyReport, Outcome};
+use lifeboat_shared::plan::Plan;
+use lifeboat_shared::record::RunOutcome;
+use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
+use lifeboat_shared::trigger::Trigger;
+
+#[derive(Debug, Parser)]
+#[command(name = "lifeboat", version, about = "Disaster-recovery automation for AWS: copy, verify, fail over.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a plan, or print its JSON Schema.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Copy backups to the recovery Region.
+    #[command(subcommand)]
+    Copy(CopyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCommand {
+    /// Validate a plan file; lists every error with its path.
+    Check {
+        /// The plan file (TOML).
+        file: std::path::PathBuf,
+    },
+    /// Print the plan's JSON Schema (for editors and CI).
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+enum CopyCommand {
+    /// Copy the plan's RDS / Aurora snapshots to the recovery Region and prune old copies.
+    Snapshots {
+        /// The plan: a file path or an s3:// URI.
+        #[arg(long, env = PLAN_ENV)]
+        plan: String,
+        /// Decide and print what would happen; copy, delete and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line `args` (program name first) and returns the exit status.
+pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    init_logging();
+    match cli.command {
+        Command::Plan(PlanCommand::Check { file }) => check_plan(&file),
+        Command::Plan(PlanCommand::Schema) => {
+            println!("{}", serde_json::to_string_pretty(&Plan::json_schema()).expect("schema is JSON"));
+            ExitCode::SUCCESS
+        }
+        Command::Copy(CopyCommand::Snapshots { plan, dry_run, json }) => copy_snapshots(&plan, dry_run, json).await,
+    }
+}
+
+fn init_logging() {
+    // Logs go to stderr so stdout stays the command's output; RUST_LOG=info shows progress.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn check_plan(file: &std::path::Path) -> ExitCode {
+    match Plan::from_file(file) {
+        Ok(plan) => {
+            println!(
+                "plan {} is valid: \"{}\", {} → {}, {} snapshot copy entr{}, {} backup copy entr{}, {} verify job{}, failover {}",
+                file.display(),
+                plan.name,
+                plan.primary_region,
+                plan.recovery_region,
+                plan.copy.rds.len(),
+                if plan.copy.rds.len() == 1 { "y" } else { "ies" },
+                plan.copy.backup.len(),
+                if plan.copy.backup.len() == 1 { "y" } else { "ies" },
+                plan.verify.len(),
+                if plan.verify.len() == 1 { "" } else { "s" },
+                if plan.failover.is_some() { "configured" } else { "not configured" },
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn copy_snapshots(location: &str, dry_run: bool, json: bool) -> ExitCode {
+    let lifeboat = match Lifeboat::load(location, &Tuning::default()).await {
+        Ok(lifeboat) => lifeboat,
+        Err(error) => {
+            eprintln!("lifeboat: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = RunOptions { dry_run, ..RunOptions::default() };
+    match run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await {
+        Ok(Finished::Ran { report, record }) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("report is JSON"));
+            } else {
+                print!("{}", render(&report));
+                match record {
+                    Some(location) => println!("report: {}\n        {}", location.markdown, location.json),
+                    None => println!("dry run: nothing was copied, deleted or recorded"),
+                }
+            }
+            match report.run.outcome {
+                Some(RunOutcome::Succeeded) => ExitCode::SUCCESS,
+                _ => ExitCode::from(1),
+            }
+        }
+        Ok(Finished::Ignored { reason }) => {
+            println!("nothing to do: {reason}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("lifeboat: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The report as a terminal reads it: a line per item, then the copy lag of each database.
+pub fn render(report: &CopyReport) -> String {
+    let mut out = String::new();
+    let run = &report.run;
+    let outcome = run.outcome.map_or("unfinished".to_owned(), |o| o.to_string());
+    let _ = writeln!(out, "copy-snapshots {} — plan {} — {outcome}", run.run_id, run.plan);
+    let slots = &report.slots;
+    let _ = writeln!(
+        out,
+        "copy slots in use: {}/{} DB snapshot, {}/{} cluster snapshot",
+        slots.instance_in_flight, slots.instance_limit, slots.cluster_in_flight, slots.cluster_limit
+    );
+    for item in &report.items {
+        let subject = match (&item.source_snapshot, &item.target) {
+            (Some(source), Some(target)) => format!("{source} → {target}"),
+            (Some(source), None) => source.clone(),
+            (None, Some(target)) => target.clone(),
+            (None, None) => item.db.clone(),
+        };
+        let marker = match item.outcome {
+            Outcome::Failed | Outcome::Refused | Outcome::PruneFailed => "!!",
+            _ => "  ",
+        };
+        let _ = write!(out, "{marker} {:<15} {subject}", item.outcome.to_string());
+        if !item.detail.is_empty() {
+            let _ = write!(out, "\n   {:<15} {}", "", item.detail);
+        }
+        out.push('\n');
+    }
+    for lag in &report.copy_lag {
+        let age = lag.lag_seconds.map_or("no copy in the recovery Region".to_owned(), |s| {
+            format!("newest copy holds data from {} ago", humanize(s))
+        });
+        let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);
+    }
+    let counts: Vec<String> = report.counts().iter().map(|(o, n)| format!("{n} {o}")).collect();
+    let _ = writeln!(out, "total: {}", if counts.is_empty() { "nothing to do".into() } else { counts.join(", ") });
+    out
+}
+
+fn humanize(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

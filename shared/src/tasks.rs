@@ -80,3 +80,31 @@ pub async fn run_copy_snapshots(
     );
     Ok(Finished::Ran { report, record: Some(location) })
 }
+
+/// The `copy-snapshots` Lambda's work for one EventBridge event: read the trigger, run, write the
+/// EMF metrics to stdout, and answer with a short summary. A malformed event is an error (so it
+/// shows in the function's error metric and lands in its failure destination), not a run.
+pub async fn handle_copy_snapshots_event(
+    lifeboat: &Lifeboat,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let trigger = Trigger::from_event(event)?;
+    match run_copy_snapshots(lifeboat, &trigger, RunOptions::default()).await? {
+        Finished::Ignored { reason } => {
+            tracing::info!(%reason, "event ignored");
+            Ok(serde_json::json!({ "ignored": reason }))
+        }
+        Finished::Ran { report, record } => {
+            let timestamp_ms = (report.run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
+            for metrics in report.metrics() {
+                println!("{}", metrics.to_emf(timestamp_ms));
+            }
+            Ok(serde_json::json!({
+                "run_id": report.run.run_id,
+                "outcome": report.run.outcome,
+                "summary": crate::record::Report::summary(&report),
+                "report": record,
+            }))
+        }
+    }
+}

@@ -1,1 +1,16 @@
+//! Lifeboat's test harness: the pinned Python tools, the AWS emulator (moto) and helpers that
+//! seed an emulated AWS world through the real SDK. The integration tests in `tests/` and the
+//! demo (`cargo run -p lifeboat-tests --bin demo`) both use it.
+//!
+//! # Layout
+//!
+//! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
+//! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
+//! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus.
 
+pub mod emulator;
+pub mod venv;
+pub mod world;
+
+pub use emulator::{Account, Emulator, RecordedCall};
+pub use world::World;

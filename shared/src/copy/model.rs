@@ -171,6 +171,31 @@ mod tests {
     }
 
     #[test]
+    fn copy_tags_mark_ownership_and_carry_the_sources_own_tags() {
+        let source = Snapshot {
+            kind: SnapshotKind::Instance,
+            id: "orders-1".into(),
+            arn: "arn:aws:rds:us-west-2:1:snapshot:orders-1".into(),
+            db: "orders".into(),
+            created: Some(time::macros::datetime!(2026-11-25 03:10 UTC)),
+            status: "available".into(),
+            encrypted: false,
+            tags: [("team", "payments"), ("aws:backup:source-resource", "x"), ("lifeboat:plan", "stale")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            source_region: None,
+        };
+        let tags: BTreeMap<String, String> = copy_tags("tracking", &source, "us-west-2").into_iter().collect();
+        assert_eq!(tags[tags::PLAN], "tracking", "a source's own lifeboat: tags never override ownership");
+        assert_eq!(tags[tags::SOURCE_ARN], source.arn);
+        assert_eq!(tags[tags::SOURCE_DB], "orders");
+        assert_eq!(tags[tags::SOURCE_CREATED], "2026-11-25T03:10:00Z");
+        assert_eq!(tags["team"], "payments");
+        assert!(!tags.contains_key("aws:backup:source-resource"), "aws: tags cannot be set");
+    }
+
+    #[test]
     fn long_source_names_are_shortened_to_the_cluster_limit() {
         let long = "a".repeat(200);
         let id = target_identifier(&format!("arn:aws:rds:us-west-2:1:cluster-snapshot:{long}"), &long);

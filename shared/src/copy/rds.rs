@@ -49,7 +49,7 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
                             .collect();
                         if matching.is_empty() {
                             Err(Error::NotFound {
-                                resource: format!("no DB instance or cluster tagged {}={}", tag.key, tag.value),
+                                resource: format!("DB instance or cluster tagged {}={}", tag.key, tag.value),
                                 region: primary.region.clone(),
                             })
                         } else {

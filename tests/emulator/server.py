@@ -1,0 +1,31 @@
+"""Lifeboat's AWS emulator: moto's server on a free loopback port.
+
+Prints one line, `LISTENING <host>:<port>`, once it answers, then serves until its standard
+input closes, so it never outlives the test or demo process that started it (even one killed
+with SIGKILL: the kernel closes the pipe).
+
+Later extensions to moto (the AWS Backup job API, global database failover) are registered here,
+before the server starts.
+"""
+
+import logging
+import sys
+
+from moto.server import ThreadedMotoServer
+
+
+def main() -> None:
+    # Werkzeug logs every request to stderr; tests read the recorder instead.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(f"LISTENING {host}:{port}", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+//! Seeding an emulated AWS world through the real SDK: what a user's primary Region would hold
+//! (DB instances, Aurora clusters, snapshots, KMS keys) and what Lifeboat's stack would have made
+//! in the recovery Region (the state bucket, the event bus).
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_rds::types::Tag;
+use lifeboat_shared::context::Lifeboat;
+use lifeboat_shared::plan::Plan;
+
+use crate::emulator::Account;
+
+pub const PRIMARY: &str = "us-west-2";
+pub const RECOVERY: &str = "us-east-2";
+
+/// An emulated account with clients for both Regions.
+pub struct World {
+    pub account: Account,
+    pub primary_rds: aws_sdk_rds::Client,
+    pub recovery_rds: aws_sdk_rds::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub events: aws_sdk_eventbridge::Client,
+}
+
+/// A snapshot in the recovery Region as a test looks at it.
+#[derive(Debug, Clone)]
+pub struct RecoverySnapshot {
+    pub id: String,
+    pub cluster: bool,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config.to_builder().region(aws_config::Region::new(region.to_owned())).build()
+}
+
+impl World {
+    pub fn new(account: Account) -> World {
+        let primary = in_region(&account.config, PRIMARY);
+        let recovery = in_region(&account.config, RECOVERY);
+        let s3_config = aws_sdk_s3::config::Builder::from(&recovery).force_path_style(true).build();
+        World {
+            primary_rds: aws_sdk_rds::Client::new(&primary),
+            recovery_rds: aws_sdk_rds::Client::new(&recovery),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sqs: aws_sdk_sqs::Client::new(&recovery),
+            events: aws_sdk_eventbridge::Client::new(&recovery),
+            account,
+        }
+    }
+
+    /// The state bucket name this world's plans use.
+    pub fn state_bucket(&self) -> String {
+        format!("lifeboat-state-{}", self.account.id)
+    }
+
+    /// A plan for this world: `body` holds the sections after the header.
+    pub fn plan(&self, name: &str, body: &str) -> Plan {
+        let text = format!(
+            "name = \"{name}\"\nprimary_region = \"{PRIMARY}\"\nrecovery_region = \"{RECOVERY}\"\n\
+             state_bucket = \"{}\"\n{body}",
+            self.state_bucket()
+        );
+        Plan::parse(&text, "test plan").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Lifeboat as the Lambda or the CLI would build it, acting in this world's account.
+    pub fn lifeboat(&self, plan: Plan) -> Lifeboat {
+        Lifeboat::new(&self.account.config, plan)
+    }
+
+    pub async fn kms_key(&self, region: &str) -> String {
+        let kms = aws_sdk_kms::Client::new(&in_region(&self.account.config, region));
+        let key = kms.create_key().description("lifeboat test key").send().await.expect("create key");
+        key.key_metadata().and_then(|m| m.arn()).expect("key ARN").to_owned()
+    }
+
+    /// A PostgreSQL DB instance in the primary Region; encrypted with `kms_key` when given.
+    pub async fn db_instance(&self, id: &str, kms_key: Option<&str>, tags: &[(&str, &str)]) {
+        self.primary_rds
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine("postgres")
+            .db_instance_class("db.t4g.micro")
+            .allocated_storage(20)
+            .master_username("lifeboat")
+            .master_user_password("not-a-real-password")
+            .set_storage_encrypted(kms_key.map(|_| true))
+            .set_kms_key_id(kms_key.map(str::to_owned))
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"));
+    }
+
+    /// An Aurora MySQL cluster in the primary Region.
+    pub async fn db_cluster(&self, id: &str, kms_key: Option<&str>, tags: &[(&str, &str)]) {
+        self.primary_rds
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine("aurora-mysql")
+            .master_username("lifeboat")
+            .master_user_password("not-a-real-password")
+            .set_storage_encrypted(kms_key.map(|_| true))
+            .set_kms_key_id(kms_key.map(str::to_owned))
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create DB cluster {id}: {e:?}"));
+    }
+
+    /// A manual snapshot of a DB instance; returns its ARN.
+    pub async fn snapshot(&self, db: &str, id: &str) -> String {
+        let out = self
+            .primary_rds
+            .create_db_snapshot()
+            .db_instance_identifier(db)
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("snapshot {db}: {e:?}"));
+        out.db_snapshot().and_then(|s| s.db_snapshot_arn()).expect("snapshot ARN").to_owned()
+    }
+
+    /// A manual snapshot of an Aurora cluster; returns its ARN.
+    pub async fn cluster_snapshot(&self, cluster: &str, id: &str) -> String {
+        let out = self
+            .primary_rds
+            .create_db_cluster_snapshot()
+            .db_cluster_identifier(cluster)
+            .db_cluster_snapshot_identifier(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("snapshot {cluster}: {e:?}"));
+        out.db_cluster_snapshot().and_then(|s| s.db_cluster_snapshot_arn()).expect("snapshot ARN").to_owned()
+    }
+
+    /// What Lifeboat's stack creates in the recovery Region: the state bucket and the bus, plus
+    /// a rule that delivers the bus's events to a queue, so a test can read them back.
+    /// Returns the queue URL.
+    pub async fn recovery_stack(&self, bus: &str) -> String {
+        self.s3
+            .create_bucket()
+            .bucket(self.state_bucket())
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(RECOVERY))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create state bucket");
+        self.events.create_event_bus().name(bus).send().await.expect("create bus");
+        let queue = self.sqs.create_queue().queue_name("lifeboat-events").send().await.expect("create queue");
+        let queue_url = queue.queue_url().expect("queue URL").to_owned();
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let queue_arn = attributes
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("queue ARN")
+            .clone();
+        self.events
+            .put_rule()
+            .name("lifeboat-runs")
+            .event_bus_name(bus)
+            .event_pattern(r#"{"source": ["lifeboat"]}"#)
+            .send()
+            .await
+            .expect("create rule");
+        self.events
+            .put_targets()
+            .rule("lifeboat-runs")
+            .event_bus_name(bus)
+            .targets(aws_sdk_eventbridge::types::Target::builder().id("queue").arn(queue_arn).build().expect("target"))
+            .send()
+            .await
+            .expect("add target");
+        queue_url
+    }
+
+    /// The events delivered to the queue of [`World::recovery_stack`], parsed.
+    pub async fn delivered_events(&self, queue_url: &str) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            if out.messages().is_empty() {
+                return events;
+            }
+            for message in out.messages() {
+                events.push(serde_json::from_str(message.body().unwrap_or("null")).expect("event JSON"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// Every manual snapshot (instance and cluster) in the recovery Region.
+    pub async fn recovery_snapshots(&self) -> Vec<RecoverySnapshot> {
+        let instances = self.recovery_rds.describe_db_snapshots().snapshot_type("manual").send().await.expect("describe");
+        let clusters =
+            self.recovery_rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.expect("describe");
+        let tags = |list: &[Tag]| {
+            list.iter()
+                .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+                .collect()
+        };
+        let mut all: Vec<RecoverySnapshot> = instances
+            .db_snapshots()
+            .iter()
+            .map(|s| RecoverySnapshot {
+                id: s.db_snapshot_identifier().unwrap_or_default().to_owned(),
+                cluster: false,
+                encrypted: s.encrypted().unwrap_or(false),
+                kms_key: s.kms_key_id().map(str::to_owned),
+                tags: tags(s.tag_list()),
+            })
+            .collect();
+        all.extend(clusters.db_cluster_snapshots().iter().map(|s| RecoverySnapshot {
+            id: s.db_cluster_snapshot_identifier().unwrap_or_default().to_owned(),
+            cluster: true,
+            encrypted: s.storage_encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_owned),
+            tags: tags(s.tag_list()),
+        }));
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
+    /// An object of the state bucket as text, if it exists.
+    pub async fn state_object(&self, key: &str) -> Option<String> {
+        let out = self.s3.get_object().bucket(self.state_bucket()).key(key).send().await.ok()?;
+        let bytes = out.body.collect().await.ok()?.into_bytes();
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+fn rds_tags(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
+}
