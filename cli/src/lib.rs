@@ -181,7 +181,7 @@ pub fn render(report: &CopyReport) -> String {
         out.push('\n');
     }
     for lag in &report.copy_lag {
-        let age = lag.lag_seconds.map_or("no copy in the recovery Region".to_owned(), |s| {
+        let age = lag.lag_seconds.map_or("no available copy in the recovery Region yet".to_owned(), |s| {
             format!("newest copy holds data from {} ago", humanize(s))
         });
         let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);

@@ -79,7 +79,7 @@ impl std::error::Error for PlanErrors {}
 pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
     let fail = |errors: Vec<PlanError>| PlanErrors { origin: origin.to_owned(), errors };
 
-    let mut document: Value = toml::from_str(text).map_err(|e| {
+    let document: Value = toml::from_str(text).map_err(|e| {
         let place = e.span().map(|span| line_and_column(text, span.start));
         let message = match place {
             Some((line, column)) => format!("line {line}, column {column}: {}", e.message()),
@@ -88,25 +88,44 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
         fail(vec![PlanError::whole(format!("not valid TOML: {message}"))])
     })?;
 
-    let mut errors = schema_errors(&mut document);
-    match serde_path_to_error::deserialize::<_, Plan>(&document) {
-        Ok(plan) => {
-            // A field the schema refused was dropped (and defaulted) to get here: cross-field
-            // checks about it, or about the entry holding it, would only repeat the error.
-            let refused: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
+    let (mut errors, refused) = schema_errors(&document);
+    // Drop what the schema refused so the rest can be read and checked across fields. If that
+    // leaves a required key missing, try again keeping the refused values (a badly formatted
+    // name is still a string); if the plan still cannot be read, the schema errors are the news.
+    let unknown_only: Vec<&Refusal> = refused.iter().filter(|r| r.unknown).collect();
+    let attempts = [refused.iter().collect::<Vec<_>>(), unknown_only];
+    let mut parsed = None;
+    let mut first_failure = None;
+    for removals in attempts {
+        let mut cleaned = document.clone();
+        remove_all(&mut cleaned, &removals);
+        match serde_path_to_error::deserialize::<_, Plan>(&cleaned) {
+            Ok(plan) => {
+                parsed = Some(plan);
+                break;
+            }
+            Err(error) => {
+                first_failure.get_or_insert(error);
+            }
+        }
+    }
+    match parsed {
+        Some(plan) => {
+            // Cross-field checks about a field the schema already refused, or about the entry
+            // holding it, would only repeat the error.
+            let refused_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
             errors.extend(cross_field_errors(&plan).into_iter().filter(|e| {
-                !refused.iter().any(|r| is_within(r, &e.path) || is_within(&e.path, r))
+                !refused_paths.iter().any(|r| is_within(r, &e.path) || is_within(&e.path, r))
             }));
             if errors.is_empty() { Ok(plan) } else { Err(fail(errors)) }
         }
-        Err(error) => {
+        None => {
             // The schema should already have said why; this covers values only the parser
-            // can judge (a duration like "5 fortnights").
-            if errors.is_empty() {
-                errors.push(PlanError::at(
-                    dotted(&error.path().to_string()),
-                    error.inner().to_string(),
-                ));
+            // can judge.
+            if errors.is_empty()
+                && let Some(error) = first_failure
+            {
+                errors.push(PlanError::at(dotted(&error.path().to_string()), error.inner().to_string()));
             }
             Err(fail(errors))
         }
@@ -139,12 +158,17 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Validates against the generated schema, then removes what it refused (unknown keys, bad
-/// values) so the rest of the plan can still be read and checked across fields. A removed
-/// required key stops that second pass; a removed optional one takes its default.
-fn schema_errors(document: &mut Value) -> Vec<PlanError> {
+/// A key the schema refused: unknown, or with a value it does not accept.
+struct Refusal {
+    parent: Vec<PathStep>,
+    key: String,
+    unknown: bool,
+}
+
+/// Validates against the generated schema: every error, and what to remove to read the rest.
+fn schema_errors(document: &Value) -> (Vec<PlanError>, Vec<Refusal>) {
     let mut errors = Vec::new();
-    let mut refused: Vec<(Vec<PathStep>, String)> = Vec::new();
+    let mut refused = Vec::new();
     for error in validator().iter_errors(document) {
         let steps: Vec<PathStep> = error.instance_path().iter().map(PathStep::from).collect();
         let path = render(&steps);
@@ -152,7 +176,7 @@ fn schema_errors(document: &mut Value) -> Vec<PlanError> {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
                     errors.push(PlanError::at(join(&path, key), "unknown key"));
-                    refused.push((steps.clone(), key.clone()));
+                    refused.push(Refusal { parent: steps.clone(), key: key.clone(), unknown: true });
                 }
             }
             ValidationErrorKind::Required { property } => {
@@ -161,19 +185,55 @@ fn schema_errors(document: &mut Value) -> Vec<PlanError> {
             }
             _ => {
                 if let Some((PathStep::Key(key), parent)) = steps.split_last() {
-                    refused.push((parent.to_vec(), key.clone()));
+                    refused.push(Refusal { parent: parent.to_vec(), key: key.clone(), unknown: false });
                 }
-                errors.push(PlanError::at(path, error.to_string()));
+                let schema_path = error.schema_path().as_str().to_owned();
+                let message = friendly_message(&schema_path, error.instance())
+                    .unwrap_or_else(|| error.to_string());
+                errors.push(PlanError::at(path, message));
             }
         }
     }
-    for (steps, key) in refused {
-        if let Some(Value::Object(map)) = walk(document, &steps) {
-            map.remove(&key);
+    errors.dedup();
+    (errors, refused)
+}
+
+fn remove_all(document: &mut Value, removals: &[&Refusal]) {
+    for refusal in removals {
+        if let Some(Value::Object(map)) = walk(document, &refusal.parent) {
+            map.remove(&refusal.key);
         }
     }
-    errors.dedup();
-    errors
+}
+
+/// Says what a refused string should look like, in the words of the type that parses it, where
+/// the schema's own message would only quote a regular expression.
+fn friendly_message(schema_path: &str, instance: &Value) -> Option<String> {
+    let text = instance.as_str();
+    let parse_error = |result: Result<(), String>| result.err();
+    if schema_path.contains("/$defs/Duration/") {
+        return parse_error(text?.parse::<super::PlanDuration>().map(drop));
+    }
+    if schema_path.contains("/$defs/Region/") {
+        return parse_error(text?.parse::<Region>().map(drop));
+    }
+    if schema_path.contains("/$defs/Arn/") {
+        return parse_error(text?.parse::<Arn>().map(drop));
+    }
+    if schema_path.contains("/$defs/Expectation/") {
+        return parse_error(text?.parse::<super::Expectation>().map(drop));
+    }
+    if schema_path.contains("/$defs/AlarmRequirement/") {
+        return Some(format!("{instance} is not \"any\", \"all\" or a number of alarms (1 or more)"));
+    }
+    let rule = [
+        ("/name/pattern", "must be 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit"),
+        ("/state_bucket/pattern", "is not a valid S3 bucket name"),
+        ("/instance_class/pattern", "is not a DB instance class like \"db.t4g.medium\""),
+        ("/hosted_zone_id/pattern", "is not a Route 53 hosted zone ID like \"Z0123456789\""),
+    ];
+    let (_, rule) = rule.iter().find(|(suffix, _)| schema_path.ends_with(suffix))?;
+    Some(format!("{instance} {rule}"))
 }
 
 #[derive(Debug, Clone)]

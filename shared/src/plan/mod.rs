@@ -362,6 +362,43 @@ impl Plan {
 
     /// The JSON Schema of the plan, generated from these types.
     pub fn json_schema() -> serde_json::Value {
-        serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is always JSON")
+        // TOML has no null, so an optional key is simply absent: describe `Option<T>` as `T`.
+        // (With the default `anyOf: [T, null]`, an error inside T would be reported only as
+        // "not valid under any of the schemas", without saying which key is wrong.)
+        let mut schema = serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is always JSON");
+        without_null(&mut schema);
+        schema
     }
+}
+
+/// Rewrites `anyOf: [T, {"type": "null"}]` as `T` and `"type": [X, "null"]` as `"type": X`.
+fn without_null(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(without_null);
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
+        }
+    }
+    let is_null = |v: &Value| v.get("type").is_some_and(|t| t == "null");
+    if let Some(Value::Array(choices)) = map.get("anyOf")
+        && choices.len() == 2
+        && choices.iter().any(is_null)
+    {
+        let kept = choices.iter().find(|c| !is_null(c)).cloned().unwrap_or_default();
+        map.remove("anyOf");
+        if let Value::Object(kept) = kept {
+            for (key, value) in kept {
+                map.entry(key).or_insert(value);
+            }
+        }
+    }
+    map.values_mut().for_each(without_null);
 }

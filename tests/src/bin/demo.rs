@@ -1,0 +1,111 @@
+//! The demo: Lifeboat's snapshot copy against a local AWS emulator, from nothing.
+//!
+//! `cargo run -p lifeboat-tests --bin demo` installs the pinned emulator (moto) into `.venv` if
+//! needed, starts it, seeds a primary Region (us-west-2) with two PostgreSQL instances — one
+//! KMS-encrypted — and an Aurora MySQL cluster with snapshots, creates what Lifeboat's stack
+//! would in the recovery Region (us-east-2), writes a plan to `.lifeboat-demo/plan.toml`, then
+//! runs `lifeboat copy snapshots` twice: the first run copies, the second finds nothing to do.
+
+use std::process::ExitCode;
+
+use lifeboat_tests::Emulator;
+use lifeboat_tests::world::{PRIMARY, RECOVERY, World};
+
+/// moto's default account: every request with unknown credentials acts in it.
+const DEMO_ACCOUNT: &str = "123456789012";
+
+fn main() -> ExitCode {
+    println!("Lifeboat demo: cross-Region snapshot copy against a local AWS emulator\n");
+    let emulator = Emulator::start();
+    // The CLI reads its AWS settings from the environment, like it would in a shell. Set them
+    // before any thread starts.
+    // SAFETY: single-threaded here; the async runtime is built below.
+    unsafe {
+        std::env::set_var("AWS_ENDPOINT_URL", emulator.endpoint());
+        std::env::set_var("AWS_ACCESS_KEY_ID", "demo");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "demo");
+        std::env::set_var("AWS_REGION", RECOVERY);
+        std::env::remove_var("AWS_PROFILE");
+        std::env::remove_var("AWS_SESSION_TOKEN");
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(demo(&emulator))
+}
+
+async fn demo(emulator: &Emulator) -> ExitCode {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let account = lifeboat_tests::Account {
+        id: DEMO_ACCOUNT.into(),
+        access_key_id: "demo".into(),
+        config,
+    };
+    let world = World::new(account);
+    println!("emulator  {} (moto, account {DEMO_ACCOUNT})", emulator.endpoint());
+
+    world.recovery_stack("lifeboat").await;
+    let primary_key = world.kms_key(PRIMARY).await;
+    let recovery_key = world.kms_key(RECOVERY).await;
+    world.db_instance("orders", None, &[("dr", "true")]).await;
+    world.db_instance("billing", Some(&primary_key), &[("dr", "true")]).await;
+    world.db_cluster("phoenix-aurora", None, &[]).await;
+    world.snapshot("orders", "orders-manual-1").await;
+    world.snapshot("billing", "billing-manual-1").await;
+    world.cluster_snapshot("phoenix-aurora", "phoenix-aurora-manual-1").await;
+    println!(
+        "seeded    {PRIMARY}: DB instances orders and billing (KMS-encrypted), tagged dr=true;\n          \
+         Aurora cluster phoenix-aurora; one automated and one manual snapshot each"
+    );
+    println!("          {RECOVERY}: state bucket {}, event bus lifeboat, KMS key for copies", world.state_bucket());
+
+    let dir = lifeboat_tests::venv::workspace_root().join(".lifeboat-demo");
+    std::fs::create_dir_all(&dir).expect("create .lifeboat-demo");
+    let plan_path = dir.join("plan.toml");
+    let plan = format!(
+        r#"# Written by the demo. Check it with: lifeboat plan check {path}
+name = "tracking"
+primary_region = "{PRIMARY}"
+recovery_region = "{RECOVERY}"
+state_bucket = "{bucket}"
+
+[[copy.rds]]
+db_cluster = "phoenix-aurora"
+retain_days = 7
+keep_at_least = 3
+
+[[copy.rds]]
+tag = {{ key = "dr", value = "true" }}
+kms_key = "{recovery_key}"
+snapshots = "all"
+retain_days = 7
+keep_at_least = 3
+"#,
+        path = plan_path.display(),
+        bucket = world.state_bucket(),
+    );
+    std::fs::write(&plan_path, plan).expect("write the plan");
+    println!("plan      {}\n", plan_path.display());
+
+    let plan_arg = plan_path.display().to_string();
+    let mut status = ExitCode::SUCCESS;
+    for round in ["first run: copies what the recovery Region lacks", "second run: the same plan again changes nothing"] {
+        println!("── {round}");
+        println!("$ lifeboat copy snapshots --plan {plan_arg}");
+        status = lifeboat_cli::main(["lifeboat", "copy", "snapshots", "--plan", &plan_arg].map(Into::into)).await;
+        println!();
+    }
+
+    let copies = world.recovery_snapshots().await;
+    println!("── {RECOVERY} now holds {} Lifeboat copies:", copies.len());
+    for copy in &copies {
+        let encryption = match (&copy.kms_key, copy.encrypted) {
+            (Some(key), true) => format!("encrypted with {key}"),
+            _ => "unencrypted".to_owned(),
+        };
+        println!("   {:<55} {}", copy.id, encryption);
+    }
+    if let Some(markdown) = world.state_object("runs/copy-snapshots/latest.json").await {
+        let latest: serde_json::Value = serde_json::from_str(&markdown).unwrap_or_default();
+        println!("\nlatest run record: s3://{}/runs/copy-snapshots/latest.json (outcome {})", world.state_bucket(), latest["outcome"]);
+    }
+    status
+}
