@@ -19,7 +19,11 @@ use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
 use lifeboat_shared::trigger::Trigger;
 
 #[derive(Debug, Parser)]
-#[command(name = "lifeboat", version, about = "Disaster-recovery automation for AWS: copy, verify, fail over.")]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Disaster-recovery automation for AWS: copy, verify, fail over."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,17 +72,28 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     init_logging();
     match cli.command {
         Command::Plan(PlanCommand::Check { file }) => check_plan(&file),
         Command::Plan(PlanCommand::Schema) => {
-            println!("{}", serde_json::to_string_pretty(&Plan::json_schema()).expect("schema is JSON"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Plan::json_schema()).expect("schema is JSON")
+            );
             ExitCode::SUCCESS
         }
-        Command::Copy(CopyCommand::Snapshots { plan, dry_run, json }) => copy_snapshots(&plan, dry_run, json).await,
+        Command::Copy(CopyCommand::Snapshots {
+            plan,
+            dry_run,
+            json,
+        }) => copy_snapshots(&plan, dry_run, json).await,
     }
 }
 
@@ -86,7 +101,10 @@ fn init_logging() {
     // Logs go to stderr so stdout stays the command's output; RUST_LOG=info shows progress.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn check_plan(file: &std::path::Path) -> ExitCode {
@@ -101,10 +119,18 @@ fn check_plan(file: &std::path::Path) -> ExitCode {
                 plan.copy.rds.len(),
                 if plan.copy.rds.len() == 1 { "y" } else { "ies" },
                 plan.copy.backup.len(),
-                if plan.copy.backup.len() == 1 { "y" } else { "ies" },
+                if plan.copy.backup.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
                 plan.verify.len(),
                 if plan.verify.len() == 1 { "" } else { "s" },
-                if plan.failover.is_some() { "configured" } else { "not configured" },
+                if plan.failover.is_some() {
+                    "configured"
+                } else {
+                    "not configured"
+                },
             );
             ExitCode::SUCCESS
         }
@@ -123,15 +149,23 @@ async fn copy_snapshots(location: &str, dry_run: bool, json: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let options = RunOptions { dry_run, ..RunOptions::default() };
+    let options = RunOptions {
+        dry_run,
+        ..RunOptions::default()
+    };
     match run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await {
         Ok(Finished::Ran { report, record }) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("report is JSON"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report is JSON")
+                );
             } else {
                 print!("{}", render(&report));
                 match record {
-                    Some(location) => println!("report: {}\n        {}", location.markdown, location.json),
+                    Some(location) => {
+                        println!("report: {}\n        {}", location.markdown, location.json)
+                    }
                     None => println!("dry run: nothing was copied, deleted or recorded"),
                 }
             }
@@ -155,13 +189,22 @@ async fn copy_snapshots(location: &str, dry_run: bool, json: bool) -> ExitCode {
 pub fn render(report: &CopyReport) -> String {
     let mut out = String::new();
     let run = &report.run;
-    let outcome = run.outcome.map_or("unfinished".to_owned(), |o| o.to_string());
-    let _ = writeln!(out, "copy-snapshots {} — plan {} — {outcome}", run.run_id, run.plan);
+    let outcome = run
+        .outcome
+        .map_or("unfinished".to_owned(), |o| o.to_string());
+    let _ = writeln!(
+        out,
+        "copy-snapshots {} — plan {} — {outcome}",
+        run.run_id, run.plan
+    );
     let slots = &report.slots;
     let _ = writeln!(
         out,
         "copy slots in use: {}/{} DB snapshot, {}/{} cluster snapshot",
-        slots.instance_in_flight, slots.instance_limit, slots.cluster_in_flight, slots.cluster_limit
+        slots.instance_in_flight,
+        slots.instance_limit,
+        slots.cluster_in_flight,
+        slots.cluster_limit
     );
     for item in &report.items {
         let subject = match (&item.source_snapshot, &item.target) {
@@ -181,13 +224,26 @@ pub fn render(report: &CopyReport) -> String {
         out.push('\n');
     }
     for lag in &report.copy_lag {
-        let age = lag.lag_seconds.map_or("no available copy in the recovery Region yet".to_owned(), |s| {
-            format!("newest copy holds data from {} ago", humanize(s))
-        });
+        let age = lag.lag_seconds.map_or(
+            "no available copy in the recovery Region yet".to_owned(),
+            |s| format!("newest copy holds data from {} ago", humanize(s)),
+        );
         let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);
     }
-    let counts: Vec<String> = report.counts().iter().map(|(o, n)| format!("{n} {o}")).collect();
-    let _ = writeln!(out, "total: {}", if counts.is_empty() { "nothing to do".into() } else { counts.join(", ") });
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(o, n)| format!("{n} {o}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "total: {}",
+        if counts.is_empty() {
+            "nothing to do".into()
+        } else {
+            counts.join(", ")
+        }
+    );
     out
 }
 

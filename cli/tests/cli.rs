@@ -6,7 +6,10 @@ use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 
 fn lifeboat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lifeboat")).args(args).output().expect("run lifeboat")
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .output()
+        .expect("run lifeboat")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -21,7 +24,11 @@ fn example_plan() -> String {
 fn plan_check_accepts_the_example_plan() {
     let out = lifeboat(&["plan", "check", &example_plan()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("is valid: \"tracking\", us-west-2 → us-east-2"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("is valid: \"tracking\", us-west-2 → us-east-2"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -32,7 +39,10 @@ fn plan_check_lists_every_error_and_exits_non_zero() {
     let plan = std::fs::read_to_string(example_plan())
         .unwrap()
         .replace("retain_days = 7", "retain_days = 7\nretian_days = 9")
-        .replace("recovery_region = \"us-east-2\"", "recovery_region = \"us-east-2\"\nstate_buckt = \"x\"")
+        .replace(
+            "recovery_region = \"us-east-2\"",
+            "recovery_region = \"us-east-2\"\nstate_buckt = \"x\"",
+        )
         .replace("cooldown = \"6h\"", "cooldown = \"6 fortnights\"")
         .replace("type = \"CNAME\"", "type = \"MX\"");
     std::fs::write(&bad, plan).unwrap();
@@ -40,8 +50,16 @@ fn plan_check_lists_every_error_and_exits_non_zero() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("is invalid (4 errors):"), "{stderr}");
-    for path in ["state_buckt: unknown key", "copy.rds[0].retian_days: unknown key", "failover.cooldown:", "failover.dns[0].type:"] {
-        assert!(stderr.contains(&format!("\n  {path}")), "missing {path} in {stderr}");
+    for path in [
+        "state_buckt: unknown key",
+        "copy.rds[0].retian_days: unknown key",
+        "failover.cooldown:",
+        "failover.dns[0].type:",
+    ] {
+        assert!(
+            stderr.contains(&format!("\n  {path}")),
+            "missing {path} in {stderr}"
+        );
     }
 }
 
@@ -67,7 +85,8 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     let world = World::new(emulator.new_account().await);
     world.recovery_stack("lifeboat").await;
     world.db_instance("orders", None, &[]).await;
-    let plan_path = std::env::temp_dir().join(format!("lifeboat-cli-plan-{}.toml", world.account.id));
+    let plan_path =
+        std::env::temp_dir().join(format!("lifeboat-cli-plan-{}.toml", world.account.id));
     std::fs::write(
         &plan_path,
         format!(
@@ -79,7 +98,14 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     .unwrap();
     let credentials = {
         use aws_credential_types::provider::ProvideCredentials;
-        world.account.config.credentials_provider().unwrap().provide_credentials().await.unwrap()
+        world
+            .account
+            .config
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap()
     };
     let run = |extra: &[&str]| {
         let mut args = vec!["copy", "snapshots", "--plan", plan_path.to_str().unwrap()];
@@ -89,7 +115,10 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
             .env("AWS_ENDPOINT_URL", emulator.endpoint())
             .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
             .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
-            .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default())
+            .env(
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default(),
+            )
             .env("AWS_REGION", RECOVERY)
             .env_remove("AWS_PROFILE")
             .output()
@@ -97,14 +126,24 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     };
 
     let dry = run(&["--dry-run"]);
-    assert!(dry.status.success(), "{}{}", text(&dry.stdout), text(&dry.stderr));
-    assert!(text(&dry.stdout).contains("would-start"), "{}", text(&dry.stdout));
+    assert!(
+        dry.status.success(),
+        "{}{}",
+        text(&dry.stdout),
+        text(&dry.stderr)
+    );
+    assert!(
+        text(&dry.stdout).contains("would-start"),
+        "{}",
+        text(&dry.stdout)
+    );
     assert!(text(&dry.stdout).contains("dry run: nothing was copied, deleted or recorded"));
     assert!(world.recovery_snapshots().await.is_empty());
 
     let real = run(&["--json"]);
     assert!(real.status.success(), "{}", text(&real.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&real.stdout).expect("--json prints the report");
+    let report: serde_json::Value =
+        serde_json::from_slice(&real.stdout).expect("--json prints the report");
     assert_eq!(report["outcome"], "succeeded");
     assert_eq!(report["items"][0]["outcome"], "started");
     assert_eq!(world.recovery_snapshots().await.len(), 1);

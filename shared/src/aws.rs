@@ -74,14 +74,17 @@ pub struct RegionalClients {
 impl RegionalClients {
     pub fn new(config: &SdkConfig, region: &Region) -> Self {
         let sdk_region = aws_config::Region::new(region.as_str().to_owned());
-        let rds = aws_sdk_rds::config::Builder::from(config).region(sdk_region.clone()).build();
+        let rds = aws_sdk_rds::config::Builder::from(config)
+            .region(sdk_region.clone())
+            .build();
         // Emulators (and some S3-compatible endpoints) only serve path-style addressing.
         let s3 = aws_sdk_s3::config::Builder::from(config)
             .region(sdk_region.clone())
             .force_path_style(config.endpoint_url().is_some())
             .build();
-        let events =
-            aws_sdk_eventbridge::config::Builder::from(config).region(sdk_region).build();
+        let events = aws_sdk_eventbridge::config::Builder::from(config)
+            .region(sdk_region)
+            .build();
         RegionalClients {
             region: region.clone(),
             rds: aws_sdk_rds::Client::from_conf(rds),

@@ -42,17 +42,38 @@ pub async fn load_plan(config: &SdkConfig, location: &str) -> Result<Plan, Error
     let Some(rest) = location.strip_prefix("s3://") else {
         return Ok(Plan::from_file(std::path::Path::new(location))?);
     };
-    let fail = |message: String| Error::PlanLocation { location: location.to_owned(), message };
-    let (bucket, key) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()).ok_or_else(|| {
-        fail("an S3 location looks like s3://bucket/key".into())
-    })?;
-    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
+    let fail = |message: String| Error::PlanLocation {
+        location: location.to_owned(),
+        message,
+    };
+    let (bucket, key) = rest
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| fail("an S3 location looks like s3://bucket/key".into()))?;
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .build();
     let s3 = aws_sdk_s3::Client::from_conf(s3_config);
-    let object = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        fail(e.code().map_or_else(|| e.to_string(), |code| format!("{code}: {}", e.message().unwrap_or(""))))
-    })?;
-    let bytes = object.body.collect().await.map_err(|e| fail(e.to_string()))?.into_bytes();
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| fail("the plan is not UTF-8 text".into()))?;
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            fail(e.code().map_or_else(
+                || e.to_string(),
+                |code| format!("{code}: {}", e.message().unwrap_or("")),
+            ))
+        })?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .into_bytes();
+    let text =
+        String::from_utf8(bytes.to_vec()).map_err(|_| fail("the plan is not UTF-8 text".into()))?;
     Ok(Plan::parse(&text, location)?)
 }

@@ -25,10 +25,19 @@ pub enum Error {
     NotFound { resource: String, region: Region },
 
     #[error("access denied: {action} on {resource} in {region} ({message})")]
-    AccessDenied { action: String, resource: String, region: Region, message: String },
+    AccessDenied {
+        action: String,
+        resource: String,
+        region: Region,
+        message: String,
+    },
 
     #[error("KMS key {key} cannot be used in {region}: {message}")]
-    KmsKey { key: String, region: Region, message: String },
+    KmsKey {
+        key: String,
+        region: Region,
+        message: String,
+    },
 
     #[error("{action} on {resource} in {region} failed: {message}")]
     Aws {
@@ -48,7 +57,11 @@ pub enum Error {
     InvalidEvent(String),
 
     #[error("{name} is locked by run {holder} until {until}; try again after that")]
-    Locked { name: String, holder: String, until: String },
+    Locked {
+        name: String,
+        holder: String,
+        until: String,
+    },
 
     #[error("{context}: {source}")]
     Other {
@@ -75,7 +88,9 @@ impl Error {
             Error::NotFound { .. } => "NotFound",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::KmsKey { .. } => "KmsKey",
-            Error::Aws { retryable: true, .. } => "AwsTransient",
+            Error::Aws {
+                retryable: true, ..
+            } => "AwsTransient",
             Error::Aws { .. } => "AwsError",
             Error::Refused(_) => "Refused",
             Error::InvalidEvent(_) => "InvalidEvent",
@@ -85,7 +100,10 @@ impl Error {
     }
 
     pub fn other(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Error::Other { context: context.into(), source: source.into() }
+        Error::Other {
+            context: context.into(),
+            source: source.into(),
+        }
     }
 
     /// Turns an SDK error into an error that says what was being done to what, and where.
@@ -106,7 +124,14 @@ impl Error {
             ),
             other => (None, describe_transport_error(other)),
         };
-        classify(code, message, action, resource, region, transport_is_retryable(&error))
+        classify(
+            code,
+            message,
+            action,
+            resource,
+            region,
+            transport_is_retryable(&error),
+        )
     }
 }
 
@@ -147,20 +172,44 @@ pub fn classify(
     let action = action.to_owned();
     match code.as_deref() {
         Some(
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
-            | "AuthorizationError" | "NotAuthorized",
-        ) => Error::AccessDenied { action, resource, region, message },
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "AuthorizationError"
+            | "NotAuthorized",
+        ) => Error::AccessDenied {
+            action,
+            resource,
+            region,
+            message,
+        },
         Some(
-            "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault"
-            | "DBSnapshotNotFound" | "DBSnapshotNotFoundFault" | "DBClusterSnapshotNotFoundFault"
-            | "NoSuchBucket" | "ResourceNotFoundException",
+            "DBInstanceNotFound"
+            | "DBInstanceNotFoundFault"
+            | "DBClusterNotFoundFault"
+            | "DBSnapshotNotFound"
+            | "DBSnapshotNotFoundFault"
+            | "DBClusterSnapshotNotFoundFault"
+            | "NoSuchBucket"
+            | "ResourceNotFoundException",
         ) => Error::NotFound { resource, region },
         Some("KMSKeyNotAccessibleFault" | "KMSKeyNotAccessible" | "InvalidKeyUsageException") => {
-            Error::KmsKey { key: resource, region, message }
+            Error::KmsKey {
+                key: resource,
+                region,
+                message,
+            }
         }
         Some(code) => {
             let retryable = is_retryable_code(code);
-            Error::Aws { action, resource, region, code: Some(code.to_owned()), message, retryable }
+            Error::Aws {
+                action,
+                resource,
+                region,
+                code: Some(code.to_owned()),
+                message,
+                retryable,
+            }
         }
         None => Error::Aws {
             action,
@@ -215,18 +264,42 @@ mod tests {
 
     #[test]
     fn throttling_and_timeouts_are_retryable_but_unknown_faults_are_not() {
-        let throttled = classify(Some("Throttling".into()), "slow down".into(), "a", "r", &region(), false);
+        let throttled = classify(
+            Some("Throttling".into()),
+            "slow down".into(),
+            "a",
+            "r",
+            &region(),
+            false,
+        );
         assert!(throttled.is_retryable());
         let timeout = classify(None, "timed out".into(), "a", "r", &region(), true);
         assert!(timeout.is_retryable());
-        let quota = classify(Some("SnapshotQuotaExceeded".into()), "quota".into(), "a", "r", &region(), false);
+        let quota = classify(
+            Some("SnapshotQuotaExceeded".into()),
+            "quota".into(),
+            "a",
+            "r",
+            &region(),
+            false,
+        );
         assert!(!quota.is_retryable());
         assert_eq!(quota.kind(), "AwsError");
     }
 
     #[test]
     fn missing_db_is_not_found_naming_it() {
-        let error = classify(Some("DBInstanceNotFound".into()), "x".into(), "a", "DB instance orders", &region(), false);
-        assert_eq!(error.to_string(), "DB instance orders not found in us-east-2");
+        let error = classify(
+            Some("DBInstanceNotFound".into()),
+            "x".into(),
+            "a",
+            "DB instance orders",
+            &region(),
+            false,
+        );
+        assert_eq!(
+            error.to_string(),
+            "DB instance orders not found in us-east-2"
+        );
     }
 }

@@ -32,7 +32,10 @@ pub struct MetricSet {
 impl MetricSet {
     pub fn new(dimensions: &[(&str, &str)]) -> Self {
         MetricSet {
-            dimensions: dimensions.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            dimensions: dimensions
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             values: Vec::new(),
         }
     }
@@ -85,7 +88,10 @@ mod tests {
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Lifeboat");
         assert_eq!(directive["Dimensions"], json!([["Plan", "Task"]]));
-        assert_eq!(directive["Metrics"], json!([{ "Name": "CopiesStarted", "Unit": "Count" }]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{ "Name": "CopiesStarted", "Unit": "Count" }])
+        );
         assert_eq!(doc["_aws"]["Timestamp"], 1_795_575_600_000_i64);
         assert_eq!(doc["Plan"], "tracking");
         assert_eq!(doc["CopiesStarted"], 3.0);

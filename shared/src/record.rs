@@ -55,7 +55,13 @@ pub struct RunHeader {
 }
 
 impl RunHeader {
-    pub fn start(task: &str, plan: &Plan, trigger: impl Into<String>, dry_run: bool, now: OffsetDateTime) -> Self {
+    pub fn start(
+        task: &str,
+        plan: &Plan,
+        trigger: impl Into<String>,
+        dry_run: bool,
+        now: OffsetDateTime,
+    ) -> Self {
         let stamp = now.to_offset(time::UtcOffset::UTC);
         let run_id = format!(
             "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}",
@@ -115,14 +121,40 @@ pub struct RecordLocation {
 }
 
 /// Writes the run's reports to the state bucket and announces the run on Lifeboat's bus.
-pub async fn record<R: Report>(recovery: &RegionalClients, plan: &Plan, report: &R) -> Result<RecordLocation, Error> {
+pub async fn record<R: Report>(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    report: &R,
+) -> Result<RecordLocation, Error> {
     let header = report.header();
     let stem = header.key_stem();
-    let json = serde_json::to_vec_pretty(report).map_err(|e| Error::other("cannot serialize the report", e))?;
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::other("cannot serialize the report", e))?;
     let bucket = &plan.state_bucket;
-    put(recovery, bucket, &format!("{stem}.json"), json.clone(), "application/json").await?;
-    put(recovery, bucket, &format!("{stem}.md"), report.to_markdown().into_bytes(), "text/markdown; charset=utf-8").await?;
-    put(recovery, bucket, &format!("runs/{}/latest.json", header.task), json, "application/json").await?;
+    put(
+        recovery,
+        bucket,
+        &format!("{stem}.json"),
+        json.clone(),
+        "application/json",
+    )
+    .await?;
+    put(
+        recovery,
+        bucket,
+        &format!("{stem}.md"),
+        report.to_markdown().into_bytes(),
+        "text/markdown; charset=utf-8",
+    )
+    .await?;
+    put(
+        recovery,
+        bucket,
+        &format!("runs/{}/latest.json", header.task),
+        json,
+        "application/json",
+    )
+    .await?;
     let location = RecordLocation {
         json: format!("s3://{bucket}/{stem}.json"),
         markdown: format!("s3://{bucket}/{stem}.md"),
@@ -131,7 +163,13 @@ pub async fn record<R: Report>(recovery: &RegionalClients, plan: &Plan, report: 
     Ok(location)
 }
 
-async fn put(recovery: &RegionalClients, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), Error> {
+async fn put(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), Error> {
     recovery
         .s3
         .put_object()
@@ -142,7 +180,14 @@ async fn put(recovery: &RegionalClients, bucket: &str, key: &str, body: Vec<u8>,
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk(e, "s3:PutObject", &format!("s3://{bucket}/{key}"), &recovery.region))
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "s3:PutObject",
+                &format!("s3://{bucket}/{key}"),
+                &recovery.region,
+            )
+        })
 }
 
 async fn publish(

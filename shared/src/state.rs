@@ -66,7 +66,11 @@ impl Lease {
         loop {
             match try_acquire(clients, bucket, &key, holder, timing.time_to_live).await? {
                 Attempt::Acquired => {
-                    return Ok(Lease { bucket: bucket.to_owned(), key, holder: holder.to_owned() });
+                    return Ok(Lease {
+                        bucket: bucket.to_owned(),
+                        key,
+                        holder: holder.to_owned(),
+                    });
                 }
                 Attempt::HeldBy(body) => {
                     if tokio::time::Instant::now() >= deadline {
@@ -97,7 +101,9 @@ impl Lease {
                 .key(&self.key)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk(e, "s3:DeleteObject", &self.location(), &clients.region))?;
+                .map_err(|e| {
+                    Error::from_sdk(e, "s3:DeleteObject", &self.location(), &clients.region)
+                })?;
         }
         Ok(())
     }
@@ -118,14 +124,18 @@ async fn try_acquire(
         holder: holder.to_owned(),
         expires_at: OffsetDateTime::now_utc() + time_to_live,
     };
-    let bytes = serde_json::to_vec(&body).map_err(|e| Error::other("cannot serialize a lease", e))?;
+    let bytes =
+        serde_json::to_vec(&body).map_err(|e| Error::other("cannot serialize a lease", e))?;
     // Create only if absent.
     if conditional_put(clients, bucket, key, bytes.clone(), None).await? {
         return Ok(Attempt::Acquired);
     }
     let Some((current, etag)) = read(clients, bucket, key).await? else {
         // Released between our write and our read: try again at once.
-        return Ok(Attempt::HeldBy(LeaseBody { holder: "(just released)".into(), expires_at: OffsetDateTime::now_utc() }));
+        return Ok(Attempt::HeldBy(LeaseBody {
+            holder: "(just released)".into(),
+            expires_at: OffsetDateTime::now_utc(),
+        }));
     };
     if current.expires_at > OffsetDateTime::now_utc() {
         return Ok(Attempt::HeldBy(current));
@@ -148,7 +158,13 @@ async fn conditional_put(
     body: Vec<u8>,
     etag: Option<&str>,
 ) -> Result<bool, Error> {
-    let request = clients.s3.put_object().bucket(bucket).key(key).body(body.into()).content_type("application/json");
+    let request = clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .content_type("application/json");
     let request = match etag {
         None => request.if_none_match("*"),
         Some(etag) => request.if_match(etag),
@@ -160,17 +176,29 @@ async fn conditional_put(
             let status = error.raw_response().map(|r| r.status().as_u16());
             let code = error.code().map(str::to_owned);
             if matches!(status, Some(409 | 412))
-                || matches!(code.as_deref(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+                || matches!(
+                    code.as_deref(),
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                )
             {
                 Ok(false)
             } else {
-                Err(Error::from_sdk(error, "s3:PutObject", &format!("s3://{bucket}/{key}"), &clients.region))
+                Err(Error::from_sdk(
+                    error,
+                    "s3:PutObject",
+                    &format!("s3://{bucket}/{key}"),
+                    &clients.region,
+                ))
             }
         }
     }
 }
 
-async fn read(clients: &RegionalClients, bucket: &str, key: &str) -> Result<Option<(LeaseBody, String)>, Error> {
+async fn read(
+    clients: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(LeaseBody, String)>, Error> {
     let location = format!("s3://{bucket}/{key}");
     let output = match clients.s3.get_object().bucket(bucket).key(key).send().await {
         Ok(output) => output,
@@ -178,7 +206,12 @@ async fn read(clients: &RegionalClients, bucket: &str, key: &str) -> Result<Opti
             if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
                 return Ok(None);
             }
-            return Err(Error::from_sdk(error, "s3:GetObject", &location, &clients.region));
+            return Err(Error::from_sdk(
+                error,
+                "s3:GetObject",
+                &location,
+                &clients.region,
+            ));
         }
     };
     let etag = output.e_tag().unwrap_or_default().to_owned();
@@ -188,6 +221,7 @@ async fn read(clients: &RegionalClients, bucket: &str, key: &str) -> Result<Opti
         .await
         .map_err(|e| Error::other(format!("cannot read {location}"), e))?
         .into_bytes();
-    let body = serde_json::from_slice(&bytes).map_err(|e| Error::other(format!("{location} is not a Lifeboat lease"), e))?;
+    let body = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::other(format!("{location} is not a Lifeboat lease"), e))?;
     Ok(Some((body, etag)))
 }

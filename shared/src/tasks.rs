@@ -16,21 +16,18 @@ pub const COPY_SNAPSHOTS: &str = "copy-snapshots";
 #[derive(Debug)]
 pub enum Finished<R> {
     /// The run happened; where its record went (`None` for a dry run).
-    Ran { report: R, record: Option<RecordLocation> },
+    Ran {
+        report: R,
+        record: Option<RecordLocation>,
+    },
     /// The trigger asked for nothing.
     Ignored { reason: String },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
     pub dry_run: bool,
     pub lease: LeaseTiming,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions { dry_run: false, lease: LeaseTiming::default() }
-    }
 }
 
 /// Runs the snapshot copy for a trigger: holds the copy lease for the decision and the calls
@@ -42,7 +39,9 @@ pub async fn run_copy_snapshots(
 ) -> Result<Finished<CopyReport>, Error> {
     let scope = match trigger {
         Trigger::Schedule { .. } | Trigger::Manual => Scope::Everything,
-        Trigger::SnapshotCreated { region, .. } if region != lifeboat.plan.primary_region.as_str() => {
+        Trigger::SnapshotCreated { region, .. }
+            if region != lifeboat.plan.primary_region.as_str() =>
+        {
             return Ok(Finished::Ignored {
                 reason: format!(
                     "snapshot is in {region}; the plan copies from {}",
@@ -50,21 +49,48 @@ pub async fn run_copy_snapshots(
                 ),
             });
         }
-        Trigger::SnapshotCreated { kind, snapshot_id, region, .. } => {
-            Scope::SnapshotOf { kind: *kind, snapshot_id: snapshot_id.clone(), region: region.clone() }
+        Trigger::SnapshotCreated {
+            kind,
+            snapshot_id,
+            region,
+            ..
+        } => Scope::SnapshotOf {
+            kind: *kind,
+            snapshot_id: snapshot_id.clone(),
+            region: region.clone(),
+        },
+        Trigger::Ignored { reason } => {
+            return Ok(Finished::Ignored {
+                reason: reason.clone(),
+            });
         }
-        Trigger::Ignored { reason } => return Ok(Finished::Ignored { reason: reason.clone() }),
     };
     let plan = &lifeboat.plan;
     let recovery = &lifeboat.clients.recovery;
-    let header = RunHeader::start(COPY_SNAPSHOTS, plan, trigger.describe(), options.dry_run, OffsetDateTime::now_utc());
+    let header = RunHeader::start(
+        COPY_SNAPSHOTS,
+        plan,
+        trigger.describe(),
+        options.dry_run,
+        OffsetDateTime::now_utc(),
+    );
     tracing::info!(run_id = %header.run_id, trigger = %header.trigger, dry_run = options.dry_run, "copy run starting");
 
     if options.dry_run {
         let report = copy_snapshots(&lifeboat.clients, plan, &scope, header).await?;
-        return Ok(Finished::Ran { report, record: None });
+        return Ok(Finished::Ran {
+            report,
+            record: None,
+        });
     }
-    let lease = Lease::acquire(recovery, &plan.state_bucket, COPY_SNAPSHOTS, &header.run_id, options.lease).await?;
+    let lease = Lease::acquire(
+        recovery,
+        &plan.state_bucket,
+        COPY_SNAPSHOTS,
+        &header.run_id,
+        options.lease,
+    )
+    .await?;
     let result = copy_snapshots(&lifeboat.clients, plan, &scope, header).await;
     // Release whatever happened; if this fails the lease expires by itself.
     if let Err(error) = lease.release(recovery).await {
@@ -78,7 +104,10 @@ pub async fn run_copy_snapshots(
         report = %location.json,
         "copy run finished"
     );
-    Ok(Finished::Ran { report, record: Some(location) })
+    Ok(Finished::Ran {
+        report,
+        record: Some(location),
+    })
 }
 
 /// The `copy-snapshots` Lambda's work for one EventBridge event: read the trigger, run, write the

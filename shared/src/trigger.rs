@@ -44,7 +44,11 @@ impl Trigger {
             Trigger::Schedule { rule: Some(rule) } => format!("schedule ({rule})"),
             Trigger::Schedule { rule: None } => "schedule".into(),
             Trigger::Manual => "cli".into(),
-            Trigger::SnapshotCreated { event_id, snapshot_arn, .. } => format!("event {event_id} for {snapshot_arn}"),
+            Trigger::SnapshotCreated {
+                event_id,
+                snapshot_arn,
+                ..
+            } => format!("event {event_id} for {snapshot_arn}"),
             Trigger::Ignored { reason } => format!("ignored event: {reason}"),
         }
     }
@@ -54,8 +58,12 @@ impl Trigger {
         let envelope: Envelope = serde_json::from_value(event.clone())
             .map_err(|e| Error::InvalidEvent(format!("not an EventBridge event: {e}")))?;
         match (envelope.source.as_str(), envelope.detail_type.as_str()) {
-            ("aws.events", "Scheduled Event") => Ok(Trigger::Schedule { rule: envelope.resources.first().cloned() }),
-            ("aws.rds", "RDS DB Snapshot Event") => snapshot_event(&envelope, SnapshotKind::Instance, &SNAPSHOT_CREATED),
+            ("aws.events", "Scheduled Event") => Ok(Trigger::Schedule {
+                rule: envelope.resources.first().cloned(),
+            }),
+            ("aws.rds", "RDS DB Snapshot Event") => {
+                snapshot_event(&envelope, SnapshotKind::Instance, &SNAPSHOT_CREATED)
+            }
             ("aws.rds", "RDS DB Cluster Snapshot Event") => {
                 snapshot_event(&envelope, SnapshotKind::Cluster, &CLUSTER_SNAPSHOT_CREATED)
             }
@@ -79,9 +87,14 @@ struct Envelope {
     detail: Value,
 }
 
-fn snapshot_event(envelope: &Envelope, kind: SnapshotKind, created_ids: &[&str]) -> Result<Trigger, Error> {
+fn snapshot_event(
+    envelope: &Envelope,
+    kind: SnapshotKind,
+    created_ids: &[&str],
+) -> Result<Trigger, Error> {
     let field = |name: &str| envelope.detail.get(name).and_then(Value::as_str);
-    let event_id = field("EventID").ok_or_else(|| Error::InvalidEvent("detail.EventID is missing".into()))?;
+    let event_id =
+        field("EventID").ok_or_else(|| Error::InvalidEvent("detail.EventID is missing".into()))?;
     if !created_ids.contains(&event_id) {
         return Ok(Trigger::Ignored {
             reason: format!("{event_id} is not a snapshot-created event"),
@@ -89,14 +102,18 @@ fn snapshot_event(envelope: &Envelope, kind: SnapshotKind, created_ids: &[&str])
     }
     let arn = field("SourceArn")
         .or_else(|| envelope.resources.first().map(String::as_str))
-        .ok_or_else(|| Error::InvalidEvent("detail.SourceArn is missing (and resources is empty)".into()))?;
+        .ok_or_else(|| {
+            Error::InvalidEvent("detail.SourceArn is missing (and resources is empty)".into())
+        })?;
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     let expected_type = match kind {
         SnapshotKind::Instance => "snapshot",
         SnapshotKind::Cluster => "cluster-snapshot",
     };
     let (region, snapshot_id) = match parts.as_slice() {
-        ["arn", _, "rds", region, _, resource_type, id] if *resource_type == expected_type && !id.is_empty() => {
+        ["arn", _, "rds", region, _, resource_type, id]
+            if *resource_type == expected_type && !id.is_empty() =>
+        {
             ((*region).to_owned(), (*id).to_owned())
         }
         _ => {
@@ -112,7 +129,13 @@ fn snapshot_event(envelope: &Envelope, kind: SnapshotKind, created_ids: &[&str])
             "region {event_region:?} does not match detail.SourceArn {arn:?}"
         )));
     }
-    Ok(Trigger::SnapshotCreated { kind, snapshot_id, snapshot_arn: arn.to_owned(), region, event_id: event_id.to_owned() })
+    Ok(Trigger::SnapshotCreated {
+        kind,
+        snapshot_id,
+        snapshot_arn: arn.to_owned(),
+        region,
+        event_id: event_id.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -133,7 +156,14 @@ mod tests {
     #[test]
     fn automated_snapshot_event_fixture_names_the_snapshot() {
         let trigger = Trigger::from_event(&fixture("rds-snapshot-created.json")).unwrap();
-        let Trigger::SnapshotCreated { kind, snapshot_id, region, event_id, .. } = trigger else {
+        let Trigger::SnapshotCreated {
+            kind,
+            snapshot_id,
+            region,
+            event_id,
+            ..
+        } = trigger
+        else {
             panic!("{trigger:?}")
         };
         assert_eq!(kind, SnapshotKind::Instance);
@@ -145,7 +175,13 @@ mod tests {
     #[test]
     fn cluster_snapshot_event_fixture_is_a_cluster_snapshot() {
         let trigger = Trigger::from_event(&fixture("rds-cluster-snapshot-created.json")).unwrap();
-        assert!(matches!(trigger, Trigger::SnapshotCreated { kind: SnapshotKind::Cluster, .. }));
+        assert!(matches!(
+            trigger,
+            Trigger::SnapshotCreated {
+                kind: SnapshotKind::Cluster,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -153,13 +189,20 @@ mod tests {
         let mut event = fixture("rds-snapshot-created.json");
         event["detail"]["EventID"] = "RDS-EVENT-0041".into();
         let trigger = Trigger::from_event(&event).unwrap();
-        assert!(matches!(trigger, Trigger::Ignored { ref reason } if reason.contains("RDS-EVENT-0041")));
+        assert!(
+            matches!(trigger, Trigger::Ignored { ref reason } if reason.contains("RDS-EVENT-0041"))
+        );
     }
 
     #[test]
     fn malformed_events_name_the_field() {
         let error = Trigger::from_event(&serde_json::json!({"hello": "world"})).unwrap_err();
-        assert!(error.to_string().starts_with("invalid event: not an EventBridge event"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid event: not an EventBridge event"),
+            "{error}"
+        );
 
         let mut event = fixture("rds-snapshot-created.json");
         event["detail"]["SourceArn"] = "arn:aws:s3:::bucket".into();
@@ -169,6 +212,11 @@ mod tests {
 
         let mut event = fixture("rds-snapshot-created.json");
         event["detail"].as_object_mut().unwrap().remove("EventID");
-        assert!(Trigger::from_event(&event).unwrap_err().to_string().contains("detail.EventID"));
+        assert!(
+            Trigger::from_event(&event)
+                .unwrap_err()
+                .to_string()
+                .contains("detail.EventID")
+        );
     }
 }

@@ -4,7 +4,11 @@
 use lifeboat_shared::plan::{AlarmRequirement, Plan, RdsSelector, SnapshotSelection};
 
 fn example() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tracking.toml")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/tracking.toml"
+    ))
+    .unwrap()
 }
 
 fn errors_of(text: &str) -> Vec<String> {
@@ -19,7 +23,10 @@ fn the_documented_example_plan_is_valid() {
     assert_eq!(plan.recovery_region.as_str(), "us-east-2");
     assert_eq!(plan.event_bus, "lifeboat");
     assert_eq!(plan.copy.rds.len(), 2);
-    assert_eq!(plan.copy.rds[0].selector(), RdsSelector::Cluster("phoenix-aurora"));
+    assert_eq!(
+        plan.copy.rds[0].selector(),
+        RdsSelector::Cluster("phoenix-aurora")
+    );
     assert_eq!(plan.copy.rds[1].snapshots, SnapshotSelection::All);
     assert_eq!(plan.verify[0].checks.len(), 2);
     let failover = plan.failover.unwrap();
@@ -45,7 +52,10 @@ fn defaults_fill_what_a_minimal_plan_leaves_out() {
     assert_eq!(plan.copy.limits.db_snapshot_copies, 20);
     assert_eq!(plan.copy.limits.cluster_snapshot_copies, 5);
     let entry = &plan.copy.rds[0];
-    assert_eq!((entry.retain_days, entry.keep_at_least, entry.snapshots), (7, 3, SnapshotSelection::Newest));
+    assert_eq!(
+        (entry.retain_days, entry.keep_at_least, entry.snapshots),
+        (7, 3, SnapshotSelection::Newest)
+    );
 }
 
 #[test]
@@ -65,7 +75,10 @@ fn a_bad_plan_lists_every_error_with_its_path() {
         "copy.rds[1].keep_at_least:",
         "failover.dns[0].record: \"api..example.com\" is not a DNS name",
     ] {
-        assert!(errors.iter().any(|e| e.starts_with(expected)), "missing {expected:?} in {errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with(expected)),
+            "missing {expected:?} in {errors:#?}"
+        );
     }
 }
 
@@ -106,15 +119,26 @@ fn missing_required_keys_and_wrong_types_are_named() {
         state_bucket = "b-x"
         "#,
     );
-    assert!(errors.contains(&"name: missing (this key is required)".to_owned()), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.starts_with("recovery_region: 7 is not of type \"string\"")), "{errors:#?}");
+    assert!(
+        errors.contains(&"name: missing (this key is required)".to_owned()),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("recovery_region: 7 is not of type \"string\"")),
+        "{errors:#?}"
+    );
 }
 
 #[test]
 fn toml_syntax_errors_give_line_and_column() {
     let errors = errors_of("name = \"x\"\nprimary_region = \n");
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("not valid TOML: line 2, column"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("not valid TOML: line 2, column"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -159,7 +183,14 @@ fn the_schema_is_generated_from_the_types_and_forbids_unknown_keys() {
     assert_eq!(schema["title"], "Lifeboat plan");
     assert_eq!(schema["additionalProperties"], false);
     for key in ["name", "primary_region", "recovery_region", "state_bucket"] {
-        assert!(schema["required"].as_array().unwrap().iter().any(|k| k == key), "{key} is required");
+        assert!(
+            schema["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == key),
+            "{key} is required"
+        );
     }
     let rds = &schema["$defs"]["RdsCopy"];
     assert_eq!(rds["additionalProperties"], false);

@@ -45,7 +45,9 @@ impl Emulator {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
         let stdout = child.stdout.take().expect("piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the emulator prints its address");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the emulator prints its address");
         let address = line
             .trim()
             .strip_prefix("LISTENING ")
@@ -78,8 +80,16 @@ impl Emulator {
     /// A fresh AWS account in the emulator, with credentials for it. moto keeps every account's
     /// resources apart, so a test's account holds only what that test made.
     pub async fn new_account(&self) -> Account {
-        let account_id = format!("{:012}", 100_000_000_000 + NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed) * 7919 + std::process::id() as u64 % 7919);
-        let bootstrap = self.config_with(Credentials::new("bootstrap", "bootstrap", None, None, "lifeboat-tests"), "us-east-1");
+        let account_id = format!(
+            "{:012}",
+            100_000_000_000
+                + NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed) * 7919
+                + std::process::id() as u64 % 7919
+        );
+        let bootstrap = self.config_with(
+            Credentials::new("bootstrap", "bootstrap", None, None, "lifeboat-tests"),
+            "us-east-1",
+        );
         let sts = aws_sdk_sts::Client::new(&bootstrap);
         let assumed = sts
             .assume_role()
@@ -88,7 +98,9 @@ impl Emulator {
             .send()
             .await
             .expect("the emulator's STS hands out credentials for any account");
-        let c = assumed.credentials().expect("AssumeRole returns credentials");
+        let c = assumed
+            .credentials()
+            .expect("AssumeRole returns credentials");
         let credentials = Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
@@ -108,7 +120,9 @@ impl Emulator {
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(Region::new(region.to_owned()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
             .build()
     }
@@ -147,7 +161,11 @@ impl Emulator {
             .filter_map(|entry| {
                 let headers = &entry["headers"];
                 let authorization = headers["Authorization"].as_str()?;
-                let credential = authorization.split("Credential=").nth(1)?.split(',').next()?;
+                let credential = authorization
+                    .split("Credential=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?;
                 let mut scope = credential.split('/');
                 if scope.next()? != account.access_key_id {
                     return None;
@@ -158,7 +176,9 @@ impl Emulator {
                 let raw = entry["body"].as_str().unwrap_or_default();
                 let body = if entry["body_encoded"].as_bool() == Some(true) {
                     use base64::Engine;
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .unwrap_or_default();
                     String::from_utf8_lossy(&bytes).into_owned()
                 } else {
                     raw.to_owned()
@@ -166,14 +186,28 @@ impl Emulator {
                 let body = body.as_str();
                 let action = if let Some(target) = headers["X-Amz-Target"].as_str() {
                     target.to_owned()
-                } else if let Some(action) = body.split('&').find_map(|p| p.strip_prefix("Action=")) {
+                } else if let Some(action) = body.split('&').find_map(|p| p.strip_prefix("Action="))
+                {
                     action.to_owned()
                 } else {
                     let url = entry["url"].as_str().unwrap_or("?");
-                    let path = url.split("://").nth(1).and_then(|rest| rest.find('/').map(|i| &rest[i..])).unwrap_or(url);
-                    format!("{} {}", entry["method"].as_str().unwrap_or("?"), path.split('?').next().unwrap_or(path))
+                    let path = url
+                        .split("://")
+                        .nth(1)
+                        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+                        .unwrap_or(url);
+                    format!(
+                        "{} {}",
+                        entry["method"].as_str().unwrap_or("?"),
+                        path.split('?').next().unwrap_or(path)
+                    )
                 };
-                Some(RecordedCall { region, body: body.to_owned(), service, action })
+                Some(RecordedCall {
+                    region,
+                    body: body.to_owned(),
+                    service,
+                    action,
+                })
             })
             .collect()
     }

@@ -12,13 +12,18 @@ use std::sync::OnceLock;
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The virtualenv's directory, installed and up to date.
 pub fn ensure() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| install().unwrap_or_else(|e| panic!("cannot prepare the Python virtualenv: {e}")))
+    VENV.get_or_init(|| {
+        install().unwrap_or_else(|e| panic!("cannot prepare the Python virtualenv: {e}"))
+    })
 }
 
 /// The path of a program installed in the virtualenv, e.g. `tool("cfn-lint")`.
@@ -43,17 +48,25 @@ fn install() -> Result<PathBuf, String> {
     }
 
     let lock_path = root.join(".venv.lock");
-    let lock = File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
-    lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let lock = File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     // Another process may have installed while we waited for the lock.
     if fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str()) {
         return Ok(venv);
     }
 
-    eprintln!("lifeboat: installing the pinned Python tools (moto, cfn-lint) into {} — first run only", venv.display());
+    eprintln!(
+        "lifeboat: installing the pinned Python tools (moto, cfn-lint) into {} — first run only",
+        venv.display()
+    );
     let python = std::env::var("LIFEBOAT_PYTHON").unwrap_or_else(|_| "python3".into());
     if !venv.join("bin/python").exists() {
-        run(Command::new(&python).args(["-m", "venv"]).arg(&venv), "create the virtualenv")?;
+        run(
+            Command::new(&python).args(["-m", "venv"]).arg(&venv),
+            "create the virtualenv",
+        )?;
     }
     run(
         Command::new(venv.join("bin/pip"))
@@ -61,11 +74,18 @@ fn install() -> Result<PathBuf, String> {
             .arg(&requirements_path),
         "install tests/emulator/requirements.txt",
     )?;
-    fs::write(&stamp, requirements).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    fs::write(&stamp, requirements)
+        .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     Ok(venv)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
-    let status = command.status().map_err(|e| format!("cannot {what}: {e} (is python3 installed?)"))?;
-    if status.success() { Ok(()) } else { Err(format!("cannot {what}: {status}")) }
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot {what}: {e} (is python3 installed?)"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cannot {what}: {status}"))
+    }
 }

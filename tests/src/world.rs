@@ -35,14 +35,19 @@ pub struct RecoverySnapshot {
 }
 
 fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
-    config.to_builder().region(aws_config::Region::new(region.to_owned())).build()
+    config
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build()
 }
 
 impl World {
     pub fn new(account: Account) -> World {
         let primary = in_region(&account.config, PRIMARY);
         let recovery = in_region(&account.config, RECOVERY);
-        let s3_config = aws_sdk_s3::config::Builder::from(&recovery).force_path_style(true).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&recovery)
+            .force_path_style(true)
+            .build();
         World {
             primary_rds: aws_sdk_rds::Client::new(&primary),
             recovery_rds: aws_sdk_rds::Client::new(&recovery),
@@ -75,8 +80,16 @@ impl World {
 
     pub async fn kms_key(&self, region: &str) -> String {
         let kms = aws_sdk_kms::Client::new(&in_region(&self.account.config, region));
-        let key = kms.create_key().description("lifeboat test key").send().await.expect("create key");
-        key.key_metadata().and_then(|m| m.arn()).expect("key ARN").to_owned()
+        let key = kms
+            .create_key()
+            .description("lifeboat test key")
+            .send()
+            .await
+            .expect("create key");
+        key.key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key ARN")
+            .to_owned()
     }
 
     /// A PostgreSQL DB instance in the primary Region; encrypted with `kms_key` when given.
@@ -123,7 +136,10 @@ impl World {
             .send()
             .await
             .unwrap_or_else(|e| panic!("snapshot {db}: {e:?}"));
-        out.db_snapshot().and_then(|s| s.db_snapshot_arn()).expect("snapshot ARN").to_owned()
+        out.db_snapshot()
+            .and_then(|s| s.db_snapshot_arn())
+            .expect("snapshot ARN")
+            .to_owned()
     }
 
     /// A manual snapshot of an Aurora cluster; returns its ARN.
@@ -136,7 +152,10 @@ impl World {
             .send()
             .await
             .unwrap_or_else(|e| panic!("snapshot {cluster}: {e:?}"));
-        out.db_cluster_snapshot().and_then(|s| s.db_cluster_snapshot_arn()).expect("snapshot ARN").to_owned()
+        out.db_cluster_snapshot()
+            .and_then(|s| s.db_cluster_snapshot_arn())
+            .expect("snapshot ARN")
+            .to_owned()
     }
 
     /// What Lifeboat's stack creates in the recovery Region: the state bucket and the bus, plus
@@ -148,14 +167,27 @@ impl World {
             .bucket(self.state_bucket())
             .create_bucket_configuration(
                 aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(RECOVERY))
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        RECOVERY,
+                    ))
                     .build(),
             )
             .send()
             .await
             .expect("create state bucket");
-        self.events.create_event_bus().name(bus).send().await.expect("create bus");
-        let queue = self.sqs.create_queue().queue_name("lifeboat-events").send().await.expect("create queue");
+        self.events
+            .create_event_bus()
+            .name(bus)
+            .send()
+            .await
+            .expect("create bus");
+        let queue = self
+            .sqs
+            .create_queue()
+            .queue_name("lifeboat-events")
+            .send()
+            .await
+            .expect("create queue");
         let queue_url = queue.queue_url().expect("queue URL").to_owned();
         let attributes = self
             .sqs
@@ -182,7 +214,13 @@ impl World {
             .put_targets()
             .rule("lifeboat-runs")
             .event_bus_name(bus)
-            .targets(aws_sdk_eventbridge::types::Target::builder().id("queue").arn(queue_arn).build().expect("target"))
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .expect("target"),
+            )
             .send()
             .await
             .expect("add target");
@@ -205,7 +243,9 @@ impl World {
                 return events;
             }
             for message in out.messages() {
-                events.push(serde_json::from_str(message.body().unwrap_or("null")).expect("event JSON"));
+                events.push(
+                    serde_json::from_str(message.body().unwrap_or("null")).expect("event JSON"),
+                );
                 self.sqs
                     .delete_message()
                     .queue_url(queue_url)
@@ -219,12 +259,28 @@ impl World {
 
     /// Every manual snapshot (instance and cluster) in the recovery Region.
     pub async fn recovery_snapshots(&self) -> Vec<RecoverySnapshot> {
-        let instances = self.recovery_rds.describe_db_snapshots().snapshot_type("manual").send().await.expect("describe");
-        let clusters =
-            self.recovery_rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.expect("describe");
+        let instances = self
+            .recovery_rds
+            .describe_db_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .expect("describe");
+        let clusters = self
+            .recovery_rds
+            .describe_db_cluster_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .expect("describe");
         let tags = |list: &[Tag]| {
             list.iter()
-                .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
                 .collect()
         };
         let mut all: Vec<RecoverySnapshot> = instances
@@ -238,12 +294,17 @@ impl World {
                 tags: tags(s.tag_list()),
             })
             .collect();
-        all.extend(clusters.db_cluster_snapshots().iter().map(|s| RecoverySnapshot {
-            id: s.db_cluster_snapshot_identifier().unwrap_or_default().to_owned(),
-            cluster: true,
-            encrypted: s.storage_encrypted().unwrap_or(false),
-            kms_key: s.kms_key_id().map(str::to_owned),
-            tags: tags(s.tag_list()),
+        all.extend(clusters.db_cluster_snapshots().iter().map(|s| {
+            RecoverySnapshot {
+                id: s
+                    .db_cluster_snapshot_identifier()
+                    .unwrap_or_default()
+                    .to_owned(),
+                cluster: true,
+                encrypted: s.storage_encrypted().unwrap_or(false),
+                kms_key: s.kms_key_id().map(str::to_owned),
+                tags: tags(s.tag_list()),
+            }
         }));
         all.sort_by(|a, b| a.id.cmp(&b.id));
         all
@@ -251,12 +312,21 @@ impl World {
 
     /// An object of the state bucket as text, if it exists.
     pub async fn state_object(&self, key: &str) -> Option<String> {
-        let out = self.s3.get_object().bucket(self.state_bucket()).key(key).send().await.ok()?;
+        let out = self
+            .s3
+            .get_object()
+            .bucket(self.state_bucket())
+            .key(key)
+            .send()
+            .await
+            .ok()?;
         let bytes = out.body.collect().await.ok()?.into_bytes();
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
 fn rds_tags(tags: &[(&str, &str)]) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .collect()
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use lifeboat_shared::copy::{CopyReport, Outcome, Scope, copy_snapshots};
 use lifeboat_shared::record::{RunHeader, RunOutcome};
 use lifeboat_shared::state::{Lease, LeaseTiming};
-use lifeboat_shared::tasks::{Finished, RunOptions, handle_copy_snapshots_event, run_copy_snapshots};
+use lifeboat_shared::tasks::{
+    Finished, RunOptions, handle_copy_snapshots_event, run_copy_snapshots,
+};
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::{Error, context::Lifeboat};
 use lifeboat_tests::world::{PRIMARY, RECOVERY};
@@ -44,13 +46,16 @@ fn mutating_rds_calls(world: &World) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_does_nothing_twice() {
+async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_does_nothing_twice()
+{
     let world = world().await;
     let queue = world.recovery_stack("lifeboat").await;
     let primary_key = world.kms_key(PRIMARY).await;
     let recovery_key = world.kms_key(RECOVERY).await;
     world.db_instance("orders", None, &[]).await;
-    world.db_instance("billing", Some(&primary_key), &[("team", "payments")]).await;
+    world
+        .db_instance("billing", Some(&primary_key), &[("team", "payments")])
+        .await;
     world.db_cluster("phoenix", None, &[]).await;
     world.snapshot("orders", "orders-old").await;
     let orders_newest = world.snapshot("orders", "orders-new").await;
@@ -75,7 +80,11 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     let lifeboat = world.lifeboat(plan);
     let report = run(&lifeboat).await;
 
-    assert_eq!(report.run.outcome, Some(RunOutcome::Succeeded), "{report:#?}");
+    assert_eq!(
+        report.run.outcome,
+        Some(RunOutcome::Succeeded),
+        "{report:#?}"
+    );
     assert_eq!(report.count(Outcome::Started), 3, "{report:#?}");
     let copies = world.recovery_snapshots().await;
     assert_eq!(copies.len(), 3, "{copies:#?}");
@@ -85,7 +94,11 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
             .find(|c| c.tags.get("lifeboat:source-arn").map(String::as_str) == Some(arn))
             .unwrap_or_else(|| panic!("no copy of {arn} in {copies:#?}"))
     };
-    for (arn, db) in [(&orders_newest, "orders"), (&billing_newest, "billing"), (&phoenix_newest, "phoenix")] {
+    for (arn, db) in [
+        (&orders_newest, "orders"),
+        (&billing_newest, "billing"),
+        (&phoenix_newest, "phoenix"),
+    ] {
         let copy = copy_of(arn);
         assert_eq!(copy.tags["lifeboat:plan"], "tracking");
         assert_eq!(copy.tags["lifeboat:source-region"], PRIMARY);
@@ -94,32 +107,59 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     }
     // Both instance copies are encrypted with the plan's recovery-Region key (the unencrypted
     // source too).
-    assert_eq!(copy_of(&orders_newest).kms_key.as_deref(), Some(recovery_key.as_str()));
-    assert_eq!(copy_of(&billing_newest).kms_key.as_deref(), Some(recovery_key.as_str()));
+    assert_eq!(
+        copy_of(&orders_newest).kms_key.as_deref(),
+        Some(recovery_key.as_str())
+    );
+    assert_eq!(
+        copy_of(&billing_newest).kms_key.as_deref(),
+        Some(recovery_key.as_str())
+    );
     assert!(copy_of(&phoenix_newest).cluster);
 
     // Only the encrypted source's copy carries a presigned request for the source Region.
     let calls = copy_calls(&world);
     assert_eq!(calls.len(), 3);
-    let presigned: Vec<&lifeboat_tests::RecordedCall> = calls.iter().filter(|c| c.body.contains("PreSignedUrl=")).collect();
+    let presigned: Vec<&lifeboat_tests::RecordedCall> = calls
+        .iter()
+        .filter(|c| c.body.contains("PreSignedUrl="))
+        .collect();
     assert_eq!(presigned.len(), 1, "{calls:#?}");
     assert!(presigned[0].body.contains("billing-1"));
     assert!(presigned[0].body.contains("rds.us-west-2.amazonaws.com"));
-    assert!(calls.iter().all(|c| c.region == RECOVERY), "copies are requested in the recovery Region");
+    assert!(
+        calls.iter().all(|c| c.region == RECOVERY),
+        "copies are requested in the recovery Region"
+    );
 
     // The run left its record: reports in the state bucket and an event on Lifeboat's bus.
     let key = format!("{}.json", report.run.key_stem());
-    let stored: serde_json::Value = serde_json::from_str(&world.state_object(&key).await.expect("JSON report")).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&world.state_object(&key).await.expect("JSON report")).unwrap();
     assert_eq!(stored["run_id"], report.run.run_id.as_str());
     assert_eq!(stored["outcome"], "succeeded");
-    let markdown = world.state_object(&format!("{}.md", report.run.key_stem())).await.expect("Markdown report");
-    assert!(markdown.contains("# Snapshot copy — tracking — succeeded"), "{markdown}");
-    assert!(world.state_object("runs/copy-snapshots/latest.json").await.is_some());
+    let markdown = world
+        .state_object(&format!("{}.md", report.run.key_stem()))
+        .await
+        .expect("Markdown report");
+    assert!(
+        markdown.contains("# Snapshot copy — tracking — succeeded"),
+        "{markdown}"
+    );
+    assert!(
+        world
+            .state_object("runs/copy-snapshots/latest.json")
+            .await
+            .is_some()
+    );
     let events = world.delivered_events(&queue).await;
     assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0]["detail-type"], "Lifeboat Run Finished");
     assert_eq!(events[0]["detail"]["summary"]["copies_started"], 3);
-    assert_eq!(events[0]["detail"]["report"]["json"], format!("s3://{}/{key}", world.state_bucket()));
+    assert_eq!(
+        events[0]["detail"]["report"]["json"],
+        format!("s3://{}/{key}", world.state_bucket())
+    );
 
     // The second run finds every copy and makes no copy call.
     let second = run(&lifeboat).await;
@@ -129,7 +169,14 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     assert_eq!(world.recovery_snapshots().await.len(), 3);
     // Copy lag is measured for every database once copies exist.
     assert_eq!(second.copy_lag.len(), 3);
-    assert!(second.copy_lag.iter().all(|l| l.lag_seconds.is_some_and(|s| (0..600).contains(&s))), "{:#?}", second.copy_lag);
+    assert!(
+        second
+            .copy_lag
+            .iter()
+            .all(|l| l.lag_seconds.is_some_and(|s| (0..600).contains(&s))),
+        "{:#?}",
+        second.copy_lag
+    );
 }
 
 #[tokio::test]
@@ -141,7 +188,10 @@ async fn one_run_never_starts_more_copies_than_the_quota_and_the_next_run_takes_
         world.snapshot("events", &format!("events-{i:02}")).await;
     }
     // The default quota is 20 DB snapshot copies in flight per destination Region.
-    let lifeboat = world.lifeboat(world.plan("quota", "[[copy.rds]]\ndb_instance = \"events\"\nsnapshots = \"all\"\n"));
+    let lifeboat = world.lifeboat(world.plan(
+        "quota",
+        "[[copy.rds]]\ndb_instance = \"events\"\nsnapshots = \"all\"\n",
+    ));
 
     let first = run(&lifeboat).await;
     assert_eq!(first.slots.instance_limit, 20);
@@ -149,7 +199,11 @@ async fn one_run_never_starts_more_copies_than_the_quota_and_the_next_run_takes_
     // 30 manual snapshots and the automated one moto made at creation.
     assert_eq!(first.count(Outcome::Deferred), 11);
     assert_eq!(copy_calls(&world).len(), 20);
-    assert_eq!(first.run.outcome, Some(RunOutcome::Succeeded), "waiting for quota is not a failure");
+    assert_eq!(
+        first.run.outcome,
+        Some(RunOutcome::Succeeded),
+        "waiting for quota is not a failure"
+    );
 
     let second = run(&lifeboat).await;
     assert_eq!(second.count(Outcome::Started), 11);
@@ -173,25 +227,55 @@ async fn pruning_keeps_at_least_keep_at_least_and_never_deletes_what_lifeboat_di
     let first = run(&lifeboat).await;
     assert_eq!(first.count(Outcome::Started), 6); // 5 manual + 1 automated
     // A snapshot someone made by hand in the recovery Region, of the same DB.
-    world.recovery_rds.create_db_instance()
-        .db_instance_identifier("ledger-restored").engine("postgres").db_instance_class("db.t4g.micro")
-        .allocated_storage(20).master_username("u").master_user_password("not-a-real-password")
-        .send().await.unwrap();
-    world.recovery_rds.create_db_snapshot().db_instance_identifier("ledger-restored").db_snapshot_identifier("hand-made").send().await.unwrap();
+    world
+        .recovery_rds
+        .create_db_instance()
+        .db_instance_identifier("ledger-restored")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("u")
+        .master_user_password("not-a-real-password")
+        .send()
+        .await
+        .unwrap();
+    world
+        .recovery_rds
+        .create_db_snapshot()
+        .db_instance_identifier("ledger-restored")
+        .db_snapshot_identifier("hand-made")
+        .send()
+        .await
+        .unwrap();
 
     // Ten days later every copy is older than retain_days.
     let later = OffsetDateTime::now_utc() + time::Duration::days(10);
     let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
-    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header).await.unwrap();
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+        .await
+        .unwrap();
     assert_eq!(report.count(Outcome::Pruned), 3, "{report:#?}");
-    assert_eq!(report.count(Outcome::Started), 0, "nothing younger than retain_days to copy");
+    assert_eq!(
+        report.count(Outcome::Started),
+        0,
+        "nothing younger than retain_days to copy"
+    );
 
     let left = world.recovery_snapshots().await;
-    let ours: Vec<_> = left.iter().filter(|s| s.tags.contains_key("lifeboat:plan")).collect();
+    let ours: Vec<_> = left
+        .iter()
+        .filter(|s| s.tags.contains_key("lifeboat:plan"))
+        .collect();
     assert_eq!(ours.len(), 3, "keep_at_least copies stay: {left:#?}");
-    assert!(left.iter().any(|s| s.id == "hand-made"), "a snapshot Lifeboat did not make is never pruned");
+    assert!(
+        left.iter().any(|s| s.id == "hand-made"),
+        "a snapshot Lifeboat did not make is never pruned"
+    );
     // The three kept are the newest three.
-    let mut kept: Vec<&str> = ours.iter().map(|s| s.tags["lifeboat:source-arn"].rsplit(':').next().unwrap()).collect();
+    let mut kept: Vec<&str> = ours
+        .iter()
+        .map(|s| s.tags["lifeboat:source-arn"].rsplit(':').next().unwrap())
+        .collect();
     kept.sort();
     assert_eq!(kept, ["ledger-2", "ledger-3", "ledger-4"]);
 }
@@ -207,9 +291,19 @@ async fn an_encrypted_source_without_a_recovery_key_is_refused_before_any_mutati
 
     let report = run(&lifeboat).await;
     assert_eq!(report.run.outcome, Some(RunOutcome::Failed));
-    let refused: Vec<_> = report.items.iter().filter(|i| i.outcome == Outcome::Refused).collect();
+    let refused: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::Refused)
+        .collect();
     assert_eq!(refused.len(), 1, "{report:#?}");
-    assert!(refused[0].detail.starts_with("copy.rds[0].kms_key: snapshot secrets-1 is encrypted"), "{}", refused[0].detail);
+    assert!(
+        refused[0]
+            .detail
+            .starts_with("copy.rds[0].kms_key: snapshot secrets-1 is encrypted"),
+        "{}",
+        refused[0].detail
+    );
     assert_eq!(mutating_rds_calls(&world), Vec::<String>::new());
     assert!(world.recovery_snapshots().await.is_empty());
 }
@@ -235,9 +329,13 @@ async fn the_same_rds_event_delivered_twice_gives_one_copy() {
     event["detail"]["SourceArn"] = arn.clone().into();
     event["detail"]["SourceIdentifier"] = "orders-2026-11-25".into();
 
-    let first = handle_copy_snapshots_event(&lifeboat, &event).await.unwrap();
+    let first = handle_copy_snapshots_event(&lifeboat, &event)
+        .await
+        .unwrap();
     assert_eq!(first["summary"]["copies_started"], 1, "{first:#}");
-    let second = handle_copy_snapshots_event(&lifeboat, &event).await.unwrap();
+    let second = handle_copy_snapshots_event(&lifeboat, &event)
+        .await
+        .unwrap();
     assert_eq!(second["summary"]["copies_started"], 0, "{second:#}");
     assert_eq!(second["summary"]["copies_skipped"], 1, "{second:#}");
 
@@ -257,10 +355,21 @@ async fn a_malformed_event_is_refused_naming_the_field_and_changes_nothing() {
     let mut event: serde_json::Value =
         serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
     event["detail"].as_object_mut().unwrap().remove("EventID");
-    let error = handle_copy_snapshots_event(&lifeboat, &event).await.unwrap_err();
-    assert_eq!(error.to_string(), "invalid event: detail.EventID is missing");
+    let error = handle_copy_snapshots_event(&lifeboat, &event)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid event: detail.EventID is missing"
+    );
     assert!(!error.is_retryable());
-    assert!(Emulator::shared().calls_of(&world.account).iter().all(|c| c.service != "rds"), "no RDS call at all");
+    assert!(
+        Emulator::shared()
+            .calls_of(&world.account)
+            .iter()
+            .all(|c| c.service != "rds"),
+        "no RDS call at all"
+    );
 }
 
 #[tokio::test]
@@ -275,7 +384,12 @@ async fn an_unknown_db_is_named_and_the_other_entries_still_copy() {
     ));
     let report = run(&lifeboat).await;
     assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
-    let failed: Vec<&str> = report.items.iter().filter(|i| i.outcome == Outcome::Failed).map(|i| i.detail.as_str()).collect();
+    let failed: Vec<&str> = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::Failed)
+        .map(|i| i.detail.as_str())
+        .collect();
     assert_eq!(
         failed,
         [
@@ -292,8 +406,13 @@ async fn a_tag_selector_copies_standalone_instances_and_clusters_with_the_tag() 
     world.recovery_stack("lifeboat").await;
     world.db_instance("tagged", None, &[("dr", "true")]).await;
     world.db_instance("untagged", None, &[]).await;
-    world.db_cluster("tagged-cluster", None, &[("dr", "true")]).await;
-    let lifeboat = world.lifeboat(world.plan("tags", "[[copy.rds]]\ntag = { key = \"dr\", value = \"true\" }\n"));
+    world
+        .db_cluster("tagged-cluster", None, &[("dr", "true")])
+        .await;
+    let lifeboat = world.lifeboat(world.plan(
+        "tags",
+        "[[copy.rds]]\ntag = { key = \"dr\", value = \"true\" }\n",
+    ));
     let report = run(&lifeboat).await;
     let mut dbs: Vec<&str> = report.copy_lag.iter().map(|l| l.db.as_str()).collect();
     dbs.sort();
@@ -313,14 +432,34 @@ async fn a_run_waits_for_the_copy_lease_and_gives_up_naming_its_holder() {
         poll_every: Duration::from_millis(100),
     };
     let bucket = world.state_bucket();
-    let held = Lease::acquire(&lifeboat.clients.recovery, &bucket, "copy-snapshots", "other-run", timing).await.unwrap();
-    let options = RunOptions { dry_run: false, lease: timing };
-    let error = run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await.unwrap_err();
-    assert!(matches!(error, Error::Locked { ref holder, .. } if holder == "other-run"), "{error}");
+    let held = Lease::acquire(
+        &lifeboat.clients.recovery,
+        &bucket,
+        "copy-snapshots",
+        "other-run",
+        timing,
+    )
+    .await
+    .unwrap();
+    let options = RunOptions {
+        dry_run: false,
+        lease: timing,
+    };
+    let error = run_copy_snapshots(&lifeboat, &Trigger::Manual, options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Locked { ref holder, .. } if holder == "other-run"),
+        "{error}"
+    );
     assert!(error.is_retryable());
 
     held.release(&lifeboat.clients.recovery).await.unwrap();
-    assert!(run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await.is_ok());
+    assert!(
+        run_copy_snapshots(&lifeboat, &Trigger::Manual, options)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -329,8 +468,13 @@ async fn a_dry_run_decides_but_copies_deletes_and_records_nothing() {
     let queue = world.recovery_stack("lifeboat").await;
     world.db_instance("orders", None, &[]).await;
     let lifeboat = world.lifeboat(world.plan("dry", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
-    let options = RunOptions { dry_run: true, ..RunOptions::default() };
-    let Ok(Finished::Ran { report, record }) = run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await else {
+    let options = RunOptions {
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    let Ok(Finished::Ran { report, record }) =
+        run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await
+    else {
         panic!("dry run did not run")
     };
     assert_eq!(report.count(Outcome::WouldStart), 1);
@@ -338,5 +482,10 @@ async fn a_dry_run_decides_but_copies_deletes_and_records_nothing() {
     assert!(world.recovery_snapshots().await.is_empty());
     assert_eq!(mutating_rds_calls(&world), Vec::<String>::new());
     assert!(world.delivered_events(&queue).await.is_empty());
-    assert!(world.state_object("runs/copy-snapshots/latest.json").await.is_none());
+    assert!(
+        world
+            .state_object("runs/copy-snapshots/latest.json")
+            .await
+            .is_none()
+    );
 }

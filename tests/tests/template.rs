@@ -22,7 +22,12 @@ use lifeboat_tests::venv::{tool, workspace_root};
 use serde_json::Value;
 
 /// The RDS events that mean "a snapshot now exists" (manual / automated, instance / cluster).
-const SNAPSHOT_CREATED_EVENT_IDS: [&str; 4] = ["RDS-EVENT-0042", "RDS-EVENT-0091", "RDS-EVENT-0075", "RDS-EVENT-0169"];
+const SNAPSHOT_CREATED_EVENT_IDS: [&str; 4] = [
+    "RDS-EVENT-0042",
+    "RDS-EVENT-0091",
+    "RDS-EVENT-0075",
+    "RDS-EVENT-0169",
+];
 
 fn template_path(name: &str) -> PathBuf {
     workspace_root().join(name)
@@ -45,7 +50,11 @@ fn python(snippet: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run the virtualenv's python: {e}"));
-    assert!(output.status.success(), "python snippet failed: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "python snippet failed: {}",
+        describe(&output)
+    );
     output
 }
 
@@ -57,7 +66,8 @@ fn load(name: &str) -> Value {
                           print(json.dumps(t, default=str))";
     let path = template_path(name);
     let output = python(DECODE, &[path.to_str().expect("UTF-8 path")]);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{name}: the loader printed no JSON: {e}"))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{name}: the loader printed no JSON: {e}"))
 }
 
 fn strings(value: &Value) -> Vec<&str> {
@@ -70,14 +80,23 @@ fn strings(value: &Value) -> Vec<&str> {
 
 fn copy_function(template: &Value) -> &Value {
     let function = &template["Resources"]["CopySnapshotsFunction"];
-    assert_eq!(function["Type"], "AWS::Serverless::Function", "CopySnapshotsFunction is missing or not a SAM function");
+    assert_eq!(
+        function["Type"], "AWS::Serverless::Function",
+        "CopySnapshotsFunction is missing or not a SAM function"
+    );
     function
 }
 
 /// Every statement of the function's inline policies.
 fn policy_statements(function: &Value) -> Vec<&Value> {
-    let policies = function["Properties"]["Policies"].as_array().expect("Policies is a list");
-    policies.iter().filter_map(|policy| policy["Statement"].as_array()).flatten().collect()
+    let policies = function["Properties"]["Policies"]
+        .as_array()
+        .expect("Policies is a list");
+    policies
+        .iter()
+        .filter_map(|policy| policy["Statement"].as_array())
+        .flatten()
+        .collect()
 }
 
 #[test]
@@ -88,7 +107,11 @@ fn template_passes_cfn_lint() {
         .arg(template_path("forwarder.yaml"))
         .output()
         .unwrap_or_else(|e| panic!("cannot run cfn-lint: {e}"));
-    assert!(output.status.success(), "cfn-lint found problems: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "cfn-lint found problems: {}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -101,32 +124,61 @@ fn template_declares_the_copy_function_as_documented() {
     assert_eq!(properties["Runtime"], "provided.al2023");
     assert_eq!(properties["Architectures"], serde_json::json!(["arm64"]));
     assert_eq!(properties["Handler"], "bootstrap");
-    assert_eq!(properties["ReservedConcurrentExecutions"], 1, "copy runs must not run concurrently");
-    assert_eq!(properties["Environment"]["Variables"]["LIFEBOAT_PLAN"], serde_json::json!({"Ref": "PlanUri"}));
+    assert_eq!(
+        properties["ReservedConcurrentExecutions"], 1,
+        "copy runs must not run concurrently"
+    );
+    assert_eq!(
+        properties["Environment"]["Variables"]["LIFEBOAT_PLAN"],
+        serde_json::json!({"Ref": "PlanUri"})
+    );
     assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
 
     // SAM builds the workspace binary named here; it must be a package of the workspace.
     assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().expect("BuildProperties.Binary");
-    let manifest = std::fs::read_to_string(workspace_root().join("functions").join(binary).join("Cargo.toml"))
-        .unwrap_or_else(|e| panic!("Binary {binary:?} is not a package under functions/: {e}"));
-    assert!(manifest.contains(&format!("name = \"{binary}\"")), "functions/{binary}/Cargo.toml names another package");
+    let binary = function["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .expect("BuildProperties.Binary");
+    let manifest = std::fs::read_to_string(
+        workspace_root()
+            .join("functions")
+            .join(binary)
+            .join("Cargo.toml"),
+    )
+    .unwrap_or_else(|e| panic!("Binary {binary:?} is not a package under functions/: {e}"));
+    assert!(
+        manifest.contains(&format!("name = \"{binary}\"")),
+        "functions/{binary}/Cargo.toml names another package"
+    );
 
     // Triggers: the daily reconcile and the forwarded RDS events.
     let events = properties["Events"].as_object().expect("Events");
-    let schedules: Vec<&Value> = events.values().filter(|e| e["Type"] == "Schedule").collect();
+    let schedules: Vec<&Value> = events
+        .values()
+        .filter(|e| e["Type"] == "Schedule")
+        .collect();
     assert_eq!(
         schedules.len(),
         1,
         "one `Schedule` event (an EventBridge rule: it delivers the `aws.events` / `Scheduled Event` \
          envelope the function recognises; EventBridge Scheduler's ScheduleV2 does not): {events:?}"
     );
-    assert_eq!(schedules[0]["Properties"]["Schedule"], serde_json::json!({"Ref": "CopyScheduleExpression"}));
+    assert_eq!(
+        schedules[0]["Properties"]["Schedule"],
+        serde_json::json!({"Ref": "CopyScheduleExpression"})
+    );
 
-    let rules: Vec<&Value> = events.values().filter(|e| e["Type"] == "EventBridgeRule").collect();
+    let rules: Vec<&Value> = events
+        .values()
+        .filter(|e| e["Type"] == "EventBridgeRule")
+        .collect();
     assert_eq!(rules.len(), 1, "one EventBridgeRule event: {events:?}");
     let rule = &rules[0]["Properties"];
-    assert_eq!(rule["EventBusName"], serde_json::json!({"Ref": "LifeboatBus"}), "the rule listens on Lifeboat's bus");
+    assert_eq!(
+        rule["EventBusName"],
+        serde_json::json!({"Ref": "LifeboatBus"}),
+        "the rule listens on Lifeboat's bus"
+    );
     let pattern = &rule["Pattern"];
     assert_eq!(strings(&pattern["source"]), ["aws.rds"]);
     let event_ids: BTreeSet<&str> = strings(&pattern["detail"]["EventID"]).into_iter().collect();
@@ -146,9 +198,16 @@ fn template_declares_the_copy_function_as_documented() {
     let condition_key = format!("aws:ResourceTag/{}", tags::PLAN);
     let deletes: Vec<&Value> = policy_statements(function)
         .into_iter()
-        .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("rds:Delete") || *a == "rds:*"))
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a.starts_with("rds:Delete") || *a == "rds:*")
+        })
         .collect();
-    assert!(!deletes.is_empty(), "no statement allows pruning (rds:DeleteDBSnapshot)");
+    assert!(
+        !deletes.is_empty(),
+        "no statement allows pruning (rds:DeleteDBSnapshot)"
+    );
     for statement in deletes {
         assert_eq!(statement["Effect"], "Allow");
         assert_eq!(
@@ -161,8 +220,9 @@ fn template_declares_the_copy_function_as_documented() {
             other => vec![other.clone()],
         };
         for resource in resources {
-            let arn =
-                resource["Fn::Sub"].as_str().unwrap_or_else(|| panic!("delete resource is not a !Sub ARN: {resource}"));
+            let arn = resource["Fn::Sub"]
+                .as_str()
+                .unwrap_or_else(|| panic!("delete resource is not a !Sub ARN: {resource}"));
             assert!(
                 arn.contains(":${AWS::Region}:")
                     && (arn.ends_with(":snapshot:*") || arn.ends_with(":cluster-snapshot:*")),
@@ -176,16 +236,29 @@ fn template_declares_the_copy_function_as_documented() {
 fn forwarder_forwards_exactly_what_the_function_listens_for() {
     let template = load("template.yaml");
     let forwarder = load("forwarder.yaml");
-    let listened = &copy_function(&template)["Properties"]["Events"]["RdsSnapshotCreated"]["Properties"]["Pattern"];
+    let listened = &copy_function(&template)["Properties"]["Events"]["RdsSnapshotCreated"]["Properties"]
+        ["Pattern"];
     let rule = &forwarder["Resources"]["RdsSnapshotForwardRule"]["Properties"];
-    assert_eq!(&rule["EventPattern"], listened, "forwarder.yaml and template.yaml disagree on the RDS pattern");
-    assert_eq!(rule["EventBusName"], "default", "RDS emits its events on the primary Region's default bus");
+    assert_eq!(
+        &rule["EventPattern"], listened,
+        "forwarder.yaml and template.yaml disagree on the RDS pattern"
+    );
+    assert_eq!(
+        rule["EventBusName"], "default",
+        "RDS emits its events on the primary Region's default bus"
+    );
     let target = &rule["Targets"][0];
     assert_eq!(target["Arn"], serde_json::json!({"Ref": "LifeboatBusArn"}));
-    assert!(target["RoleArn"].is_object(), "a cross-Region bus target needs a role");
+    assert!(
+        target["RoleArn"].is_object(),
+        "a cross-Region bus target needs a role"
+    );
 
     let outputs = template["Outputs"].as_object().expect("Outputs");
-    assert_eq!(outputs["LifeboatBusArn"]["Value"], serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]}));
+    assert_eq!(
+        outputs["LifeboatBusArn"]["Value"],
+        serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]})
+    );
 }
 
 /// Every `Ref`, `Fn::GetAtt` and `${...}` of `Fn::Sub` in both templates names a parameter, a
@@ -214,7 +287,10 @@ fn every_reference_resolves() {
         let mut unknown = Vec::new();
         check_references(&template["Resources"], &known, &mut unknown);
         check_references(&template["Outputs"], &known, &mut unknown);
-        assert!(unknown.is_empty(), "{name}: references to nothing: {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "{name}: references to nothing: {unknown:?}"
+        );
     }
 }
 
@@ -223,7 +299,9 @@ fn check_references(value: &Value, known: &BTreeSet<String>, unknown: &mut Vec<S
         Value::Object(map) => {
             for (key, inner) in map {
                 match (key.as_str(), inner) {
-                    ("Ref", Value::String(target)) if !known.contains(target) => unknown.push(format!("Ref {target}")),
+                    ("Ref", Value::String(target)) if !known.contains(target) => {
+                        unknown.push(format!("Ref {target}"))
+                    }
                     ("Fn::GetAtt", Value::Array(parts)) => {
                         if let Some(target) = parts.first().and_then(Value::as_str)
                             && !known.contains(target)
@@ -250,7 +328,9 @@ fn check_references(value: &Value, known: &BTreeSet<String>, unknown: &mut Vec<S
                 check_references(inner, known, unknown);
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| check_references(item, known, unknown)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| check_references(item, known, unknown)),
         _ => {}
     }
 }
@@ -288,16 +368,26 @@ fn every_iam_action_exists() {
     for statement in policy_statements(copy_function(&template)) {
         actions.extend(strings(&statement["Action"]).into_iter().map(String::from));
     }
-    let role_policies =
-        forwarder["Resources"]["ForwarderRole"]["Properties"]["Policies"].as_array().expect("ForwarderRole policies");
+    let role_policies = forwarder["Resources"]["ForwarderRole"]["Properties"]["Policies"]
+        .as_array()
+        .expect("ForwarderRole policies");
     for policy in role_policies {
-        for statement in policy["PolicyDocument"]["Statement"].as_array().expect("Statement list") {
+        for statement in policy["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("Statement list")
+        {
             actions.extend(strings(&statement["Action"]).into_iter().map(String::from));
         }
     }
-    assert!(actions.len() > 10, "found too few actions to be checking the right thing: {actions:?}");
+    assert!(
+        actions.len() > 10,
+        "found too few actions to be checking the right thing: {actions:?}"
+    );
     let args: Vec<&str> = actions.iter().map(String::as_str).collect();
     let output = python(CHECK, &args);
     let unknown = String::from_utf8_lossy(&output.stdout);
-    assert!(unknown.trim().is_empty(), "IAM actions that do not exist:\n{unknown}");
+    assert!(
+        unknown.trim().is_empty(),
+        "IAM actions that do not exist:\n{unknown}"
+    );
 }

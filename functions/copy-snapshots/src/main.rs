@@ -13,8 +13,15 @@ struct Failure(lifeboat_shared::Error);
 
 impl From<Failure> for Diagnostic {
     fn from(Failure(error): Failure) -> Diagnostic {
-        let retry = if error.is_retryable() { "Retryable" } else { "Permanent" };
-        Diagnostic { error_type: format!("{retry}.{}", error.kind()), error_message: error.to_string() }
+        let retry = if error.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        Diagnostic {
+            error_type: format!("{retry}.{}", error.kind()),
+            error_message: error.to_string(),
+        }
     }
 }
 
@@ -25,7 +32,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let lifeboat = Lifeboat::from_env().await?;
     let lifeboat = &lifeboat;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_copy_snapshots_event(lifeboat, &event.payload).await.map_err(Failure)
+        handle_copy_snapshots_event(lifeboat, &event.payload)
+            .await
+            .map_err(Failure)
     }))
     .await
 }

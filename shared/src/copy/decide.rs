@@ -51,7 +51,12 @@ pub struct Slots {
 
 impl Slots {
     pub fn count(recovery: &[Snapshot], limits: &CopyLimits) -> Self {
-        let in_flight = |kind| recovery.iter().filter(|s| s.kind == kind && s.is_copy_in_flight()).count() as u32;
+        let in_flight = |kind| {
+            recovery
+                .iter()
+                .filter(|s| s.kind == kind && s.is_copy_in_flight())
+                .count() as u32
+        };
         Slots {
             instance_in_flight: in_flight(SnapshotKind::Instance),
             instance_limit: limits.db_snapshot_copies,
@@ -84,31 +89,50 @@ pub fn decide(
     recovery: &[Snapshot],
 ) -> Decision {
     let slots = Slots::count(recovery, &plan.copy.limits);
-    let mut decision = Decision { slots, ..Decision::default() };
+    let mut decision = Decision {
+        slots,
+        ..Decision::default()
+    };
     let copied_from: HashMap<&str, &Snapshot> = recovery
         .iter()
-        .filter_map(|copy| copy.tags.get(tags::SOURCE_ARN).map(|arn| (arn.as_str(), copy)))
+        .filter_map(|copy| {
+            copy.tags
+                .get(tags::SOURCE_ARN)
+                .map(|arn| (arn.as_str(), copy))
+        })
         .collect();
-    let by_id: HashMap<(SnapshotKind, &str), &Snapshot> =
-        recovery.iter().map(|s| ((s.kind, s.id.as_str()), s)).collect();
+    let by_id: HashMap<(SnapshotKind, &str), &Snapshot> = recovery
+        .iter()
+        .map(|s| ((s.kind, s.id.as_str()), s))
+        .collect();
 
     // Candidates carry their rank within their DB (0 = newest), so that when the quota is short
     // every DB gets its newest snapshot copied before any DB gets an older one.
     let mut candidates: Vec<(usize, &SourceState, &Snapshot, String)> = Vec::new();
     for state in sources {
         let entry = &plan.copy.rds[state.db.entry];
-        for (rank, snapshot) in selected(state, entry.snapshots, entry.retain_days, now).into_iter().enumerate() {
+        for (rank, snapshot) in selected(state, entry.snapshots, entry.retain_days, now)
+            .into_iter()
+            .enumerate()
+        {
             let target_id = target_identifier(&snapshot.arn, &snapshot.id);
             let existing = copied_from
                 .get(snapshot.arn.as_str())
                 .or_else(|| by_id.get(&(snapshot.kind, target_id.as_str())));
             if let Some(copy) = existing {
                 let (outcome, detail) = if copy.is_available() {
-                    (Outcome::AlreadyCopied, "already in the recovery Region".to_owned())
+                    (
+                        Outcome::AlreadyCopied,
+                        "already in the recovery Region".to_owned(),
+                    )
                 } else {
                     (Outcome::CopyInProgress, format!("copy is {}", copy.status))
                 };
-                decision.items.push(Item::new(&state.db, outcome, detail).snapshot(snapshot).target(&copy.id));
+                decision.items.push(
+                    Item::new(&state.db, outcome, detail)
+                        .snapshot(snapshot)
+                        .target(&copy.id),
+                );
                 continue;
             }
             if snapshot.encrypted && entry.kms_key.is_none() {
@@ -187,13 +211,20 @@ fn selected(
     retain_days: u32,
     now: OffsetDateTime,
 ) -> Vec<&Snapshot> {
-    let mut available: Vec<&Snapshot> = state.snapshots.iter().filter(|s| s.is_available()).collect();
+    let mut available: Vec<&Snapshot> = state
+        .snapshots
+        .iter()
+        .filter(|s| s.is_available())
+        .collect();
     available.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
     match selection {
         SnapshotSelection::Newest => available.into_iter().take(1).collect(),
         SnapshotSelection::All => {
             let oldest = now - Duration::days(retain_days.into());
-            available.into_iter().filter(|s| s.created.is_some_and(|c| c > oldest)).collect()
+            available
+                .into_iter()
+                .filter(|s| s.created.is_some_and(|c| c > oldest))
+                .collect()
         }
     }
 }
@@ -201,7 +232,12 @@ fn selected(
 /// Lifeboat's copies of one DB to delete: those older than `retain_days` beyond the newest
 /// `keep_at_least` good ones, and failed copies (which would otherwise block their target name
 /// forever). Only copies tagged with this plan's name are ever considered.
-fn prunes(plan: &Plan, now: OffsetDateTime, state: &SourceState, recovery: &[Snapshot]) -> Vec<PruneOrder> {
+fn prunes(
+    plan: &Plan,
+    now: OffsetDateTime,
+    state: &SourceState,
+    recovery: &[Snapshot],
+) -> Vec<PruneOrder> {
     let entry = &plan.copy.rds[state.db.entry];
     let ours: Vec<&Snapshot> = recovery
         .iter()
@@ -221,7 +257,10 @@ fn prunes(plan: &Plan, now: OffsetDateTime, state: &SourceState, recovery: &[Sna
         })
         .collect();
 
-    let mut good: Vec<&Snapshot> = ours.into_iter().filter(|copy| copy.is_available()).collect();
+    let mut good: Vec<&Snapshot> = ours
+        .into_iter()
+        .filter(|copy| copy.is_available())
+        .collect();
     good.sort_by_key(|copy| Reverse(copy.data_taken_at()));
     let cutoff = now - Duration::days(entry.retain_days.into());
     for copy in good.into_iter().skip(entry.keep_at_least as usize) {
@@ -293,18 +332,31 @@ mod tests {
             id: target_identifier(&source.arn, &source.id),
             arn: format!("arn:aws:rds:us-east-2:111122223333:snapshot:{}", source.id),
             status: status.into(),
-            tags: copy_tags(&plan.name, source, "us-west-2").into_iter().collect(),
+            tags: copy_tags(&plan.name, source, "us-west-2")
+                .into_iter()
+                .collect(),
             source_region: Some("us-west-2".into()),
             ..source.clone()
         }
     }
 
     fn state(entry: usize, kind: SnapshotKind, id: &str, snapshots: Vec<Snapshot>) -> SourceState {
-        SourceState { db: SourceDb { entry, kind, id: id.into() }, snapshots }
+        SourceState {
+            db: SourceDb {
+                entry,
+                kind,
+                id: id.into(),
+            },
+            snapshots,
+        }
     }
 
     fn outcomes(decision: &Decision, outcome: Outcome) -> usize {
-        decision.items.iter().filter(|i| i.outcome == outcome).count()
+        decision
+            .items
+            .iter()
+            .filter(|i| i.outcome == outcome)
+            .count()
     }
 
     #[test]
@@ -312,27 +364,58 @@ mod tests {
         let plan = plan();
         let mut creating = source(SnapshotKind::Instance, "billing", "billing-3", 0, false);
         creating.status = "creating".into();
-        let sources = [state(1, SnapshotKind::Instance, "billing", vec![
-            source(SnapshotKind::Instance, "billing", "billing-1", 2, false),
-            source(SnapshotKind::Instance, "billing", "billing-2", 1, false),
-            creating,
-        ])];
+        let sources = [state(
+            1,
+            SnapshotKind::Instance,
+            "billing",
+            vec![
+                source(SnapshotKind::Instance, "billing", "billing-1", 2, false),
+                source(SnapshotKind::Instance, "billing", "billing-2", 1, false),
+                creating,
+            ],
+        )];
         let decision = decide(&plan, NOW, &sources, &[]);
         assert_eq!(decision.copies.len(), 1);
         assert_eq!(decision.copies[0].source.id, "billing-2");
-        assert_eq!(decision.copies[0].kms_key, None, "no key in the plan, unencrypted source");
+        assert_eq!(
+            decision.copies[0].kms_key, None,
+            "no key in the plan, unencrypted source"
+        );
     }
 
     #[test]
     fn all_selection_copies_what_is_younger_than_retain_days() {
         let plan = plan();
-        let snaps = (0..10).map(|d| source(SnapshotKind::Instance, "orders", &format!("orders-{d}"), d, false)).collect();
-        let decision = decide(&plan, NOW, &[state(0, SnapshotKind::Instance, "orders", snaps)], &[]);
+        let snaps = (0..10)
+            .map(|d| {
+                source(
+                    SnapshotKind::Instance,
+                    "orders",
+                    &format!("orders-{d}"),
+                    d,
+                    false,
+                )
+            })
+            .collect();
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(0, SnapshotKind::Instance, "orders", snaps)],
+            &[],
+        );
         // Days 0..=6 are younger than 7 days; the limit of 3 copy slots lets 3 start.
         assert_eq!(decision.copies.len(), 3);
         assert_eq!(outcomes(&decision, Outcome::Deferred), 4);
-        let started: Vec<&str> = decision.copies.iter().map(|c| c.source.id.as_str()).collect();
-        assert_eq!(started, ["orders-0", "orders-1", "orders-2"], "newest first");
+        let started: Vec<&str> = decision
+            .copies
+            .iter()
+            .map(|c| c.source.id.as_str())
+            .collect();
+        assert_eq!(
+            started,
+            ["orders-0", "orders-1", "orders-2"],
+            "newest first"
+        );
     }
 
     #[test]
@@ -340,7 +423,12 @@ mod tests {
         let plan = plan();
         let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
         let existing = copy_of(&plan, &snap, "available");
-        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[existing]);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(1, SnapshotKind::Instance, "billing", vec![snap])],
+            &[existing],
+        );
         assert!(decision.copies.is_empty());
         assert_eq!(outcomes(&decision, Outcome::AlreadyCopied), 1);
     }
@@ -350,14 +438,42 @@ mod tests {
         let plan = plan();
         // Two copies are in flight (of anything), so 1 of 3 instance slots is free.
         let busy: Vec<Snapshot> = (0..2)
-            .map(|i| copy_of(&plan, &source(SnapshotKind::Instance, "other", &format!("other-{i}"), 0, false), "creating"))
+            .map(|i| {
+                copy_of(
+                    &plan,
+                    &source(
+                        SnapshotKind::Instance,
+                        "other",
+                        &format!("other-{i}"),
+                        0,
+                        false,
+                    ),
+                    "creating",
+                )
+            })
             .collect();
         let sources = [
-            state(0, SnapshotKind::Instance, "orders", vec![
-                source(SnapshotKind::Instance, "orders", "orders-new", 0, false),
-                source(SnapshotKind::Instance, "orders", "orders-old", 1, false),
-            ]),
-            state(1, SnapshotKind::Instance, "billing", vec![source(SnapshotKind::Instance, "billing", "billing-new", 1, false)]),
+            state(
+                0,
+                SnapshotKind::Instance,
+                "orders",
+                vec![
+                    source(SnapshotKind::Instance, "orders", "orders-new", 0, false),
+                    source(SnapshotKind::Instance, "orders", "orders-old", 1, false),
+                ],
+            ),
+            state(
+                1,
+                SnapshotKind::Instance,
+                "billing",
+                vec![source(
+                    SnapshotKind::Instance,
+                    "billing",
+                    "billing-new",
+                    1,
+                    false,
+                )],
+            ),
         ];
         let decision = decide(&plan, NOW, &sources, &busy);
         assert_eq!(decision.slots.instance_in_flight, 2);
@@ -370,27 +486,60 @@ mod tests {
     fn encrypted_source_without_a_key_is_refused_naming_the_field() {
         let plan = plan();
         let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, true);
-        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[]);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(1, SnapshotKind::Instance, "billing", vec![snap])],
+            &[],
+        );
         assert!(decision.copies.is_empty());
         let refused = &decision.items[0];
         assert_eq!(refused.outcome, Outcome::Refused);
-        assert!(refused.detail.starts_with("copy.rds[1].kms_key: snapshot billing-1 is encrypted"), "{}", refused.detail);
+        assert!(
+            refused
+                .detail
+                .starts_with("copy.rds[1].kms_key: snapshot billing-1 is encrypted"),
+            "{}",
+            refused.detail
+        );
     }
 
     #[test]
     fn encryption_follows_aws_rules_per_kind() {
         let plan = plan();
         let sources = [
-            state(0, SnapshotKind::Instance, "orders", vec![source(SnapshotKind::Instance, "orders", "o", 0, false)]),
-            state(2, SnapshotKind::Cluster, "phoenix", vec![source(SnapshotKind::Cluster, "phoenix", "p", 0, false)]),
+            state(
+                0,
+                SnapshotKind::Instance,
+                "orders",
+                vec![source(SnapshotKind::Instance, "orders", "o", 0, false)],
+            ),
+            state(
+                2,
+                SnapshotKind::Cluster,
+                "phoenix",
+                vec![source(SnapshotKind::Cluster, "phoenix", "p", 0, false)],
+            ),
         ];
         let decision = decide(&plan, NOW, &sources, &[]);
         let order = |id: &str| decision.copies.iter().find(|c| c.source.id == id).unwrap();
-        assert_eq!(order("o").kms_key.as_deref(), Some("arn:aws:kms:us-east-2:111122223333:key/k1"));
+        assert_eq!(
+            order("o").kms_key.as_deref(),
+            Some("arn:aws:kms:us-east-2:111122223333:key/k1")
+        );
         assert!(!order("o").needs_presigned_url);
-        assert_eq!(order("p").kms_key, None, "AWS cannot encrypt a cluster snapshot on copy");
+        assert_eq!(
+            order("p").kms_key,
+            None,
+            "AWS cannot encrypt a cluster snapshot on copy"
+        );
 
-        let encrypted = [state(2, SnapshotKind::Cluster, "phoenix", vec![source(SnapshotKind::Cluster, "phoenix", "e", 0, true)])];
+        let encrypted = [state(
+            2,
+            SnapshotKind::Cluster,
+            "phoenix",
+            vec![source(SnapshotKind::Cluster, "phoenix", "e", 0, true)],
+        )];
         let decision = decide(&plan, NOW, &encrypted, &[]);
         assert!(decision.copies[0].needs_presigned_url);
         assert!(decision.copies[0].kms_key.is_some());
@@ -399,19 +548,41 @@ mod tests {
     #[test]
     fn pruning_keeps_at_least_the_newest_and_never_touches_other_snapshots() {
         let plan = plan();
-        let old: Vec<Snapshot> = (10..15).map(|d| source(SnapshotKind::Instance, "orders", &format!("orders-{d}"), d, false)).collect();
-        let mut recovery: Vec<Snapshot> = old.iter().map(|s| copy_of(&plan, s, "available")).collect();
+        let old: Vec<Snapshot> = (10..15)
+            .map(|d| {
+                source(
+                    SnapshotKind::Instance,
+                    "orders",
+                    &format!("orders-{d}"),
+                    d,
+                    false,
+                )
+            })
+            .collect();
+        let mut recovery: Vec<Snapshot> =
+            old.iter().map(|s| copy_of(&plan, s, "available")).collect();
         // A hand-made snapshot and another plan's copy, both old: never pruned.
         let mut manual = copy_of(&plan, &old[0], "available");
         manual.id = "hand-made".into();
         manual.tags.clear();
         let mut foreign = copy_of(&plan, &old[1], "available");
         foreign.id = "other-plan-copy".into();
-        foreign.tags.insert(tags::PLAN.into(), "another-plan".into());
+        foreign
+            .tags
+            .insert(tags::PLAN.into(), "another-plan".into());
         recovery.extend([manual, foreign]);
 
-        let decision = decide(&plan, NOW, &[state(0, SnapshotKind::Instance, "orders", old)], &recovery);
-        let pruned: Vec<&str> = decision.prunes.iter().map(|p| p.copy.tags[tags::SOURCE_ARN].rsplit(':').next().unwrap()).collect();
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(0, SnapshotKind::Instance, "orders", old)],
+            &recovery,
+        );
+        let pruned: Vec<&str> = decision
+            .prunes
+            .iter()
+            .map(|p| p.copy.tags[tags::SOURCE_ARN].rsplit(':').next().unwrap())
+            .collect();
         // keep_at_least = 2: orders-10 and orders-11 stay, the three older go.
         assert_eq!(pruned, ["orders-12", "orders-13", "orders-14"]);
     }
@@ -421,7 +592,12 @@ mod tests {
         let plan = plan();
         let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
         let failed = copy_of(&plan, &snap, "failed");
-        let decision = decide(&plan, NOW, &[state(1, SnapshotKind::Instance, "billing", vec![snap])], &[failed]);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(1, SnapshotKind::Instance, "billing", vec![snap])],
+            &[failed],
+        );
         assert_eq!(decision.prunes.len(), 1);
         assert!(decision.prunes[0].reason.contains("failed"));
     }

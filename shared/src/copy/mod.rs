@@ -50,13 +50,18 @@ pub enum Outcome {
 
 impl Outcome {
     fn is_failure(self) -> bool {
-        matches!(self, Outcome::Refused | Outcome::Failed | Outcome::PruneFailed)
+        matches!(
+            self,
+            Outcome::Refused | Outcome::Failed | Outcome::PruneFailed
+        )
     }
 }
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         f.write_str(text.as_deref().unwrap_or("?"))
     }
 }
@@ -76,11 +81,22 @@ pub struct Item {
 
 impl Item {
     pub fn new(db: &SourceDb, outcome: Outcome, detail: impl Into<String>) -> Self {
-        Item { db: db.to_string(), source_snapshot: None, target: None, outcome, detail: detail.into() }
+        Item {
+            db: db.to_string(),
+            source_snapshot: None,
+            target: None,
+            outcome,
+            detail: detail.into(),
+        }
     }
 
     /// An item about a plan entry as a whole (it selected nothing, or its DB is missing).
-    pub fn for_entry(entry: usize, selector: &RdsSelector<'_>, outcome: Outcome, detail: String) -> Self {
+    pub fn for_entry(
+        entry: usize,
+        selector: &RdsSelector<'_>,
+        outcome: Outcome,
+        detail: String,
+    ) -> Self {
         let field = match selector {
             RdsSelector::Instance(_) => "db_instance",
             RdsSelector::Cluster(_) => "db_cluster",
@@ -125,7 +141,11 @@ pub enum Scope {
     /// Every `[[copy.rds]]` entry (the schedule, the CLI).
     Everything,
     /// Only the DB a snapshot belongs to (an RDS "snapshot created" event).
-    SnapshotOf { kind: SnapshotKind, snapshot_id: String, region: String },
+    SnapshotOf {
+        kind: SnapshotKind,
+        snapshot_id: String,
+        region: String,
+    },
 }
 
 /// The record of one copy run.
@@ -166,7 +186,12 @@ pub async fn copy_snapshots(
 
     let (mut sources, problems) = rds::resolve_sources(&clients.primary, plan).await;
     items.extend(problems);
-    if let Scope::SnapshotOf { kind, snapshot_id, region } = scope {
+    if let Scope::SnapshotOf {
+        kind,
+        snapshot_id,
+        region,
+    } = scope
+    {
         match rds::find_source_snapshot(&clients.primary, *kind, snapshot_id).await? {
             Some(snapshot) => {
                 sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
@@ -181,7 +206,9 @@ pub async fn copy_snapshots(
             }
             None => {
                 sources.clear();
-                items = vec![ignored(format!("snapshot {snapshot_id} no longer exists in {region}"))];
+                items = vec![ignored(format!(
+                    "snapshot {snapshot_id} no longer exists in {region}"
+                ))];
             }
         }
     }
@@ -194,17 +221,30 @@ pub async fn copy_snapshots(
 
     if header.dry_run {
         items.extend(decision.copies.iter().map(|o| {
-            Item::new(&o.db, Outcome::WouldStart, o.kms_key.as_ref().map_or(String::new(), |k| format!("encrypted with {k}")))
-                .snapshot(&o.source)
-                .target(&o.target_id)
+            Item::new(
+                &o.db,
+                Outcome::WouldStart,
+                o.kms_key
+                    .as_ref()
+                    .map_or(String::new(), |k| format!("encrypted with {k}")),
+            )
+            .snapshot(&o.source)
+            .target(&o.target_id)
         }));
-        items.extend(decision.prunes.iter().map(|p| Item::new(&p.db, Outcome::WouldPrune, p.reason.clone()).target(&p.copy.id)));
+        items.extend(
+            decision.prunes.iter().map(|p| {
+                Item::new(&p.db, Outcome::WouldPrune, p.reason.clone()).target(&p.copy.id)
+            }),
+        );
     } else {
         items.extend(rds::start_copies(clients, decision.copies).await);
         items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
     }
 
-    let copy_lag = states.iter().map(|state| copy_lag(plan, &state.db, &recovery, now)).collect();
+    let copy_lag = states
+        .iter()
+        .map(|state| copy_lag(plan, &state.db, &recovery, now))
+        .collect();
     let outcome = outcome_of(&items);
     Ok(CopyReport {
         run: header.finish(outcome),
@@ -215,7 +255,13 @@ pub async fn copy_snapshots(
 }
 
 fn ignored(detail: String) -> Item {
-    Item { db: "-".into(), source_snapshot: None, target: None, outcome: Outcome::Ignored, detail }
+    Item {
+        db: "-".into(),
+        source_snapshot: None,
+        target: None,
+        outcome: Outcome::Ignored,
+        detail,
+    }
 }
 
 fn outcome_of(items: &[Item]) -> RunOutcome {
@@ -254,14 +300,29 @@ mod tests {
     use super::*;
 
     fn item(outcome: Outcome) -> Item {
-        Item { db: "x".into(), source_snapshot: None, target: None, outcome, detail: String::new() }
+        Item {
+            db: "x".into(),
+            source_snapshot: None,
+            target: None,
+            outcome,
+            detail: String::new(),
+        }
     }
 
     #[test]
     fn one_failure_among_successes_is_partial_not_failed() {
-        assert_eq!(outcome_of(&[item(Outcome::Started), item(Outcome::Failed)]), RunOutcome::Partial);
-        assert_eq!(outcome_of(&[item(Outcome::Failed), item(Outcome::Refused)]), RunOutcome::Failed);
-        assert_eq!(outcome_of(&[item(Outcome::Deferred), item(Outcome::AlreadyCopied)]), RunOutcome::Succeeded);
+        assert_eq!(
+            outcome_of(&[item(Outcome::Started), item(Outcome::Failed)]),
+            RunOutcome::Partial
+        );
+        assert_eq!(
+            outcome_of(&[item(Outcome::Failed), item(Outcome::Refused)]),
+            RunOutcome::Failed
+        );
+        assert_eq!(
+            outcome_of(&[item(Outcome::Deferred), item(Outcome::AlreadyCopied)]),
+            RunOutcome::Succeeded
+        );
         assert_eq!(outcome_of(&[]), RunOutcome::Succeeded);
     }
 }

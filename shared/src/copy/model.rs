@@ -78,7 +78,10 @@ impl Snapshot {
     /// A copy still being made: it holds one of the Region's copy slots.
     pub fn is_copy_in_flight(&self) -> bool {
         let is_copy = self.source_region.is_some() || self.tags.contains_key(tags::SOURCE_ARN);
-        let finished = matches!(self.status.as_str(), "available" | "failed" | "deleting" | "deleted");
+        let finished = matches!(
+            self.status.as_str(),
+            "available" | "failed" | "deleting" | "deleted"
+        );
         is_copy && !finished
     }
 
@@ -91,7 +94,9 @@ impl Snapshot {
     pub fn data_taken_at(&self) -> Option<OffsetDateTime> {
         self.tags
             .get(tags::SOURCE_CREATED)
-            .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
             .or(self.created)
     }
 }
@@ -108,7 +113,11 @@ pub fn target_identifier(source_arn: &str, source_id: &str) -> String {
     let hash = &hex::encode(Sha256::digest(source_arn.as_bytes()))[..8];
     let mut cleaned = String::with_capacity(source_id.len());
     for c in source_id.chars() {
-        let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' };
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
         if !(c == '-' && cleaned.ends_with('-')) {
             cleaned.push(c);
         }
@@ -125,11 +134,7 @@ pub fn target_identifier(source_arn: &str, source_id: &str) -> String {
 
 /// The tags of a copy: Lifeboat's ownership tags first, then the source's own tags (AWS does not
 /// copy them when tags are given), within RDS's limit of 50.
-pub fn copy_tags(
-    plan: &str,
-    source: &Snapshot,
-    source_region: &str,
-) -> Vec<(String, String)> {
+pub fn copy_tags(plan: &str, source: &Snapshot, source_region: &str) -> Vec<(String, String)> {
     let mut tags = vec![
         (tags::PLAN.to_owned(), plan.to_owned()),
         (tags::SOURCE_ARN.to_owned(), source.arn.clone()),
@@ -159,14 +164,23 @@ mod tests {
     fn target_identifier_is_valid_stable_and_unique_per_source() {
         let arn = "arn:aws:rds:us-west-2:111122223333:snapshot:rds:orders-2026-11-25-03-10";
         let id = target_identifier(arn, "rds:orders-2026-11-25-03-10");
-        assert!(id.starts_with("lifeboat-rds-orders-2026-11-25-03-10-"), "{id}");
+        assert!(
+            id.starts_with("lifeboat-rds-orders-2026-11-25-03-10-"),
+            "{id}"
+        );
         assert_eq!(id, target_identifier(arn, "rds:orders-2026-11-25-03-10"));
         // A manual snapshot whose name looks the same after cleaning gets another target.
         let manual_arn = "arn:aws:rds:us-west-2:111122223333:snapshot:rds-orders-2026-11-25-03-10";
-        assert_ne!(id, target_identifier(manual_arn, "rds-orders-2026-11-25-03-10"));
+        assert_ne!(
+            id,
+            target_identifier(manual_arn, "rds-orders-2026-11-25-03-10")
+        );
         // Valid RDS identifier: letter first, letters/digits/hyphens, no "--", no trailing "-".
         assert!(id.len() <= 63);
-        assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
         assert!(!id.contains("--") && !id.ends_with('-'));
     }
 
@@ -180,25 +194,41 @@ mod tests {
             created: Some(time::macros::datetime!(2026-11-25 03:10 UTC)),
             status: "available".into(),
             encrypted: false,
-            tags: [("team", "payments"), ("aws:backup:source-resource", "x"), ("lifeboat:plan", "stale")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            tags: [
+                ("team", "payments"),
+                ("aws:backup:source-resource", "x"),
+                ("lifeboat:plan", "stale"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
             source_region: None,
         };
-        let tags: BTreeMap<String, String> = copy_tags("tracking", &source, "us-west-2").into_iter().collect();
-        assert_eq!(tags[tags::PLAN], "tracking", "a source's own lifeboat: tags never override ownership");
+        let tags: BTreeMap<String, String> = copy_tags("tracking", &source, "us-west-2")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            tags[tags::PLAN],
+            "tracking",
+            "a source's own lifeboat: tags never override ownership"
+        );
         assert_eq!(tags[tags::SOURCE_ARN], source.arn);
         assert_eq!(tags[tags::SOURCE_DB], "orders");
         assert_eq!(tags[tags::SOURCE_CREATED], "2026-11-25T03:10:00Z");
         assert_eq!(tags["team"], "payments");
-        assert!(!tags.contains_key("aws:backup:source-resource"), "aws: tags cannot be set");
+        assert!(
+            !tags.contains_key("aws:backup:source-resource"),
+            "aws: tags cannot be set"
+        );
     }
 
     #[test]
     fn long_source_names_are_shortened_to_the_cluster_limit() {
         let long = "a".repeat(200);
-        let id = target_identifier(&format!("arn:aws:rds:us-west-2:1:cluster-snapshot:{long}"), &long);
+        let id = target_identifier(
+            &format!("arn:aws:rds:us-west-2:1:cluster-snapshot:{long}"),
+            &long,
+        );
         assert_eq!(id.len(), 63);
         assert!(!id.contains("--"));
     }

@@ -75,8 +75,13 @@ pub fn presigned_copy_url(
         .build()
         .map_err(|e| Error::other("cannot build SigV4 parameters", e))?
         .into();
-    let signable = SignableRequest::new("GET", url.as_str(), std::iter::empty(), SignableBody::Bytes(&[]))
-        .map_err(|e| Error::other("cannot presign the copy request", e))?;
+    let signable = SignableRequest::new(
+        "GET",
+        url.as_str(),
+        std::iter::empty(),
+        SignableBody::Bytes(&[]),
+    )
+    .map_err(|e| Error::other("cannot presign the copy request", e))?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| Error::other("cannot presign the copy request", e))?
         .into_parts();
@@ -104,8 +109,10 @@ mod tests {
 
     const ACCESS_KEY: &str = "AKIDEXAMPLE";
     const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-    const SOURCE_ARN: &str = "arn:aws:rds:us-west-2:111122223333:snapshot:rds:orders-2026-11-25-03-10";
-    const KMS_KEY: &str = "arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const SOURCE_ARN: &str =
+        "arn:aws:rds:us-west-2:111122223333:snapshot:rds:orders-2026-11-25-03-10";
+    const KMS_KEY: &str =
+        "arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn at_2026_11_25_030000() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_575_600)
@@ -114,8 +121,13 @@ mod tests {
     fn presign(kind: SnapshotKind, token: Option<&str>) -> url::Url {
         let source: Region = "us-west-2".parse().unwrap();
         let destination: Region = "us-east-2".parse().unwrap();
-        let credentials =
-            Credentials::new(ACCESS_KEY, SECRET_KEY, token.map(str::to_owned), None, "test");
+        let credentials = Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            token.map(str::to_owned),
+            None,
+            "test",
+        );
         let request = CopyRequest {
             kind,
             source_snapshot_arn: SOURCE_ARN,
@@ -123,12 +135,16 @@ mod tests {
             destination_region: &destination,
             kms_key_id: KMS_KEY,
         };
-        url::Url::parse(&presigned_copy_url(&request, &credentials, at_2026_11_25_030000()).unwrap())
-            .unwrap()
+        url::Url::parse(
+            &presigned_copy_url(&request, &credentials, at_2026_11_25_030000()).unwrap(),
+        )
+        .unwrap()
     }
 
     fn query(url: &url::Url) -> BTreeMap<String, String> {
-        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        url.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     fn uri_encode(text: &str) -> String {
@@ -163,7 +179,11 @@ mod tests {
             hex::encode(Sha256::digest(b""))
         );
         let amz_date = &params["X-Amz-Date"];
-        let scope = params["X-Amz-Credential"].split_once('/').unwrap().1.to_owned();
+        let scope = params["X-Amz-Credential"]
+            .split_once('/')
+            .unwrap()
+            .1
+            .to_owned();
         let string_to_sign = format!(
             "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
             hex::encode(Sha256::digest(canonical_request.as_bytes()))
@@ -188,7 +208,10 @@ mod tests {
         assert_eq!(params["KmsKeyId"], KMS_KEY);
         assert_eq!(params["DestinationRegion"], "us-east-2");
         assert_eq!(params["X-Amz-Algorithm"], "AWS4-HMAC-SHA256");
-        assert_eq!(params["X-Amz-Credential"], "AKIDEXAMPLE/20261125/us-west-2/rds/aws4_request");
+        assert_eq!(
+            params["X-Amz-Credential"],
+            "AKIDEXAMPLE/20261125/us-west-2/rds/aws4_request"
+        );
         assert_eq!(params["X-Amz-Date"], "20261125T030000Z");
         assert_eq!(params["X-Amz-Expires"], "3600");
         assert_eq!(params["X-Amz-SignedHeaders"], "host");
@@ -211,7 +234,10 @@ mod tests {
         // the request.
         let url = presign(SnapshotKind::Instance, Some("FwoGZXIvYXdzEXAMPLE/TOKEN+=="));
         let params = query(&url);
-        assert_eq!(params["X-Amz-Security-Token"], "FwoGZXIvYXdzEXAMPLE/TOKEN+==");
+        assert_eq!(
+            params["X-Amz-Security-Token"],
+            "FwoGZXIvYXdzEXAMPLE/TOKEN+=="
+        );
         assert_eq!(params["X-Amz-Signature"], expected_signature(&url));
     }
 
@@ -221,9 +247,18 @@ mod tests {
         let mut tampered = url.clone();
         let pairs: Vec<(String, String)> = query(&url)
             .into_iter()
-            .map(|(k, v)| if k == "DestinationRegion" { (k, "eu-west-1".to_owned()) } else { (k, v) })
+            .map(|(k, v)| {
+                if k == "DestinationRegion" {
+                    (k, "eu-west-1".to_owned())
+                } else {
+                    (k, v)
+                }
+            })
             .collect();
         tampered.query_pairs_mut().clear().extend_pairs(pairs);
-        assert_ne!(query(&tampered)["X-Amz-Signature"], expected_signature(&tampered));
+        assert_ne!(
+            query(&tampered)["X-Amz-Signature"],
+            expected_signature(&tampered)
+        );
     }
 }

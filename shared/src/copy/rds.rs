@@ -26,16 +26,24 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
     // Listing every DB is only needed for tag selectors; do it once for all of them.
-    let mut all_dbs: Option<Result<Vec<(SnapshotKind, String, BTreeMap<String, String>)>, Error>> = None;
+    let mut all_dbs: Option<Result<Vec<TaggedDb>, Error>> = None;
     for (entry, copy) in plan.copy.rds.iter().enumerate() {
         let selector = copy.selector();
         let found: Result<Vec<SourceDb>, Error> = match &selector {
-            RdsSelector::Instance(id) => describe_instance(primary, id)
-                .await
-                .map(|()| vec![SourceDb { entry, kind: SnapshotKind::Instance, id: (*id).to_owned() }]),
-            RdsSelector::Cluster(id) => describe_cluster(primary, id)
-                .await
-                .map(|()| vec![SourceDb { entry, kind: SnapshotKind::Cluster, id: (*id).to_owned() }]),
+            RdsSelector::Instance(id) => describe_instance(primary, id).await.map(|()| {
+                vec![SourceDb {
+                    entry,
+                    kind: SnapshotKind::Instance,
+                    id: (*id).to_owned(),
+                }]
+            }),
+            RdsSelector::Cluster(id) => describe_cluster(primary, id).await.map(|()| {
+                vec![SourceDb {
+                    entry,
+                    kind: SnapshotKind::Cluster,
+                    id: (*id).to_owned(),
+                }]
+            }),
             RdsSelector::Tag(tag) => {
                 if all_dbs.is_none() {
                     all_dbs = Some(list_tagged_dbs(primary).await);
@@ -44,12 +52,19 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
                     Ok(dbs) => {
                         let matching: Vec<SourceDb> = dbs
                             .iter()
-                            .filter(|(_, _, tags)| tags.get(&tag.key) == Some(&tag.value))
-                            .map(|(kind, id, _)| SourceDb { entry, kind: *kind, id: id.clone() })
+                            .filter(|db| db.tags.get(&tag.key) == Some(&tag.value))
+                            .map(|db| SourceDb {
+                                entry,
+                                kind: db.kind,
+                                id: db.id.clone(),
+                            })
                             .collect();
                         if matching.is_empty() {
                             Err(Error::NotFound {
-                                resource: format!("DB instance or cluster tagged {}={}", tag.key, tag.value),
+                                resource: format!(
+                                    "DB instance or cluster tagged {}={}",
+                                    tag.key, tag.value
+                                ),
                                 region: primary.region.clone(),
                             })
                         } else {
@@ -68,7 +83,12 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
                     }
                 }
             }
-            Err(error) => problems.push(Item::for_entry(entry, &selector, Outcome::Failed, error.to_string())),
+            Err(error) => problems.push(Item::for_entry(
+                entry,
+                &selector,
+                Outcome::Failed,
+                error.to_string(),
+            )),
         }
     }
     (sources, problems)
@@ -82,7 +102,14 @@ async fn describe_instance(primary: &RegionalClients, id: &str) -> Result<(), Er
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBInstances", &format!("DB instance {id}"), &primary.region))
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeDBInstances",
+                &format!("DB instance {id}"),
+                &primary.region,
+            )
+        })
 }
 
 async fn describe_cluster(primary: &RegionalClients, id: &str) -> Result<(), Error> {
@@ -93,14 +120,26 @@ async fn describe_cluster(primary: &RegionalClients, id: &str) -> Result<(), Err
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", &format!("DB cluster {id}"), &primary.region))
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeDBClusters",
+                &format!("DB cluster {id}"),
+                &primary.region,
+            )
+        })
+}
+
+/// A DB instance or cluster and its tags, for tag selectors.
+struct TaggedDb {
+    kind: SnapshotKind,
+    id: String,
+    tags: BTreeMap<String, String>,
 }
 
 /// Every DB instance and cluster in the Region with its tags. Instances that belong to an Aurora
 /// cluster are left out: their data is in the cluster's snapshots.
-async fn list_tagged_dbs(
-    primary: &RegionalClients,
-) -> Result<Vec<(SnapshotKind, String, BTreeMap<String, String>)>, Error> {
+async fn list_tagged_dbs(primary: &RegionalClients) -> Result<Vec<TaggedDb>, Error> {
     let region = &primary.region;
     let instances: Vec<_> = primary
         .rds
@@ -120,28 +159,45 @@ async fn list_tagged_dbs(
         .try_collect()
         .await
         .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region))?;
-    let standalone = instances.into_iter().filter(|db| db.db_cluster_identifier().is_none()).map(|db| {
-        (SnapshotKind::Instance, db.db_instance_identifier().unwrap_or_default().to_owned(), tag_map(db.tag_list()))
-    });
-    let clusters = clusters.into_iter().map(|c| {
-        (SnapshotKind::Cluster, c.db_cluster_identifier().unwrap_or_default().to_owned(), tag_map(c.tag_list()))
+    let standalone = instances
+        .into_iter()
+        .filter(|db| db.db_cluster_identifier().is_none())
+        .map(|db| TaggedDb {
+            kind: SnapshotKind::Instance,
+            id: db.db_instance_identifier().unwrap_or_default().to_owned(),
+            tags: tag_map(db.tag_list()),
+        });
+    let clusters = clusters.into_iter().map(|c| TaggedDb {
+        kind: SnapshotKind::Cluster,
+        id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+        tags: tag_map(c.tag_list()),
     });
     Ok(standalone.chain(clusters).collect())
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
         .collect()
 }
 
 /// The snapshots of each source DB in the primary Region, fetched concurrently. A DB whose
 /// snapshots cannot be listed becomes an error item; the others go on.
-pub async fn source_states(primary: &RegionalClients, sources: Vec<SourceDb>) -> (Vec<SourceState>, Vec<Item>) {
+pub async fn source_states(
+    primary: &RegionalClients,
+    sources: Vec<SourceDb>,
+) -> (Vec<SourceState>, Vec<Item>) {
     let results: Vec<(SourceDb, Result<Vec<Snapshot>, Error>)> = stream::iter(sources)
         .map(|db| async move {
             let snapshots = match db.kind {
-                SnapshotKind::Instance => list_instance_snapshots(primary, Some(&db.id), None).await,
+                SnapshotKind::Instance => {
+                    list_instance_snapshots(primary, Some(&db.id), None).await
+                }
                 SnapshotKind::Cluster => list_cluster_snapshots(primary, Some(&db.id), None).await,
             };
             (db, snapshots)
@@ -176,20 +232,46 @@ pub async fn find_source_snapshot(
 ) -> Result<Option<Snapshot>, Error> {
     let found = match kind {
         SnapshotKind::Instance => {
-            let result = primary.rds.describe_db_snapshots().db_snapshot_identifier(id).send().await;
+            let result = primary
+                .rds
+                .describe_db_snapshots()
+                .db_snapshot_identifier(id)
+                .send()
+                .await;
             match result {
-                Ok(out) => out.db_snapshots().first().map(|s| instance_snapshot(s, &primary.region)),
-                Err(e) => match Error::from_sdk(e, "rds:DescribeDBSnapshots", &format!("DB snapshot {id}"), &primary.region) {
+                Ok(out) => out
+                    .db_snapshots()
+                    .first()
+                    .map(|s| instance_snapshot(s, &primary.region)),
+                Err(e) => match Error::from_sdk(
+                    e,
+                    "rds:DescribeDBSnapshots",
+                    &format!("DB snapshot {id}"),
+                    &primary.region,
+                ) {
                     Error::NotFound { .. } => None,
                     other => return Err(other),
                 },
             }
         }
         SnapshotKind::Cluster => {
-            let result = primary.rds.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(id).send().await;
+            let result = primary
+                .rds
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(id)
+                .send()
+                .await;
             match result {
-                Ok(out) => out.db_cluster_snapshots().first().map(|s| cluster_snapshot(s, &primary.region)),
-                Err(e) => match Error::from_sdk(e, "rds:DescribeDBClusterSnapshots", &format!("DB cluster snapshot {id}"), &primary.region) {
+                Ok(out) => out
+                    .db_cluster_snapshots()
+                    .first()
+                    .map(|s| cluster_snapshot(s, &primary.region)),
+                Err(e) => match Error::from_sdk(
+                    e,
+                    "rds:DescribeDBClusterSnapshots",
+                    &format!("DB cluster snapshot {id}"),
+                    &primary.region,
+                ) {
                     Error::NotFound { .. } => None,
                     other => return Err(other),
                 },
@@ -215,10 +297,15 @@ async fn list_instance_snapshots(
         .try_collect()
         .await
         .map_err(|e| {
-            let what = db.map_or("DB snapshots".to_owned(), |db| format!("snapshots of DB instance {db}"));
+            let what = db.map_or("DB snapshots".to_owned(), |db| {
+                format!("snapshots of DB instance {db}")
+            });
             Error::from_sdk(e, "rds:DescribeDBSnapshots", &what, &clients.region)
         })?;
-    Ok(snapshots.iter().map(|s| instance_snapshot(s, &clients.region)).collect())
+    Ok(snapshots
+        .iter()
+        .map(|s| instance_snapshot(s, &clients.region))
+        .collect())
 }
 
 async fn list_cluster_snapshots(
@@ -237,10 +324,15 @@ async fn list_cluster_snapshots(
         .try_collect()
         .await
         .map_err(|e| {
-            let what = db.map_or("DB cluster snapshots".to_owned(), |db| format!("snapshots of DB cluster {db}"));
+            let what = db.map_or("DB cluster snapshots".to_owned(), |db| {
+                format!("snapshots of DB cluster {db}")
+            });
             Error::from_sdk(e, "rds:DescribeDBClusterSnapshots", &what, &clients.region)
         })?;
-    Ok(snapshots.iter().map(|s| cluster_snapshot(s, &clients.region)).collect())
+    Ok(snapshots
+        .iter()
+        .map(|s| cluster_snapshot(s, &clients.region))
+        .collect())
 }
 
 fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
@@ -253,7 +345,10 @@ fn instance_snapshot(s: &DbSnapshot, region: &crate::plan::Region) -> Snapshot {
     Snapshot {
         kind: SnapshotKind::Instance,
         arn: s.db_snapshot_arn().map(str::to_owned).unwrap_or_else(|| {
-            format!("arn:{}:rds:{region}:unknown:snapshot:{id}", region.partition())
+            format!(
+                "arn:{}:rds:{region}:unknown:snapshot:{id}",
+                region.partition()
+            )
         }),
         id,
         db: s.db_instance_identifier().unwrap_or_default().to_owned(),
@@ -266,12 +361,21 @@ fn instance_snapshot(s: &DbSnapshot, region: &crate::plan::Region) -> Snapshot {
 }
 
 fn cluster_snapshot(s: &DbClusterSnapshot, region: &crate::plan::Region) -> Snapshot {
-    let id = s.db_cluster_snapshot_identifier().unwrap_or_default().to_owned();
+    let id = s
+        .db_cluster_snapshot_identifier()
+        .unwrap_or_default()
+        .to_owned();
     Snapshot {
         kind: SnapshotKind::Cluster,
-        arn: s.db_cluster_snapshot_arn().map(str::to_owned).unwrap_or_else(|| {
-            format!("arn:{}:rds:{region}:unknown:cluster-snapshot:{id}", region.partition())
-        }),
+        arn: s
+            .db_cluster_snapshot_arn()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!(
+                    "arn:{}:rds:{region}:unknown:cluster-snapshot:{id}",
+                    region.partition()
+                )
+            }),
         id,
         db: s.db_cluster_identifier().unwrap_or_default().to_owned(),
         created: to_time(s.snapshot_create_time()),
@@ -296,7 +400,11 @@ pub async fn start_copies(clients: &AwsClients, orders: Vec<CopyOrder>) -> Vec<I
                 let reason = error.to_string();
                 return orders
                     .iter()
-                    .map(|o| Item::new(&o.db, Outcome::Failed, reason.clone()).snapshot(&o.source).target(&o.target_id))
+                    .map(|o| {
+                        Item::new(&o.db, Outcome::Failed, reason.clone())
+                            .snapshot(&o.source)
+                            .target(&o.target_id)
+                    })
                     .collect();
             }
         }
@@ -358,11 +466,18 @@ async fn start_copy(
                 destination_region: &recovery.region,
                 kms_key_id: key,
             };
-            Some(presigned_copy_url(&request, credentials, std::time::SystemTime::now()).map_err(StartError::Failed)?)
+            Some(
+                presigned_copy_url(&request, credentials, std::time::SystemTime::now())
+                    .map_err(StartError::Failed)?,
+            )
         }
         _ => None,
     };
-    let tags: Vec<Tag> = order.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let tags: Vec<Tag> = order
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
     let (action, result) = match order.source.kind {
         SnapshotKind::Instance => (
             "rds:CopyDBSnapshot",
@@ -399,15 +514,25 @@ async fn start_copy(
     result.map_err(|error| {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
         let code = error.as_service_error().and_then(|e| e.code());
-        if matches!(code, Some("DBSnapshotAlreadyExists" | "DBClusterSnapshotAlreadyExistsFault")) {
+        if matches!(
+            code,
+            Some("DBSnapshotAlreadyExists" | "DBClusterSnapshotAlreadyExistsFault")
+        ) {
             return StartError::AlreadyExists;
         }
         let error = Error::from_sdk(error, action, &order.source.arn, &recovery.region);
         match (error, &order.kms_key) {
             // The copy names two resources; a key fault is about the key, not the snapshot.
-            (Error::KmsKey { region, message, .. }, Some(key)) => {
-                StartError::Failed(Error::KmsKey { key: key.clone(), region, message })
-            }
+            (
+                Error::KmsKey {
+                    region, message, ..
+                },
+                Some(key),
+            ) => StartError::Failed(Error::KmsKey {
+                key: key.clone(),
+                region,
+                message,
+            }),
             (error, _) => StartError::Failed(error),
         }
     })
@@ -426,7 +551,14 @@ pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::from_sdk(e, "rds:DeleteDBSnapshot", &format!("DB snapshot {id}"), &recovery.region)),
+                    .map_err(|e| {
+                        Error::from_sdk(
+                            e,
+                            "rds:DeleteDBSnapshot",
+                            &format!("DB snapshot {id}"),
+                            &recovery.region,
+                        )
+                    }),
                 SnapshotKind::Cluster => recovery
                     .rds
                     .delete_db_cluster_snapshot()
@@ -435,7 +567,12 @@ pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -
                     .await
                     .map(|_| ())
                     .map_err(|e| {
-                        Error::from_sdk(e, "rds:DeleteDBClusterSnapshot", &format!("DB cluster snapshot {id}"), &recovery.region)
+                        Error::from_sdk(
+                            e,
+                            "rds:DeleteDBClusterSnapshot",
+                            &format!("DB cluster snapshot {id}"),
+                            &recovery.region,
+                        )
                     }),
             };
             let item = Item::new(&order.db, Outcome::Pruned, order.reason.clone()).target(id);
@@ -444,7 +581,11 @@ pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -
                     tracing::info!(copy = %id, reason = %order.reason, "copy pruned");
                     item
                 }
-                Err(error) => Item { outcome: Outcome::PruneFailed, detail: error.to_string(), ..item },
+                Err(error) => Item {
+                    outcome: Outcome::PruneFailed,
+                    detail: error.to_string(),
+                    ..item
+                },
             }
         })
         .buffer_unordered(CONCURRENT_CALLS)

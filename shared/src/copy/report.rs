@@ -14,9 +14,20 @@ impl Report for CopyReport {
     fn to_markdown(&self) -> String {
         let run = &self.run;
         let mut md = String::new();
-        let outcome = run.outcome.map_or("unfinished".to_owned(), |o| o.to_string());
+        let outcome = run
+            .outcome
+            .map_or("unfinished".to_owned(), |o| o.to_string());
         let _ = writeln!(md, "# Snapshot copy — {} — {outcome}\n", run.plan);
-        let _ = writeln!(md, "- Run: `{}`{}", run.run_id, if run.dry_run { " (dry run: nothing was changed)" } else { "" });
+        let _ = writeln!(
+            md,
+            "- Run: `{}`{}",
+            run.run_id,
+            if run.dry_run {
+                " (dry run: nothing was changed)"
+            } else {
+                ""
+            }
+        );
         let _ = writeln!(md, "- Trigger: {}", run.trigger);
         let _ = writeln!(md, "- Started: {}", rfc3339(run.started_at));
         if let Some(finished) = run.finished_at {
@@ -28,11 +39,26 @@ impl Report for CopyReport {
             "- Copy slots in use before this run: {}/{} DB snapshot, {}/{} cluster snapshot",
             s.instance_in_flight, s.instance_limit, s.cluster_in_flight, s.cluster_limit
         );
-        let counts: Vec<String> = self.counts().iter().map(|(o, n)| format!("{n} {o}")).collect();
-        let _ = writeln!(md, "- Items: {}\n", if counts.is_empty() { "none".into() } else { counts.join(", ") });
+        let counts: Vec<String> = self
+            .counts()
+            .iter()
+            .map(|(o, n)| format!("{n} {o}"))
+            .collect();
+        let _ = writeln!(
+            md,
+            "- Items: {}\n",
+            if counts.is_empty() {
+                "none".into()
+            } else {
+                counts.join(", ")
+            }
+        );
 
         if !self.copy_lag.is_empty() {
-            let _ = writeln!(md, "## Copy lag\n\n| Database | Newest copy | Data taken at | Lag |\n|---|---|---|---|");
+            let _ = writeln!(
+                md,
+                "## Copy lag\n\n| Database | Newest copy | Data taken at | Lag |\n|---|---|---|---|"
+            );
             for lag in &self.copy_lag {
                 let _ = writeln!(
                     md,
@@ -41,13 +67,17 @@ impl Report for CopyReport {
                     lag.db,
                     lag.newest_copy.as_deref().unwrap_or("**none**"),
                     lag.data_taken_at.map_or("-".into(), rfc3339),
-                    lag.lag_seconds.map_or("**no copy yet**".into(), human_seconds)
+                    lag.lag_seconds
+                        .map_or("**no copy yet**".into(), human_seconds)
                 );
             }
             md.push('\n');
         }
         if !self.items.is_empty() {
-            let _ = writeln!(md, "## Items\n\n| Outcome | Database | Source snapshot | Copy | Detail |\n|---|---|---|---|---|");
+            let _ = writeln!(
+                md,
+                "## Items\n\n| Outcome | Database | Source snapshot | Copy | Detail |\n|---|---|---|---|---|"
+            );
             for item in &self.items {
                 let _ = writeln!(
                     md,
@@ -79,21 +109,33 @@ impl CopyReport {
     /// The run's metrics: counts per run, and the copy lag of each database.
     pub fn metrics(&self) -> Vec<MetricSet> {
         let plan = self.run.plan.as_str();
-        let count = |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>() as f64;
+        let count =
+            |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>() as f64;
         let mut sets = vec![
             MetricSet::new(&[("Plan", plan), ("Task", "copy-snapshots")])
                 .with("CopiesStarted", count(&[Outcome::Started]), Unit::Count)
-                .with("CopiesSkipped", count(&[Outcome::AlreadyCopied, Outcome::CopyInProgress]), Unit::Count)
+                .with(
+                    "CopiesSkipped",
+                    count(&[Outcome::AlreadyCopied, Outcome::CopyInProgress]),
+                    Unit::Count,
+                )
                 .with("CopiesDeferred", count(&[Outcome::Deferred]), Unit::Count)
-                .with("CopiesFailed", count(&[Outcome::Failed, Outcome::Refused]), Unit::Count)
+                .with(
+                    "CopiesFailed",
+                    count(&[Outcome::Failed, Outcome::Refused]),
+                    Unit::Count,
+                )
                 .with("CopiesPruned", count(&[Outcome::Pruned]), Unit::Count),
         ];
         // A DB with no copy at all publishes no lag: alarm on missing data ("breaching").
         for lag in &self.copy_lag {
             if let Some(seconds) = lag.lag_seconds {
                 sets.push(
-                    MetricSet::new(&[("Plan", plan), ("Database", &lag.db)])
-                        .with("CopyLagSeconds", seconds as f64, Unit::Seconds),
+                    MetricSet::new(&[("Plan", plan), ("Database", &lag.db)]).with(
+                        "CopyLagSeconds",
+                        seconds as f64,
+                        Unit::Seconds,
+                    ),
                 );
             }
         }
@@ -102,7 +144,8 @@ impl CopyReport {
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn human_seconds(seconds: i64) -> String {

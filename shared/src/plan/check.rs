@@ -27,7 +27,10 @@ pub struct PlanError {
 
 impl PlanError {
     pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        PlanError { path: path.into(), message: message.into() }
+        PlanError {
+            path: path.into(),
+            message: message.into(),
+        }
     }
     pub fn whole(message: impl Into<String>) -> Self {
         PlanError::at("", message)
@@ -54,7 +57,10 @@ pub struct PlanErrors {
 
 impl PlanErrors {
     pub fn single(origin: &str, error: PlanError) -> Self {
-        PlanErrors { origin: origin.to_owned(), errors: vec![error] }
+        PlanErrors {
+            origin: origin.to_owned(),
+            errors: vec![error],
+        }
     }
 }
 
@@ -77,7 +83,10 @@ impl fmt::Display for PlanErrors {
 impl std::error::Error for PlanErrors {}
 
 pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
-    let fail = |errors: Vec<PlanError>| PlanErrors { origin: origin.to_owned(), errors };
+    let fail = |errors: Vec<PlanError>| PlanErrors {
+        origin: origin.to_owned(),
+        errors,
+    };
 
     let document: Value = toml::from_str(text).map_err(|e| {
         let place = e.span().map(|span| line_and_column(text, span.start));
@@ -115,9 +124,15 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
             // holding it, would only repeat the error.
             let refused_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
             errors.extend(cross_field_errors(&plan).into_iter().filter(|e| {
-                !refused_paths.iter().any(|r| is_within(r, &e.path) || is_within(&e.path, r))
+                !refused_paths
+                    .iter()
+                    .any(|r| is_within(r, &e.path) || is_within(&e.path, r))
             }));
-            if errors.is_empty() { Ok(plan) } else { Err(fail(errors)) }
+            if errors.is_empty() {
+                Ok(plan)
+            } else {
+                Err(fail(errors))
+            }
         }
         None => {
             // The schema should already have said why; this covers values only the parser
@@ -125,7 +140,10 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
             if errors.is_empty()
                 && let Some(error) = first_failure
             {
-                errors.push(PlanError::at(dotted(&error.path().to_string()), error.inner().to_string()));
+                errors.push(PlanError::at(
+                    dotted(&error.path().to_string()),
+                    error.inner().to_string(),
+                ));
             }
             Err(fail(errors))
         }
@@ -136,7 +154,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
 fn is_within(path: &str, outer: &str) -> bool {
     !outer.is_empty()
         && (path == outer
-            || path.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('[')))
+            || path
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('[')))
 }
 
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
@@ -148,7 +168,11 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// serde_path_to_error writes `copy.rds[2].kms_key` already; only the root needs care.
 fn dotted(path: &str) -> String {
-    if path == "." { String::new() } else { path.to_owned() }
+    if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    }
 }
 
 fn validator() -> &'static jsonschema::Validator {
@@ -176,16 +200,27 @@ fn schema_errors(document: &Value) -> (Vec<PlanError>, Vec<Refusal>) {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
                     errors.push(PlanError::at(join(&path, key), "unknown key"));
-                    refused.push(Refusal { parent: steps.clone(), key: key.clone(), unknown: true });
+                    refused.push(Refusal {
+                        parent: steps.clone(),
+                        key: key.clone(),
+                        unknown: true,
+                    });
                 }
             }
             ValidationErrorKind::Required { property } => {
                 let key = property.as_str().unwrap_or_default();
-                errors.push(PlanError::at(join(&path, key), "missing (this key is required)"));
+                errors.push(PlanError::at(
+                    join(&path, key),
+                    "missing (this key is required)",
+                ));
             }
             _ => {
                 if let Some((PathStep::Key(key), parent)) = steps.split_last() {
-                    refused.push(Refusal { parent: parent.to_vec(), key: key.clone(), unknown: false });
+                    refused.push(Refusal {
+                        parent: parent.to_vec(),
+                        key: key.clone(),
+                        unknown: false,
+                    });
                 }
                 let schema_path = error.schema_path().as_str().to_owned();
                 let message = friendly_message(&schema_path, error.instance())
@@ -224,15 +259,28 @@ fn friendly_message(schema_path: &str, instance: &Value) -> Option<String> {
         return parse_error(text?.parse::<super::Expectation>().map(drop));
     }
     if schema_path.contains("/$defs/AlarmRequirement/") {
-        return Some(format!("{instance} is not \"any\", \"all\" or a number of alarms (1 or more)"));
+        return Some(format!(
+            "{instance} is not \"any\", \"all\" or a number of alarms (1 or more)"
+        ));
     }
     let rule = [
-        ("/name/pattern", "must be 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit"),
+        (
+            "/name/pattern",
+            "must be 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit",
+        ),
         ("/state_bucket/pattern", "is not a valid S3 bucket name"),
-        ("/instance_class/pattern", "is not a DB instance class like \"db.t4g.medium\""),
-        ("/hosted_zone_id/pattern", "is not a Route 53 hosted zone ID like \"Z0123456789\""),
+        (
+            "/instance_class/pattern",
+            "is not a DB instance class like \"db.t4g.medium\"",
+        ),
+        (
+            "/hosted_zone_id/pattern",
+            "is not a Route 53 hosted zone ID like \"Z0123456789\"",
+        ),
     ];
-    let (_, rule) = rule.iter().find(|(suffix, _)| schema_path.ends_with(suffix))?;
+    let (_, rule) = rule
+        .iter()
+        .find(|(suffix, _)| schema_path.ends_with(suffix))?;
     Some(format!("{instance} {rule}"))
 }
 
@@ -263,7 +311,11 @@ fn render(steps: &[PathStep]) -> String {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn walk<'a>(document: &'a mut Value, steps: &[PathStep]) -> Option<&'a mut Value> {
@@ -303,7 +355,10 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
                     ));
                 }
             }
-            0 => errors.push(PlanError::at(&path, "set one of db_instance, db_cluster or tag")),
+            0 => errors.push(PlanError::at(
+                &path,
+                "set one of db_instance, db_cluster or tag",
+            )),
             _ => errors.push(PlanError::at(
                 &path,
                 "set only one of db_instance, db_cluster or tag",
@@ -323,7 +378,13 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
             Some("backup-vault:"),
             Some(recovery),
         ));
-        errors.extend(arn_error(&format!("{path}.iam_role"), &entry.iam_role, "iam", Some("role/"), None));
+        errors.extend(arn_error(
+            &format!("{path}.iam_role"),
+            &entry.iam_role,
+            "iam",
+            Some("role/"),
+            None,
+        ));
     }
 
     let protected_by_name: HashSet<&str> = plan
@@ -337,17 +398,27 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
     for (i, job) in plan.verify.iter().enumerate() {
         let path = format!("verify[{i}]");
         if !verify_names.insert(job.name.as_str()) {
-            errors.push(PlanError::at(format!("{path}.name"), format!("{:?} is used twice", job.name)));
+            errors.push(PlanError::at(
+                format!("{path}.name"),
+                format!("{:?} is used twice", job.name),
+            ));
         }
         match (&job.db_instance, &job.db_cluster) {
-            (Some(_), Some(_)) => {
-                errors.push(PlanError::at(&path, "set only one of db_instance or db_cluster"))
+            (Some(_), Some(_)) => errors.push(PlanError::at(
+                &path,
+                "set only one of db_instance or db_cluster",
+            )),
+            (None, None) => {
+                errors.push(PlanError::at(&path, "set one of db_instance or db_cluster"))
             }
-            (None, None) => errors.push(PlanError::at(&path, "set one of db_instance or db_cluster")),
             (Some(db), None) | (None, Some(db)) => {
                 // A verify job restores the newest copy, so something must make copies of it.
                 if !has_tag_selector && !protected_by_name.contains(db.as_str()) {
-                    let key = if job.db_instance.is_some() { "db_instance" } else { "db_cluster" };
+                    let key = if job.db_instance.is_some() {
+                        "db_instance"
+                    } else {
+                        "db_cluster"
+                    };
                     errors.push(PlanError::at(
                         format!("{path}.{key}"),
                         format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
@@ -360,7 +431,9 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
             let plain = check.sql.is_some() || check.expect.is_some();
             let freshness = check.freshness_sql.is_some() || check.max_age.is_some();
             let message = match (plain, freshness) {
-                (true, true) => Some("set either sql with expect, or freshness_sql with max_age, not both"),
+                (true, true) => {
+                    Some("set either sql with expect, or freshness_sql with max_age, not both")
+                }
                 (false, false) => Some("set sql with expect, or freshness_sql with max_age"),
                 (true, false) if check.sql.is_none() || check.expect.is_none() => {
                     Some("sql and expect go together")
@@ -382,7 +455,10 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
         {
             errors.push(PlanError::at(
                 "failover.require",
-                format!("requires {n} alarms but failover.alarms lists {}", failover.alarms.len()),
+                format!(
+                    "requires {n} alarms but failover.alarms lists {}",
+                    failover.alarms.len()
+                ),
             ));
         }
         if failover.mode == super::FailoverMode::Automatic && failover.alarms.is_empty() {
@@ -449,9 +525,8 @@ fn kms_key_error(path: &str, key: &Arn, recovery: &Region) -> Option<PlanError> 
     if key.service == "kms" && key.region == recovery.as_str() {
         return None;
     }
-    arn_error(path, key, "kms", None, Some(recovery)).or_else(|| {
-        Some(PlanError::at(path, format!("{key} is not a KMS key ARN")))
-    })
+    arn_error(path, key, "kms", None, Some(recovery))
+        .or_else(|| Some(PlanError::at(path, format!("{key} is not a KMS key ARN"))))
 }
 
 fn arn_error(
@@ -467,12 +542,22 @@ fn arn_error(
     if let Some(prefix) = resource_prefix
         && !arn.resource.starts_with(prefix)
     {
-        return Some(PlanError::at(path, format!("{arn} does not name a {}", prefix.trim_end_matches([':', '/']))));
+        return Some(PlanError::at(
+            path,
+            format!(
+                "{arn} does not name a {}",
+                prefix.trim_end_matches([':', '/'])
+            ),
+        ));
     }
     if let Some(region) = region
         && arn.region != region.as_str()
     {
-        let found = if arn.region.is_empty() { "no Region" } else { arn.region.as_str() };
+        let found = if arn.region.is_empty() {
+            "no Region"
+        } else {
+            arn.region.as_str()
+        };
         let what = if service == "kms" { "key" } else { "resource" };
         return Some(PlanError::at(
             path,
@@ -490,7 +575,9 @@ fn is_dns_name(name: &str) -> bool {
             !label.is_empty()
                 && label.len() <= 63
                 && (label == "*"
-                    || label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                    || label
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         })
 }
 

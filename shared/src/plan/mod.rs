@@ -21,7 +21,10 @@ pub use values::{AlarmRequirement, Arn, Expectation, PlanDuration, Region};
 /// A whole plan, as validated.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "Lifeboat plan", description = "What Lifeboat protects, and how.")]
+#[schemars(
+    title = "Lifeboat plan",
+    description = "What Lifeboat protects, and how."
+)]
 pub struct Plan {
     /// Names the protected workload; used in tags, state-bucket keys and metrics.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,62}$"))]
@@ -355,7 +358,10 @@ impl Plan {
     pub fn from_file(path: &Path) -> Result<Plan, PlanErrors> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            PlanErrors::single(&origin, PlanError::whole(format!("cannot read the plan: {e}")))
+            PlanErrors::single(
+                &origin,
+                PlanError::whole(format!("cannot read the plan: {e}")),
+            )
         })?;
         Plan::parse(&text, &origin)
     }
@@ -365,7 +371,8 @@ impl Plan {
         // TOML has no null, so an optional key is simply absent: describe `Option<T>` as `T`.
         // (With the default `anyOf: [T, null]`, an error inside T would be reported only as
         // "not valid under any of the schemas", without saying which key is wrong.)
-        let mut schema = serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is always JSON");
+        let mut schema =
+            serde_json::to_value(schemars::schema_for!(Plan)).expect("a schema is always JSON");
         without_null(&mut schema);
         schema
     }
@@ -392,7 +399,11 @@ fn without_null(schema: &mut serde_json::Value) {
         && choices.len() == 2
         && choices.iter().any(is_null)
     {
-        let kept = choices.iter().find(|c| !is_null(c)).cloned().unwrap_or_default();
+        let kept = choices
+            .iter()
+            .find(|c| !is_null(c))
+            .cloned()
+            .unwrap_or_default();
         map.remove("anyOf");
         if let Value::Object(kept) = kept {
             for (key, value) in kept {

@@ -66,12 +66,13 @@ impl FromStr for Region {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.split('-');
-        let well_formed = text.len() <= 32
-            && parts.next().is_some_and(|p| p.len() == 2 && is_lower(p))
-            && {
+        let well_formed =
+            text.len() <= 32 && parts.next().is_some_and(|p| p.len() == 2 && is_lower(p)) && {
                 let rest: Vec<&str> = parts.collect();
                 rest.len() >= 2
-                    && rest[..rest.len() - 1].iter().all(|p| !p.is_empty() && is_lower(p))
+                    && rest[..rest.len() - 1]
+                        .iter()
+                        .all(|p| !p.is_empty() && is_lower(p))
                     && rest[rest.len() - 1].len() <= 2
                     && rest[rest.len() - 1].chars().all(|c| c.is_ascii_digit())
                     && !rest[rest.len() - 1].is_empty()
@@ -79,7 +80,9 @@ impl FromStr for Region {
         if well_formed {
             Ok(Region(text.to_owned()))
         } else {
-            Err(format!("{text:?} is not an AWS Region name (like \"us-east-2\")"))
+            Err(format!(
+                "{text:?} is not an AWS Region name (like \"us-east-2\")"
+            ))
         }
     }
 }
@@ -320,7 +323,10 @@ impl FromStr for Expectation {
             .iter()
             .find_map(|(symbol, comparison)| {
                 let number = trimmed.strip_prefix(symbol)?.trim().parse::<f64>().ok()?;
-                Some(Expectation { comparison: *comparison, value: number })
+                Some(Expectation {
+                    comparison: *comparison,
+                    value: number,
+                })
             })
             .ok_or_else(|| {
                 format!("{text:?} is not a comparison with a number, like \">= 1\" or \"= 0\"")
@@ -354,7 +360,13 @@ mod tests {
 
     #[test]
     fn region_names_parse_and_junk_does_not() {
-        for good in ["us-east-2", "us-gov-west-1", "ap-southeast-4", "cn-north-1", "eu-central-2"] {
+        for good in [
+            "us-east-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "cn-north-1",
+            "eu-central-2",
+        ] {
             assert_eq!(good.parse::<Region>().unwrap().as_str(), good);
         }
         for bad in ["", "us-east", "US-EAST-1", "us-east-1a", "useast1", "us--1"] {

@@ -33,29 +33,41 @@ fn main() -> ExitCode {
 }
 
 async fn demo(emulator: &Emulator) -> ExitCode {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     let account = lifeboat_tests::Account {
         id: DEMO_ACCOUNT.into(),
         access_key_id: "demo".into(),
         config,
     };
     let world = World::new(account);
-    println!("emulator  {} (moto, account {DEMO_ACCOUNT})", emulator.endpoint());
+    println!(
+        "emulator  {} (moto, account {DEMO_ACCOUNT})",
+        emulator.endpoint()
+    );
 
     world.recovery_stack("lifeboat").await;
     let primary_key = world.kms_key(PRIMARY).await;
     let recovery_key = world.kms_key(RECOVERY).await;
     world.db_instance("orders", None, &[("dr", "true")]).await;
-    world.db_instance("billing", Some(&primary_key), &[("dr", "true")]).await;
+    world
+        .db_instance("billing", Some(&primary_key), &[("dr", "true")])
+        .await;
     world.db_cluster("phoenix-aurora", None, &[]).await;
     world.snapshot("orders", "orders-manual-1").await;
     world.snapshot("billing", "billing-manual-1").await;
-    world.cluster_snapshot("phoenix-aurora", "phoenix-aurora-manual-1").await;
+    world
+        .cluster_snapshot("phoenix-aurora", "phoenix-aurora-manual-1")
+        .await;
     println!(
         "seeded    {PRIMARY}: DB instances orders and billing (KMS-encrypted), tagged dr=true;\n          \
          Aurora cluster phoenix-aurora; one automated and one manual snapshot each"
     );
-    println!("          {RECOVERY}: state bucket {}, event bus lifeboat, KMS key for copies", world.state_bucket());
+    println!(
+        "          {RECOVERY}: state bucket {}, event bus lifeboat, KMS key for copies",
+        world.state_bucket()
+    );
 
     let dir = lifeboat_tests::venv::workspace_root().join(".lifeboat-demo");
     std::fs::create_dir_all(&dir).expect("create .lifeboat-demo");
@@ -87,10 +99,16 @@ keep_at_least = 3
 
     let plan_arg = plan_path.display().to_string();
     let mut status = ExitCode::SUCCESS;
-    for round in ["first run: copies what the recovery Region lacks", "second run: the same plan again changes nothing"] {
+    for round in [
+        "first run: copies what the recovery Region lacks",
+        "second run: the same plan again changes nothing",
+    ] {
         println!("── {round}");
         println!("$ lifeboat copy snapshots --plan {plan_arg}");
-        status = lifeboat_cli::main(["lifeboat", "copy", "snapshots", "--plan", &plan_arg].map(Into::into)).await;
+        status = lifeboat_cli::main(
+            ["lifeboat", "copy", "snapshots", "--plan", &plan_arg].map(Into::into),
+        )
+        .await;
         println!();
     }
 
@@ -105,7 +123,11 @@ keep_at_least = 3
     }
     if let Some(markdown) = world.state_object("runs/copy-snapshots/latest.json").await {
         let latest: serde_json::Value = serde_json::from_str(&markdown).unwrap_or_default();
-        println!("\nlatest run record: s3://{}/runs/copy-snapshots/latest.json (outcome {})", world.state_bucket(), latest["outcome"]);
+        println!(
+            "\nlatest run record: s3://{}/runs/copy-snapshots/latest.json (outcome {})",
+            world.state_bucket(),
+            latest["outcome"]
+        );
     }
     status
 }
