@@ -1,6 +1,6 @@
 //! The record every run leaves: a JSON and a Markdown report in the state bucket, and an event on
 //! Lifeboat's bus. Later tasks (backup copy, verify, failover) record themselves the same way:
-//! `runs/<task>/<yyyy>/<mm>/<dd>/<run-id>.{json,md}`, plus `runs/<task>/latest.json` for
+//! `runs/<plan>/<task>/<yyyy>/<mm>/<dd>/<run-id>.{json,md}`, plus `runs/<plan>/<task>/latest.json` for
 //! `lifeboat status`.
 
 use std::fmt;
@@ -91,11 +91,18 @@ impl RunHeader {
         self
     }
 
-    /// Where this run's reports go in the state bucket, without the extension.
+    /// Where the newest run of this plan's task is kept, for `lifeboat status`.
+    pub fn latest_key(&self) -> String {
+        format!("runs/{}/{}/latest.json", self.plan, self.task)
+    }
+
+    /// Where this run's reports go in the state bucket, without the extension. The plan's name
+    /// comes first, so plans that share a state bucket keep separate records.
     pub fn key_stem(&self) -> String {
         let d = self.started_at.to_offset(time::UtcOffset::UTC);
         format!(
-            "runs/{}/{:04}/{:02}/{:02}/{}",
+            "runs/{}/{}/{:04}/{:02}/{:02}/{}",
+            self.plan,
             self.task,
             d.year(),
             d.month() as u8,
@@ -150,7 +157,7 @@ pub async fn record<R: Report>(
     put(
         recovery,
         bucket,
-        &format!("runs/{}/latest.json", header.task),
+        &header.latest_key(),
         json,
         "application/json",
     )

@@ -148,7 +148,7 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     );
     assert!(
         world
-            .state_object("runs/copy-snapshots/latest.json")
+            .state_object("runs/tracking/copy-snapshots/latest.json")
             .await
             .is_some()
     );
@@ -484,8 +484,173 @@ async fn a_dry_run_decides_but_copies_deletes_and_records_nothing() {
     assert!(world.delivered_events(&queue).await.is_empty());
     assert!(
         world
-            .state_object("runs/copy-snapshots/latest.json")
+            .state_object("runs/dry/copy-snapshots/latest.json")
             .await
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_event_for_a_db_the_plan_does_not_copy_is_ignored_and_copies_nothing() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("orders", None, &[]).await;
+    world.db_instance("scratch", None, &[]).await;
+    let arn = world.snapshot("scratch", "scratch-1").await;
+    let lifeboat = world.lifeboat(world.plan("scoped", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+    event["resources"] = serde_json::json!([arn]);
+    event["detail"]["SourceArn"] = arn.clone().into();
+
+    let Finished::Ran { report, .. } = run_copy_snapshots(
+        &lifeboat,
+        &Trigger::from_event(&event).unwrap(),
+        RunOptions::default(),
+    )
+    .await
+    .unwrap() else {
+        panic!("expected a run")
+    };
+    let ignored: Vec<&str> = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::Ignored)
+        .map(|i| i.detail.as_str())
+        .collect();
+    assert_eq!(
+        ignored,
+        ["snapshot scratch-1 is of DB instance scratch, which the plan does not copy"]
+    );
+    assert!(copy_calls(&world).is_empty());
+}
+
+#[tokio::test]
+async fn a_copy_that_fails_names_the_key_and_the_other_copies_still_start() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("orders", None, &[]).await;
+    world.db_instance("billing", None, &[]).await;
+    let good_key = world.kms_key(RECOVERY).await;
+    // A well-formed key ARN in the right Region that does not exist: RDS refuses the copy.
+    let missing_key = format!(
+        "arn:aws:kms:{RECOVERY}:{}:key/00000000-0000-0000-0000-000000000000",
+        world.account.id
+    );
+    let lifeboat = world.lifeboat(world.plan(
+        "keys",
+        &format!(
+            "[[copy.rds]]\ndb_instance = \"orders\"\nkms_key = \"{missing_key}\"\n\
+             [[copy.rds]]\ndb_instance = \"billing\"\nkms_key = \"{good_key}\"\n"
+        ),
+    ));
+    let report = run(&lifeboat).await;
+    assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
+    let failed: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{report:#?}");
+    assert!(failed[0].db.contains("orders"));
+    assert!(
+        failed[0].detail.starts_with(&format!(
+            "KMS key {missing_key} cannot be used in {RECOVERY}"
+        )),
+        "{}",
+        failed[0].detail
+    );
+    assert_eq!(report.count(Outcome::Started), 1);
+    assert_eq!(world.recovery_snapshots().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_plan_loads_from_the_state_bucket_as_the_lambda_reads_it() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    let text = format!(
+        "name = \"from-s3\"\nprimary_region = \"{PRIMARY}\"\nrecovery_region = \"{RECOVERY}\"\nstate_bucket = \"{}\"\n",
+        world.state_bucket()
+    );
+    world
+        .s3
+        .put_object()
+        .bucket(world.state_bucket())
+        .key("plan.toml")
+        .body(text.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let location = format!("s3://{}/plan.toml", world.state_bucket());
+    let plan = lifeboat_shared::context::load_plan(&world.account.config, &location)
+        .await
+        .unwrap();
+    assert_eq!(plan.name, "from-s3");
+
+    let missing = format!("s3://{}/nope.toml", world.state_bucket());
+    let error = lifeboat_shared::context::load_plan(&world.account.config, &missing)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot load the plan from {missing}: NoSuchKey")),
+        "{error}"
+    );
+
+    world
+        .s3
+        .put_object()
+        .bucket(world.state_bucket())
+        .key("bad.toml")
+        .body(b"name = 3".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let bad = format!("s3://{}/bad.toml", world.state_bucket());
+    let error = lifeboat_shared::context::load_plan(&world.account.config, &bad)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("plan {bad} is invalid")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_the_run_and_give_each_database_its_copy_lag() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("orders", None, &[]).await;
+    world.db_cluster("phoenix", None, &[]).await;
+    let lifeboat = world.lifeboat(world.plan(
+        "metrics",
+        "[[copy.rds]]\ndb_instance = \"orders\"\n[[copy.rds]]\ndb_cluster = \"phoenix\"\n",
+    ));
+    let first = run(&lifeboat).await;
+    let counts = &first.metrics()[0];
+    assert!(counts.values.contains(&(
+        "CopiesStarted".to_owned(),
+        2.0,
+        lifeboat_shared::metrics::Unit::Count
+    )));
+    // Before the first copies exist, no database has a lag to publish.
+    assert_eq!(first.metrics().len(), 1);
+
+    let second = run(&lifeboat).await;
+    let lags: Vec<(String, String)> = second
+        .metrics()
+        .iter()
+        .filter(|m| m.values.iter().any(|(name, _, _)| name == "CopyLagSeconds"))
+        .map(|m| (m.dimensions[1].0.clone(), m.dimensions[1].1.clone()))
+        .collect();
+    assert_eq!(
+        lags,
+        [
+            ("Database".to_owned(), "orders".to_owned()),
+            ("Database".to_owned(), "phoenix".to_owned())
+        ]
     );
 }

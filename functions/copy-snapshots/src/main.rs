@@ -29,7 +29,14 @@ impl From<Failure> for Diagnostic {
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Once per container: a bad plan fails the init, loudly, before any event is taken.
-    let lifeboat = Lifeboat::from_env().await?;
+    let lifeboat = match Lifeboat::from_env().await {
+        Ok(lifeboat) => lifeboat,
+        Err(error) => {
+            // Logged with its Display form: every plan error on its own line, with its path.
+            tracing::error!(error_type = error.kind(), "cannot start: {error}");
+            std::process::exit(1);
+        }
+    };
     let lifeboat = &lifeboat;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle_copy_snapshots_event(lifeboat, &event.payload)

@@ -196,13 +196,15 @@ pub async fn copy_snapshots(
             Some(snapshot) => {
                 sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
                 if sources.is_empty() {
+                    // Entry errors stay: one of them may be why the DB was not found.
                     items.push(ignored(format!(
                         "snapshot {snapshot_id} is of {kind} {}, which the plan does not copy",
                         snapshot.db
                     )));
+                } else {
+                    // The event scopes the run to this DB: entry errors about others are not news.
+                    items.clear();
                 }
-                // An event scopes the run to one DB: entry errors about other DBs are not news.
-                items.clear();
             }
             None => {
                 sources.clear();

@@ -26,7 +26,7 @@ pub use values::{AlarmRequirement, Arn, Expectation, PlanDuration, Region};
     description = "What Lifeboat protects, and how."
 )]
 pub struct Plan {
-    /// Names the protected workload; used in tags, state-bucket keys and metrics.
+    /// Names the protected workload; used in tags, run-record keys, events and metrics.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{0,62}$"))]
     pub name: String,
     /// Where the workload runs today.

@@ -121,10 +121,13 @@ keep_at_least = 3
         };
         println!("   {:<55} {}", copy.id, encryption);
     }
-    if let Some(markdown) = world.state_object("runs/copy-snapshots/latest.json").await {
+    if let Some(markdown) = world
+        .state_object("runs/tracking/copy-snapshots/latest.json")
+        .await
+    {
         let latest: serde_json::Value = serde_json::from_str(&markdown).unwrap_or_default();
         println!(
-            "\nlatest run record: s3://{}/runs/copy-snapshots/latest.json (outcome {})",
+            "\nlatest run record: s3://{}/runs/tracking/copy-snapshots/latest.json (outcome {})",
             world.state_bucket(),
             latest["outcome"]
         );
