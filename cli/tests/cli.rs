@@ -96,36 +96,19 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
         ),
     )
     .unwrap();
-    let credentials = {
-        use aws_credential_types::provider::ProvideCredentials;
+    let run = async |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+        command
+            .args(["copy", "snapshots", "--plan", plan_path.to_str().unwrap()])
+            .args(extra);
         world
             .account
-            .config
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap()
-    };
-    let run = |extra: &[&str]| {
-        let mut args = vec!["copy", "snapshots", "--plan", plan_path.to_str().unwrap()];
-        args.extend_from_slice(extra);
-        Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-            .args(&args)
-            .env("AWS_ENDPOINT_URL", emulator.endpoint())
-            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
-            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
-            .env(
-                "AWS_SESSION_TOKEN",
-                credentials.session_token().unwrap_or_default(),
-            )
-            .env("AWS_REGION", RECOVERY)
-            .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap()
+            .configure(&mut command, emulator, RECOVERY)
+            .await;
+        command.output().unwrap()
     };
 
-    let dry = run(&["--dry-run"]);
+    let dry = run(&["--dry-run"]).await;
     assert!(
         dry.status.success(),
         "{}{}",
@@ -140,7 +123,7 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     assert!(text(&dry.stdout).contains("dry run: nothing was copied, deleted or recorded"));
     assert!(world.recovery_snapshots().await.is_empty());
 
-    let real = run(&["--json"]);
+    let real = run(&["--json"]).await;
     assert!(real.status.success(), "{}", text(&real.stderr));
     let report: serde_json::Value =
         serde_json::from_slice(&real.stdout).expect("--json prints the report");

@@ -140,6 +140,37 @@ pub struct Account {
     pub config: SdkConfig,
 }
 
+impl Account {
+    /// Makes `command` act in this account against `emulator`, the way a user's shell would:
+    /// through the standard AWS environment variables.
+    pub async fn configure(
+        &self,
+        command: &mut std::process::Command,
+        emulator: &Emulator,
+        region: &str,
+    ) {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .config
+            .credentials_provider()
+            .expect("accounts have credentials");
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .expect("static credentials");
+        command
+            .env("AWS_ENDPOINT_URL", emulator.endpoint())
+            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+            .env(
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default(),
+            )
+            .env("AWS_REGION", region)
+            .env_remove("AWS_PROFILE");
+    }
+}
+
 /// One request the emulator recorded.
 #[derive(Debug, Clone)]
 pub struct RecordedCall {

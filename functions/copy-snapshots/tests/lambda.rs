@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_credential_types::provider::ProvideCredentials;
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -113,14 +112,6 @@ async fn runtime_api(events: Vec<serde_json::Value>) -> (String, mpsc::Unbounded
 
 /// The function's process with Lambda's environment, acting in `world`'s account.
 async fn function(world: &World, runtime_api: &str, plan: &str) -> Command {
-    let credentials = world
-        .account
-        .config
-        .credentials_provider()
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_copy-snapshots"));
     command
         .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
@@ -131,17 +122,12 @@ async fn function(world: &World, runtime_api: &str, plan: &str) -> Command {
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("LIFEBOAT_PLAN", plan)
-        .env("AWS_ENDPOINT_URL", Emulator::shared().endpoint())
-        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
-        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
-        .env(
-            "AWS_SESSION_TOKEN",
-            credentials.session_token().unwrap_or_default(),
-        )
-        .env("AWS_REGION", RECOVERY)
-        .env_remove("AWS_PROFILE")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    world
+        .account
+        .configure(&mut command, Emulator::shared(), RECOVERY)
+        .await;
     command
 }
 

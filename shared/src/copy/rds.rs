@@ -194,12 +194,7 @@ pub async fn source_states(
 ) -> (Vec<SourceState>, Vec<Item>) {
     let results: Vec<(SourceDb, Result<Vec<Snapshot>, Error>)> = stream::iter(sources)
         .map(|db| async move {
-            let snapshots = match db.kind {
-                SnapshotKind::Instance => {
-                    list_instance_snapshots(primary, Some(&db.id), None).await
-                }
-                SnapshotKind::Cluster => list_cluster_snapshots(primary, Some(&db.id), None).await,
-            };
+            let snapshots = list_snapshots(primary, db.kind, Query::OfDb(&db.id)).await;
             (db, snapshots)
         })
         .buffered(CONCURRENT_CALLS)
@@ -219,120 +214,96 @@ pub async fn source_states(
 /// Every manual snapshot in the recovery Region: Lifeboat's copies, and the copies in flight
 /// (anyone's) that count against the copy quota.
 pub async fn recovery_inventory(recovery: &RegionalClients) -> Result<Vec<Snapshot>, Error> {
-    let mut all = list_instance_snapshots(recovery, None, Some("manual")).await?;
-    all.extend(list_cluster_snapshots(recovery, None, Some("manual")).await?);
+    let mut all = list_snapshots(recovery, SnapshotKind::Instance, Query::Manual).await?;
+    all.extend(list_snapshots(recovery, SnapshotKind::Cluster, Query::Manual).await?);
     Ok(all)
 }
 
-/// One snapshot of the primary Region by ARN, as named in an RDS event.
+/// One snapshot of the primary Region by identifier, as named in an RDS event; `None` if it no
+/// longer exists.
 pub async fn find_source_snapshot(
     primary: &RegionalClients,
     kind: SnapshotKind,
     id: &str,
 ) -> Result<Option<Snapshot>, Error> {
-    let found = match kind {
+    match list_snapshots(primary, kind, Query::Id(id)).await {
+        Ok(found) => Ok(found.into_iter().next()),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// Which snapshots to describe.
+#[derive(Debug, Clone, Copy)]
+enum Query<'a> {
+    /// The snapshots (automated and manual) of one DB instance or cluster.
+    OfDb(&'a str),
+    /// One snapshot.
+    Id(&'a str),
+    /// Every manual snapshot of the Region.
+    Manual,
+}
+
+impl Query<'_> {
+    fn describe(&self, kind: SnapshotKind) -> String {
+        match self {
+            Query::OfDb(db) => format!("snapshots of {kind} {db}"),
+            Query::Id(id) => format!("{kind} snapshot {id}"),
+            Query::Manual => format!("manual {kind} snapshots"),
+        }
+    }
+}
+
+/// Describes snapshots of one kind, every page.
+async fn list_snapshots(
+    clients: &RegionalClients,
+    kind: SnapshotKind,
+    query: Query<'_>,
+) -> Result<Vec<Snapshot>, Error> {
+    let region = &clients.region;
+    match kind {
         SnapshotKind::Instance => {
-            let result = primary
-                .rds
-                .describe_db_snapshots()
-                .db_snapshot_identifier(id)
+            let request = clients.rds.describe_db_snapshots();
+            let request = match query {
+                Query::OfDb(db) => request.db_instance_identifier(db),
+                Query::Id(id) => request.db_snapshot_identifier(id),
+                Query::Manual => request.snapshot_type("manual"),
+            };
+            let found: Vec<DbSnapshot> = request
+                .into_paginator()
+                .items()
                 .send()
-                .await;
-            match result {
-                Ok(out) => out
-                    .db_snapshots()
-                    .first()
-                    .map(|s| instance_snapshot(s, &primary.region)),
-                Err(e) => match Error::from_sdk(
-                    e,
-                    "rds:DescribeDBSnapshots",
-                    &format!("DB snapshot {id}"),
-                    &primary.region,
-                ) {
-                    Error::NotFound { .. } => None,
-                    other => return Err(other),
-                },
-            }
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    Error::from_sdk(e, "rds:DescribeDBSnapshots", &query.describe(kind), region)
+                })?;
+            Ok(found.iter().map(|s| instance_snapshot(s, region)).collect())
         }
         SnapshotKind::Cluster => {
-            let result = primary
-                .rds
-                .describe_db_cluster_snapshots()
-                .db_cluster_snapshot_identifier(id)
+            let request = clients.rds.describe_db_cluster_snapshots();
+            let request = match query {
+                Query::OfDb(db) => request.db_cluster_identifier(db),
+                Query::Id(id) => request.db_cluster_snapshot_identifier(id),
+                Query::Manual => request.snapshot_type("manual"),
+            };
+            let found: Vec<DbClusterSnapshot> = request
+                .into_paginator()
+                .items()
                 .send()
-                .await;
-            match result {
-                Ok(out) => out
-                    .db_cluster_snapshots()
-                    .first()
-                    .map(|s| cluster_snapshot(s, &primary.region)),
-                Err(e) => match Error::from_sdk(
-                    e,
-                    "rds:DescribeDBClusterSnapshots",
-                    &format!("DB cluster snapshot {id}"),
-                    &primary.region,
-                ) {
-                    Error::NotFound { .. } => None,
-                    other => return Err(other),
-                },
-            }
+                .try_collect()
+                .await
+                .map_err(|e| {
+                    Error::from_sdk(
+                        e,
+                        "rds:DescribeDBClusterSnapshots",
+                        &query.describe(kind),
+                        region,
+                    )
+                })?;
+            Ok(found.iter().map(|s| cluster_snapshot(s, region)).collect())
         }
-    };
-    Ok(found)
-}
-
-async fn list_instance_snapshots(
-    clients: &RegionalClients,
-    db: Option<&str>,
-    snapshot_type: Option<&str>,
-) -> Result<Vec<Snapshot>, Error> {
-    let snapshots: Vec<DbSnapshot> = clients
-        .rds
-        .describe_db_snapshots()
-        .set_db_instance_identifier(db.map(str::to_owned))
-        .set_snapshot_type(snapshot_type.map(str::to_owned))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| {
-            let what = db.map_or("DB snapshots".to_owned(), |db| {
-                format!("snapshots of DB instance {db}")
-            });
-            Error::from_sdk(e, "rds:DescribeDBSnapshots", &what, &clients.region)
-        })?;
-    Ok(snapshots
-        .iter()
-        .map(|s| instance_snapshot(s, &clients.region))
-        .collect())
-}
-
-async fn list_cluster_snapshots(
-    clients: &RegionalClients,
-    db: Option<&str>,
-    snapshot_type: Option<&str>,
-) -> Result<Vec<Snapshot>, Error> {
-    let snapshots: Vec<DbClusterSnapshot> = clients
-        .rds
-        .describe_db_cluster_snapshots()
-        .set_db_cluster_identifier(db.map(str::to_owned))
-        .set_snapshot_type(snapshot_type.map(str::to_owned))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| {
-            let what = db.map_or("DB cluster snapshots".to_owned(), |db| {
-                format!("snapshots of DB cluster {db}")
-            });
-            Error::from_sdk(e, "rds:DescribeDBClusterSnapshots", &what, &clients.region)
-        })?;
-    Ok(snapshots
-        .iter()
-        .map(|s| cluster_snapshot(s, &clients.region))
-        .collect())
+    }
 }
 
 fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
