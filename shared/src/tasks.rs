@@ -91,12 +91,23 @@ pub async fn run_copy_snapshots(
         options.lease,
     )
     .await?;
-    let result = copy_snapshots(&lifeboat.clients, plan, &scope, header).await;
+    let result = copy_snapshots(&lifeboat.clients, plan, &scope, header.clone()).await;
     // Release whatever happened; if this fails the lease expires by itself.
     if let Err(error) = lease.release(recovery).await {
         tracing::warn!(%error, "could not release the copy lease");
     }
-    let report = result?;
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            // A run that could not decide anything still leaves a record and an event, so the
+            // failure reaches whoever watches the bus, not only the function's logs.
+            let failed = CopyReport::failed(header, &error);
+            if let Err(record_error) = record(recovery, plan, &failed).await {
+                tracing::warn!(error = %record_error, "could not record the failed run");
+            }
+            return Err(error);
+        }
+    };
     let location = record(recovery, plan, &report).await?;
     tracing::info!(
         run_id = %report.run.run_id,

@@ -6,11 +6,14 @@
 //!
 //! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
+//! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
 //! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus.
 
 pub mod emulator;
+pub mod proxy;
 pub mod venv;
 pub mod world;
 
 pub use emulator::{Account, Emulator, RecordedCall};
+pub use proxy::FaultProxy;
 pub use world::World;

@@ -78,6 +78,19 @@ impl World {
         Lifeboat::new(&self.account.config, plan)
     }
 
+    /// Lifeboat acting in this world's account through another endpoint (a [`FaultProxy`]).
+    ///
+    /// [`FaultProxy`]: crate::FaultProxy
+    pub fn lifeboat_via(&self, plan: Plan, endpoint: &str) -> Lifeboat {
+        let config = self
+            .account
+            .config
+            .to_builder()
+            .endpoint_url(endpoint)
+            .build();
+        Lifeboat::new(&config, plan)
+    }
+
     pub async fn kms_key(&self, region: &str) -> String {
         let kms = aws_sdk_kms::Client::new(&in_region(&self.account.config, region));
         let key = kms

@@ -159,6 +159,22 @@ pub struct CopyReport {
 }
 
 impl CopyReport {
+    /// The report of a run that failed as a whole, before it could decide anything.
+    pub fn failed(header: RunHeader, error: &Error) -> Self {
+        CopyReport {
+            run: header.finish(RunOutcome::Failed),
+            slots: Slots::default(),
+            items: vec![Item {
+                db: "-".into(),
+                source_snapshot: None,
+                target: None,
+                outcome: Outcome::Failed,
+                detail: error.to_string(),
+            }],
+            copy_lag: Vec::new(),
+        }
+    }
+
     pub fn count(&self, outcome: Outcome) -> usize {
         self.items.iter().filter(|i| i.outcome == outcome).count()
     }
