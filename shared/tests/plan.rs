@@ -196,3 +196,20 @@ fn the_schema_is_generated_from_the_types_and_forbids_unknown_keys() {
     assert_eq!(rds["additionalProperties"], false);
     assert_eq!(rds["properties"]["keep_at_least"]["minimum"], 1);
 }
+
+#[test]
+fn the_published_schema_matches_the_types() {
+    // docs/plan.schema.json is what editors and CI outside Rust validate plans with. If this
+    // fails, regenerate it: cargo run -p lifeboat-cli -- plan schema > docs/plan.schema.json
+    let published = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/plan.schema.json"
+    ))
+    .unwrap();
+    let published: serde_json::Value = serde_json::from_str(&published).unwrap();
+    assert_eq!(
+        published,
+        Plan::json_schema(),
+        "docs/plan.schema.json is out of date"
+    );
+}

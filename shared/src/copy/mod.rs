@@ -259,6 +259,21 @@ pub async fn copy_snapshots(
         items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
     }
 
+    // Failures first, then by database: the order an operator reads a report in.
+    items.sort_by(|a, b| {
+        (
+            !a.outcome.is_failure(),
+            &a.db,
+            &a.source_snapshot,
+            &a.target,
+        )
+            .cmp(&(
+                !b.outcome.is_failure(),
+                &b.db,
+                &b.source_snapshot,
+                &b.target,
+            ))
+    });
     let copy_lag = states
         .iter()
         .map(|state| copy_lag(plan, &state.db, &recovery, now))

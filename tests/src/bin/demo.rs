@@ -121,15 +121,28 @@ keep_at_least = 3
         };
         println!("   {:<55} {}", copy.id, encryption);
     }
-    if let Some(markdown) = world
-        .state_object("runs/tracking/copy-snapshots/latest.json")
+    // The human-readable record of the first run, as an operator would open it.
+    let listing = world
+        .s3
+        .list_objects_v2()
+        .bucket(world.state_bucket())
+        .prefix("runs/tracking/copy-snapshots/")
+        .send()
         .await
+        .expect("list the run records");
+    let mut reports: Vec<&str> = listing
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .filter(|k| k.ends_with(".md"))
+        .collect();
+    reports.sort();
+    if let Some(key) = reports.first()
+        && let Some(markdown) = world.state_object(key).await
     {
-        let latest: serde_json::Value = serde_json::from_str(&markdown).unwrap_or_default();
         println!(
-            "\nlatest run record: s3://{}/runs/tracking/copy-snapshots/latest.json (outcome {})",
-            world.state_bucket(),
-            latest["outcome"]
+            "\n── a run's report, as stored at s3://{}/{key}:\n\n{markdown}",
+            world.state_bucket()
         );
     }
     status
