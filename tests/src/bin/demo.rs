@@ -5,6 +5,9 @@
 //! KMS-encrypted — and an Aurora MySQL cluster with snapshots, creates what Lifeboat's stack
 //! would in the recovery Region (us-east-2), writes a plan to `.lifeboat-demo/plan.toml`, then
 //! runs `lifeboat copy snapshots` twice: the first run copies, the second finds nothing to do.
+//!
+//! With `--serve`, the emulator stays up afterwards (until Enter or end of input), so the CLI or
+//! the Lambda under `cargo lambda watch` can be run against the same seeded world by hand.
 
 use std::process::ExitCode;
 
@@ -29,7 +32,29 @@ fn main() -> ExitCode {
         std::env::remove_var("AWS_SESSION_TOKEN");
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    runtime.block_on(demo(&emulator))
+    let status = runtime.block_on(demo(&emulator));
+    if std::env::args().any(|a| a == "--serve") {
+        serve(&emulator);
+    }
+    status
+}
+
+/// Keeps the seeded emulator up and says how to use it from another shell.
+fn serve(emulator: &Emulator) {
+    let plan = lifeboat_tests::venv::workspace_root().join(".lifeboat-demo/plan.toml");
+    let plan = plan.display();
+    let endpoint = emulator.endpoint();
+    println!(
+        "\n── the emulator stays up; in another shell:\n\n\
+         export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION={RECOVERY}\n\
+         cargo run -p lifeboat-cli -- copy snapshots --plan {plan} --dry-run\n\n\
+         # the Lambda, with cargo-lambda (docs/deploy.md):\n\
+         cargo lambda watch -A 127.0.0.1 -P 9000 --env-var LIFEBOAT_PLAN={plan}\n\
+         cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 copy-snapshots --data-file events/schedule.json\n\n\
+         Press Enter to stop the emulator."
+    );
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
 }
 
 async fn demo(emulator: &Emulator) -> ExitCode {
