@@ -111,7 +111,7 @@ pub async fn run_copy_snapshots(
     let location = record(recovery, plan, &report).await?;
     tracing::info!(
         run_id = %report.run.run_id,
-        outcome = ?report.run.outcome,
+        outcome = %report.run.outcome.map_or("unfinished".to_owned(), |o| o.to_string()),
         report = %location.json,
         "copy run finished"
     );
