@@ -197,15 +197,7 @@ pub fn render(report: &CopyReport) -> String {
         "copy-snapshots {} — plan {} — {outcome}",
         run.run_id, run.plan
     );
-    let slots = &report.slots;
-    let _ = writeln!(
-        out,
-        "copy slots in use: {}/{} DB snapshot, {}/{} cluster snapshot",
-        slots.instance_in_flight,
-        slots.instance_limit,
-        slots.cluster_in_flight,
-        slots.cluster_limit
-    );
+    let _ = writeln!(out, "before this run: {}", report.slots_in_words());
     for item in &report.items {
         let subject = match (&item.source_snapshot, &item.target) {
             (Some(source), Some(target)) => format!("{source} → {target}"),

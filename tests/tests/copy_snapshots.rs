@@ -194,7 +194,7 @@ async fn one_run_never_starts_more_copies_than_the_quota_and_the_next_run_takes_
     ));
 
     let first = run(&lifeboat).await;
-    assert_eq!(first.slots.instance_limit, 20);
+    assert_eq!(first.slots.instance.copy_limit, 20);
     assert_eq!(first.count(Outcome::Started), 20, "{first:#?}");
     // 30 manual snapshots and the automated one moto made at creation.
     assert_eq!(first.count(Outcome::Deferred), 11);
@@ -653,4 +653,28 @@ async fn metrics_count_the_run_and_give_each_database_its_copy_lag() {
             ("Database".to_owned(), "phoenix".to_owned())
         ]
     );
+}
+
+#[tokio::test]
+async fn the_recovery_regions_manual_snapshot_quota_is_never_overrun() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("audit", None, &[]).await;
+    for i in 0..4 {
+        world.snapshot("audit", &format!("audit-{i}")).await;
+    }
+    let lifeboat = world.lifeboat(world.plan(
+        "store",
+        "[copy.limits]\nmanual_db_snapshots = 3\n[[copy.rds]]\ndb_instance = \"audit\"\nsnapshots = \"all\"\n",
+    ));
+    let report = run(&lifeboat).await;
+    assert_eq!(report.count(Outcome::Started), 3, "{report:#?}");
+    assert_eq!(report.count(Outcome::Deferred), 2);
+    let deferred = report
+        .items
+        .iter()
+        .find(|i| i.outcome == Outcome::Deferred)
+        .unwrap();
+    assert!(deferred.detail.starts_with("all 3 DB instance manual snapshots in us-east-2 are taken (copy.limits.manual_db_snapshots)"), "{}", deferred.detail);
+    assert_eq!(world.recovery_snapshots().await.len(), 3);
 }

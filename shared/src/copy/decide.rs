@@ -40,37 +40,75 @@ pub struct PruneOrder {
     pub reason: String,
 }
 
-/// Copy slots in use and free in the recovery Region, per snapshot kind.
+/// The recovery Region's room for new copies of one snapshot kind: copies in flight against the
+/// copy quota, and manual snapshots held against the manual snapshot quota.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Room {
+    pub copies_in_flight: u32,
+    pub copy_limit: u32,
+    pub manual_snapshots: u32,
+    pub manual_limit: u32,
+}
+
+/// The room of each kind, as counted before the run started anything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Slots {
-    pub instance_in_flight: u32,
-    pub instance_limit: u32,
-    pub cluster_in_flight: u32,
-    pub cluster_limit: u32,
+    pub instance: Room,
+    pub cluster: Room,
 }
 
 impl Slots {
     pub fn count(recovery: &[Snapshot], limits: &CopyLimits) -> Self {
-        let in_flight = |kind| {
-            recovery
+        let room = |kind, copy_limit, manual_limit| Room {
+            copies_in_flight: recovery
                 .iter()
                 .filter(|s| s.kind == kind && s.is_copy_in_flight())
-                .count() as u32
+                .count() as u32,
+            copy_limit,
+            manual_snapshots: recovery.iter().filter(|s| s.kind == kind).count() as u32,
+            manual_limit,
         };
         Slots {
-            instance_in_flight: in_flight(SnapshotKind::Instance),
-            instance_limit: limits.db_snapshot_copies,
-            cluster_in_flight: in_flight(SnapshotKind::Cluster),
-            cluster_limit: limits.cluster_snapshot_copies,
+            instance: room(
+                SnapshotKind::Instance,
+                limits.db_snapshot_copies,
+                limits.manual_db_snapshots,
+            ),
+            cluster: room(
+                SnapshotKind::Cluster,
+                limits.cluster_snapshot_copies,
+                limits.manual_cluster_snapshots,
+            ),
         }
     }
 
-    fn free(&self, kind: SnapshotKind) -> u32 {
+    pub fn of(&self, kind: SnapshotKind) -> &Room {
         match kind {
-            SnapshotKind::Instance => self.instance_limit.saturating_sub(self.instance_in_flight),
-            SnapshotKind::Cluster => self.cluster_limit.saturating_sub(self.cluster_in_flight),
+            SnapshotKind::Instance => &self.instance,
+            SnapshotKind::Cluster => &self.cluster,
         }
     }
+}
+
+/// Why a copy must wait: the limit that is full, and the plan key that sets it.
+fn limit_reached(
+    room: &Room,
+    kind: SnapshotKind,
+    started: u32,
+    pruned: u32,
+) -> Option<(u32, &'static str, &'static str)> {
+    let (copy_key, manual_key) = match kind {
+        SnapshotKind::Instance => ("db_snapshot_copies", "manual_db_snapshots"),
+        SnapshotKind::Cluster => ("cluster_snapshot_copies", "manual_cluster_snapshots"),
+    };
+    if room.copies_in_flight + started >= room.copy_limit {
+        return Some((room.copy_limit, copy_key, "copy slots"));
+    }
+    // Copies pruned in this run free their place for the copies it starts.
+    if (room.manual_snapshots + started).saturating_sub(pruned) >= room.manual_limit {
+        return Some((room.manual_limit, manual_key, "manual snapshots"));
+    }
+    None
 }
 
 #[derive(Debug, Clone, Default)]
@@ -154,23 +192,38 @@ pub fn decide(
         }
     }
 
+    for state in sources {
+        decision.prunes.extend(prunes(plan, now, state, recovery));
+    }
+    let pruned = |kind| {
+        decision
+            .prunes
+            .iter()
+            .filter(|p| p.copy.kind == kind)
+            .count() as u32
+    };
+    let pruned = [
+        (SnapshotKind::Instance, pruned(SnapshotKind::Instance)),
+        (SnapshotKind::Cluster, pruned(SnapshotKind::Cluster)),
+    ];
+
     candidates.sort_by_key(|(rank, _, snapshot, _)| (*rank, Reverse(snapshot.created)));
     let mut started = HashMap::<SnapshotKind, u32>::new();
     for (_, state, snapshot, target_id) in candidates {
         let kind = snapshot.kind;
         let used = started.entry(kind).or_default();
-        if *used >= slots.free(kind) {
-            let (limit_key, limit) = match kind {
-                SnapshotKind::Instance => ("db_snapshot_copies", slots.instance_limit),
-                SnapshotKind::Cluster => ("cluster_snapshot_copies", slots.cluster_limit),
-            };
+        let freed = pruned
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n);
+        if let Some((limit, key, what)) = limit_reached(slots.of(kind), kind, *used, freed) {
             decision.items.push(
                 Item::new(
                     &state.db,
                     Outcome::Deferred,
                     format!(
-                        "all {limit} {kind} snapshot copy slots into {} are in use \
-                         (copy.limits.{limit_key}); the next run copies it",
+                        "all {limit} {kind} {what} in {} are taken (copy.limits.{key}); the next run \
+                         copies it",
                         plan.recovery_region
                     ),
                 )
@@ -196,10 +249,6 @@ pub fn decide(
             option_group: entry.option_group.clone(),
             tags: copy_tags(&plan.name, snapshot, plan.primary_region.as_str()),
         });
-    }
-
-    for state in sources {
-        decision.prunes.extend(prunes(plan, now, state, recovery));
     }
     decision
 }
@@ -476,10 +525,66 @@ mod tests {
             ),
         ];
         let decision = decide(&plan, NOW, &sources, &busy);
-        assert_eq!(decision.slots.instance_in_flight, 2);
+        assert_eq!(decision.slots.instance.copies_in_flight, 2);
         assert_eq!(decision.copies.len(), 1);
         assert_eq!(decision.copies[0].source.id, "orders-new");
         assert_eq!(outcomes(&decision, Outcome::Deferred), 2);
+    }
+
+    #[test]
+    fn the_manual_snapshot_quota_caps_copies_and_pruning_makes_room() {
+        let mut plan = plan();
+        plan.copy.limits.db_snapshot_copies = 20;
+        plan.copy.limits.manual_db_snapshots = 4;
+        // Three copies are already stored, all older than retain_days; keep_at_least = 2 lets
+        // one be pruned, which frees one place for this run.
+        let stored: Vec<Snapshot> = (10..13)
+            .map(|d| {
+                copy_of(
+                    &plan,
+                    &source(
+                        SnapshotKind::Instance,
+                        "orders",
+                        &format!("orders-{d}"),
+                        d,
+                        false,
+                    ),
+                    "available",
+                )
+            })
+            .collect();
+        let fresh = (0..3)
+            .map(|d| {
+                source(
+                    SnapshotKind::Instance,
+                    "orders",
+                    &format!("orders-{d}"),
+                    d,
+                    false,
+                )
+            })
+            .collect();
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(0, SnapshotKind::Instance, "orders", fresh)],
+            &stored,
+        );
+        assert_eq!(decision.prunes.len(), 1);
+        assert_eq!(decision.copies.len(), 2, "4 allowed - 3 stored + 1 pruned");
+        let deferred: Vec<&Item> = decision
+            .items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Deferred)
+            .collect();
+        assert_eq!(deferred.len(), 1);
+        assert!(
+            deferred[0]
+                .detail
+                .contains("copy.limits.manual_db_snapshots"),
+            "{}",
+            deferred[0].detail
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use decide::{CopyOrder, Decision, PruneOrder, Slots, SourceState, decide};
+pub use decide::{CopyOrder, Decision, PruneOrder, Room, Slots, SourceState, decide};
 pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
 
 use crate::aws::AwsClients;

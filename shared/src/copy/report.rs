@@ -33,12 +33,7 @@ impl Report for CopyReport {
         if let Some(finished) = run.finished_at {
             let _ = writeln!(md, "- Finished: {}", rfc3339(finished));
         }
-        let s = &self.slots;
-        let _ = writeln!(
-            md,
-            "- Copy slots in use before this run: {}/{} DB snapshot, {}/{} cluster snapshot",
-            s.instance_in_flight, s.instance_limit, s.cluster_in_flight, s.cluster_limit
-        );
+        let _ = writeln!(md, "- Before this run: {}", self.slots_in_words());
         let counts: Vec<String> = self
             .counts()
             .iter()
@@ -106,6 +101,22 @@ impl Report for CopyReport {
 }
 
 impl CopyReport {
+    /// The recovery Region's room as the run found it, in one line.
+    pub fn slots_in_words(&self) -> String {
+        let (i, c) = (&self.slots.instance, &self.slots.cluster);
+        format!(
+            "copies in flight {}/{} DB snapshot, {}/{} cluster snapshot; manual snapshots held {}/{} DB, {}/{} cluster",
+            i.copies_in_flight,
+            i.copy_limit,
+            c.copies_in_flight,
+            c.copy_limit,
+            i.manual_snapshots,
+            i.manual_limit,
+            c.manual_snapshots,
+            c.manual_limit
+        )
+    }
+
     /// The run's metrics: counts per run, and the copy lag of each database.
     pub fn metrics(&self) -> Vec<MetricSet> {
         let plan = self.run.plan.as_str();

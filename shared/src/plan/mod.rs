@@ -76,6 +76,14 @@ pub struct CopyLimits {
     #[serde(default = "default_cluster_snapshot_copies")]
     #[schemars(range(min = 1, max = 1000))]
     pub cluster_snapshot_copies: u32,
+    /// Manual DB snapshots the recovery Region may hold (AWS's quota; copies count against it).
+    #[serde(default = "default_manual_snapshots")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub manual_db_snapshots: u32,
+    /// Manual DB cluster snapshots the recovery Region may hold.
+    #[serde(default = "default_manual_snapshots")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub manual_cluster_snapshots: u32,
     /// AWS Backup copy jobs in flight at once into the recovery Region.
     #[serde(default = "default_backup_copy_jobs")]
     #[schemars(range(min = 1, max = 10000))]
@@ -88,6 +96,9 @@ fn default_db_snapshot_copies() -> u32 {
 fn default_cluster_snapshot_copies() -> u32 {
     5
 }
+fn default_manual_snapshots() -> u32 {
+    100
+}
 fn default_backup_copy_jobs() -> u32 {
     100
 }
@@ -97,6 +108,8 @@ impl Default for CopyLimits {
         CopyLimits {
             db_snapshot_copies: default_db_snapshot_copies(),
             cluster_snapshot_copies: default_cluster_snapshot_copies(),
+            manual_db_snapshots: default_manual_snapshots(),
+            manual_cluster_snapshots: default_manual_snapshots(),
             backup_copy_jobs: default_backup_copy_jobs(),
         }
     }
