@@ -255,8 +255,9 @@ pub async fn copy_snapshots(
             }),
         );
     } else {
-        items.extend(rds::start_copies(clients, decision.copies).await);
+        // Prune first: the places it frees are counted on by the copies (manual snapshot quota).
         items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
+        items.extend(rds::start_copies(clients, decision.copies).await);
     }
 
     // Failures first, then by database: the order an operator reads a report in.
