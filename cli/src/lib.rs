@@ -63,6 +63,10 @@ enum CopyCommand {
         /// Print the run report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Run for this EventBridge event (a JSON file, e.g. events/rds-snapshot-created.json),
+        /// exactly as the Lambda would; without it, the run covers the whole plan.
+        #[arg(long, value_name = "FILE")]
+        event: Option<std::path::PathBuf>,
     },
 }
 
@@ -93,7 +97,17 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             plan,
             dry_run,
             json,
-        }) => copy_snapshots(&plan, dry_run, json).await,
+            event,
+        }) => {
+            let trigger = match event.as_deref().map(read_event).transpose() {
+                Ok(trigger) => trigger.unwrap_or(Trigger::Manual),
+                Err(message) => {
+                    eprintln!("lifeboat: {message}");
+                    return ExitCode::from(1);
+                }
+            };
+            copy_snapshots(&plan, &trigger, dry_run, json).await
+        }
     }
 }
 
@@ -141,7 +155,15 @@ fn check_plan(file: &std::path::Path) -> ExitCode {
     }
 }
 
-async fn copy_snapshots(location: &str, dry_run: bool, json: bool) -> ExitCode {
+fn read_event(path: &std::path::Path) -> Result<Trigger, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let event: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    Trigger::from_event(&event).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn copy_snapshots(location: &str, trigger: &Trigger, dry_run: bool, json: bool) -> ExitCode {
     let lifeboat = match Lifeboat::load(location, &Tuning::default()).await {
         Ok(lifeboat) => lifeboat,
         Err(error) => {
@@ -153,7 +175,7 @@ async fn copy_snapshots(location: &str, dry_run: bool, json: bool) -> ExitCode {
         dry_run,
         ..RunOptions::default()
     };
-    match run_copy_snapshots(&lifeboat, &Trigger::Manual, options).await {
+    match run_copy_snapshots(&lifeboat, trigger, options).await {
         Ok(Finished::Ran { report, record }) => {
             if json {
                 println!(

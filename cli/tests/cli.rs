@@ -131,3 +131,31 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     assert_eq!(report["items"][0]["outcome"], "started");
     assert_eq!(world.recovery_snapshots().await.len(), 1);
 }
+
+#[test]
+fn copy_snapshots_refuses_a_malformed_event_file_naming_the_field() {
+    let event =
+        std::env::temp_dir().join(format!("lifeboat-cli-event-{}.json", std::process::id()));
+    let fixture = format!(
+        "{}/../events/rds-snapshot-created.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    value["detail"].as_object_mut().unwrap().remove("EventID");
+    std::fs::write(&event, value.to_string()).unwrap();
+    let out = lifeboat(&[
+        "copy",
+        "snapshots",
+        "--plan",
+        &example_plan(),
+        "--event",
+        event.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("invalid event: detail.EventID is missing"),
+        "{}",
+        text(&out.stderr)
+    );
+}
