@@ -213,3 +213,33 @@ fn the_published_schema_matches_the_types() {
         "docs/plan.schema.json is out of date"
     );
 }
+
+#[test]
+fn entries_that_take_one_of_several_keys_must_set_exactly_one() {
+    let errors = errors_of(
+        r#"
+        name = "x"
+        primary_region = "us-west-2"
+        recovery_region = "us-east-2"
+        state_bucket = "b-x"
+        [[copy.rds]]
+        tag = { key = "dr", value = "true" }
+        [[verify]]
+        name = "v"
+        db_instance = "a"
+        db_cluster = "b"
+        instance_class = "db.t4g.medium"
+        subnet_group = "g"
+        [failover]
+        [[failover.promote]]
+        target_cluster = "arn:aws:rds:us-east-2:111122223333:cluster:phoenix-dr"
+        "#,
+    );
+    assert_eq!(
+        errors,
+        [
+            "verify[0]: set only one of db_instance or db_cluster",
+            "failover.promote[0]: set one of aurora_global, rds_replica or aurora_replica_cluster",
+        ]
+    );
+}

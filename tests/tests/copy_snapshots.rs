@@ -291,11 +291,7 @@ async fn an_encrypted_source_without_a_recovery_key_is_refused_before_any_mutati
 
     let report = run(&lifeboat).await;
     assert_eq!(report.run.outcome, Some(RunOutcome::Failed));
-    let refused: Vec<_> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Refused)
-        .collect();
+    let refused: Vec<_> = report.items_with(Outcome::Refused).collect();
     assert_eq!(refused.len(), 1, "{report:#?}");
     assert!(
         refused[0]
@@ -385,9 +381,7 @@ async fn an_unknown_db_is_named_and_the_other_entries_still_copy() {
     let report = run(&lifeboat).await;
     assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
     let failed: Vec<&str> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Failed)
+        .items_with(Outcome::Failed)
         .map(|i| i.detail.as_str())
         .collect();
     assert_eq!(
@@ -513,9 +507,7 @@ async fn an_event_for_a_db_the_plan_does_not_copy_is_ignored_and_copies_nothing(
         panic!("expected a run")
     };
     let ignored: Vec<&str> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Ignored)
+        .items_with(Outcome::Ignored)
         .map(|i| i.detail.as_str())
         .collect();
     assert_eq!(
@@ -546,11 +538,7 @@ async fn a_copy_that_fails_names_the_key_and_the_other_copies_still_start() {
     ));
     let report = run(&lifeboat).await;
     assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
-    let failed: Vec<_> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Failed)
-        .collect();
+    let failed: Vec<_> = report.items_with(Outcome::Failed).collect();
     assert_eq!(failed.len(), 1, "{report:#?}");
     assert!(failed[0].db.contains("orders"));
     assert!(

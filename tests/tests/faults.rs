@@ -37,11 +37,7 @@ async fn access_denied_on_one_copy_is_named_and_the_others_still_copy() {
     let report = run(&world.lifeboat_via(plan, proxy.endpoint())).await;
 
     assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
-    let failed: Vec<_> = report
-        .items
-        .iter()
-        .filter(|i| i.outcome == Outcome::Failed)
-        .collect();
+    let failed: Vec<_> = report.items_with(Outcome::Failed).collect();
     assert_eq!(failed.len(), 1, "{report:#?}");
     let source = failed[0].source_snapshot.as_deref().unwrap();
     assert_eq!(

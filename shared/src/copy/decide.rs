@@ -376,6 +376,12 @@ mod tests {
         }
     }
 
+    /// Snapshots `<db>-<days>` of an unencrypted DB instance, one per day ago in `days`.
+    fn daily(db: &str, days: std::ops::Range<i64>) -> Vec<Snapshot> {
+        days.map(|d| source(SnapshotKind::Instance, db, &format!("{db}-{d}"), d, false))
+            .collect()
+    }
+
     fn copy_of(plan: &Plan, source: &Snapshot, status: &str) -> Snapshot {
         Snapshot {
             id: target_identifier(&source.arn, &source.id),
@@ -435,17 +441,7 @@ mod tests {
     #[test]
     fn all_selection_copies_what_is_younger_than_retain_days() {
         let plan = plan();
-        let snaps = (0..10)
-            .map(|d| {
-                source(
-                    SnapshotKind::Instance,
-                    "orders",
-                    &format!("orders-{d}"),
-                    d,
-                    false,
-                )
-            })
-            .collect();
+        let snaps = daily("orders", 0..10);
         let decision = decide(
             &plan,
             NOW,
@@ -553,17 +549,7 @@ mod tests {
                 )
             })
             .collect();
-        let fresh = (0..3)
-            .map(|d| {
-                source(
-                    SnapshotKind::Instance,
-                    "orders",
-                    &format!("orders-{d}"),
-                    d,
-                    false,
-                )
-            })
-            .collect();
+        let fresh = daily("orders", 0..3);
         let decision = decide(
             &plan,
             NOW,
@@ -653,17 +639,7 @@ mod tests {
     #[test]
     fn pruning_keeps_at_least_the_newest_and_never_touches_other_snapshots() {
         let plan = plan();
-        let old: Vec<Snapshot> = (10..15)
-            .map(|d| {
-                source(
-                    SnapshotKind::Instance,
-                    "orders",
-                    &format!("orders-{d}"),
-                    d,
-                    false,
-                )
-            })
-            .collect();
+        let old: Vec<Snapshot> = daily("orders", 10..15);
         let mut recovery: Vec<Snapshot> =
             old.iter().map(|s| copy_of(&plan, s, "available")).collect();
         // A hand-made snapshot and another plan's copy, both old: never pruned.

@@ -175,8 +175,13 @@ impl CopyReport {
         }
     }
 
+    /// The items that came to `outcome`.
+    pub fn items_with(&self, outcome: Outcome) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| i.outcome == outcome)
+    }
+
     pub fn count(&self, outcome: Outcome) -> usize {
-        self.items.iter().filter(|i| i.outcome == outcome).count()
+        self.items_with(outcome).count()
     }
 
     pub fn counts(&self) -> BTreeMap<Outcome, usize> {

@@ -340,13 +340,16 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
     let mut copied_dbs = HashSet::new();
     for (i, entry) in plan.copy.rds.iter().enumerate() {
         let path = format!("copy.rds[{i}]");
-        let set = [
-            entry.db_instance.is_some(),
-            entry.db_cluster.is_some(),
-            entry.tag.is_some(),
-        ];
-        match set.iter().filter(|s| **s).count() {
-            1 => {
+        let choice = exactly_one(
+            &path,
+            &[
+                ("db_instance", entry.db_instance.is_some()),
+                ("db_cluster", entry.db_cluster.is_some()),
+                ("tag", entry.tag.is_some()),
+            ],
+        );
+        match choice {
+            Ok(()) => {
                 let selector = entry.selector();
                 if !copied_dbs.insert(selector.clone()) {
                     errors.push(PlanError::at(
@@ -355,14 +358,7 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
                     ));
                 }
             }
-            0 => errors.push(PlanError::at(
-                &path,
-                "set one of db_instance, db_cluster or tag",
-            )),
-            _ => errors.push(PlanError::at(
-                &path,
-                "set only one of db_instance, db_cluster or tag",
-            )),
+            Err(error) => errors.push(error),
         }
         if let Some(key) = &entry.kms_key {
             errors.extend(kms_key_error(&format!("{path}.kms_key"), key, recovery));
@@ -403,28 +399,30 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
                 format!("{:?} is used twice", job.name),
             ));
         }
-        match (&job.db_instance, &job.db_cluster) {
-            (Some(_), Some(_)) => errors.push(PlanError::at(
-                &path,
-                "set only one of db_instance or db_cluster",
-            )),
-            (None, None) => {
-                errors.push(PlanError::at(&path, "set one of db_instance or db_cluster"))
+        let choice = exactly_one(
+            &path,
+            &[
+                ("db_instance", job.db_instance.is_some()),
+                ("db_cluster", job.db_cluster.is_some()),
+            ],
+        );
+        let named = match (&job.db_instance, &job.db_cluster) {
+            (Some(db), _) => Some(("db_instance", db)),
+            (None, Some(db)) => Some(("db_cluster", db)),
+            (None, None) => None,
+        };
+        match (choice, named) {
+            (Err(error), _) => errors.push(error),
+            // A verify job restores the newest copy, so something must make copies of it.
+            (Ok(()), Some((key, db)))
+                if !has_tag_selector && !protected_by_name.contains(db.as_str()) =>
+            {
+                errors.push(PlanError::at(
+                    format!("{path}.{key}"),
+                    format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
+                ));
             }
-            (Some(db), None) | (None, Some(db)) => {
-                // A verify job restores the newest copy, so something must make copies of it.
-                if !has_tag_selector && !protected_by_name.contains(db.as_str()) {
-                    let key = if job.db_instance.is_some() {
-                        "db_instance"
-                    } else {
-                        "db_cluster"
-                    };
-                    errors.push(PlanError::at(
-                        format!("{path}.{key}"),
-                        format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
-                    ));
-                }
-            }
+            (Ok(()), _) => {}
         }
         for (j, check) in job.checks.iter().enumerate() {
             let check_path = format!("{path}.checks[{j}]");
@@ -469,22 +467,20 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
         }
         for (i, promotion) in failover.promote.iter().enumerate() {
             let path = format!("failover.promote[{i}]");
-            let kinds = [
-                promotion.aurora_global.is_some(),
-                promotion.rds_replica.is_some(),
-                promotion.aurora_replica_cluster.is_some(),
-            ];
-            match kinds.iter().filter(|k| **k).count() {
-                1 => {}
-                0 => errors.push(PlanError::at(
+            errors.extend(
+                exactly_one(
                     &path,
-                    "set one of aurora_global, rds_replica or aurora_replica_cluster",
-                )),
-                _ => errors.push(PlanError::at(
-                    &path,
-                    "set only one of aurora_global, rds_replica or aurora_replica_cluster",
-                )),
-            }
+                    &[
+                        ("aurora_global", promotion.aurora_global.is_some()),
+                        ("rds_replica", promotion.rds_replica.is_some()),
+                        (
+                            "aurora_replica_cluster",
+                            promotion.aurora_replica_cluster.is_some(),
+                        ),
+                    ],
+                )
+                .err(),
+            );
             match (&promotion.aurora_global, &promotion.target_cluster) {
                 (Some(_), None) => errors.push(PlanError::at(
                     format!("{path}.target_cluster"),
@@ -517,6 +513,21 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
         }
     }
     errors
+}
+
+/// Entries that take one of several keys ("db_instance, db_cluster or tag") must set exactly one.
+fn exactly_one(path: &str, keys: &[(&str, bool)]) -> Result<(), PlanError> {
+    let names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+    let listed = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    match keys.iter().filter(|(_, set)| *set).count() {
+        1 => Ok(()),
+        0 => Err(PlanError::at(path, format!("set one of {listed}"))),
+        _ => Err(PlanError::at(path, format!("set only one of {listed}"))),
+    }
 }
 
 /// KMS key ARNs must be in the recovery Region: a copy re-encrypts there, and a key from another
