@@ -65,18 +65,18 @@ impl Region {
 impl FromStr for Region {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut parts = text.split('-');
-        let well_formed =
-            text.len() <= 32 && parts.next().is_some_and(|p| p.len() == 2 && is_lower(p)) && {
-                let rest: Vec<&str> = parts.collect();
-                rest.len() >= 2
-                    && rest[..rest.len() - 1]
-                        .iter()
-                        .all(|p| !p.is_empty() && is_lower(p))
-                    && rest[rest.len() - 1].len() <= 2
-                    && rest[rest.len() - 1].chars().all(|c| c.is_ascii_digit())
-                    && !rest[rest.len() - 1].is_empty()
-            };
+        // The shape of REGION_PATTERN: a two-letter area, one or more words, a number.
+        let parts: Vec<&str> = text.split('-').collect();
+        let well_formed = match parts.as_slice() {
+            [area, words @ .., number] if !words.is_empty() => {
+                area.len() == 2
+                    && is_lower(area)
+                    && words.iter().all(|w| !w.is_empty() && is_lower(w))
+                    && (1..=2).contains(&number.len())
+                    && number.chars().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
         if well_formed {
             Ok(Region(text.to_owned()))
         } else {
