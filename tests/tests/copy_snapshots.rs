@@ -666,3 +666,42 @@ async fn the_recovery_regions_manual_snapshot_quota_is_never_overrun() {
     assert!(deferred.detail.starts_with("all 3 DB instance manual snapshots in us-east-2 are taken (copy.limits.manual_db_snapshots)"), "{}", deferred.detail);
     assert_eq!(world.recovery_snapshots().await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_snapshot_event_from_another_region_than_the_primary_is_ignored() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    let lifeboat =
+        world.lifeboat(world.plan("regions", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
+    // Lifeboat's own copies raise snapshot events in the recovery Region: never copy those back.
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+    let arn = format!(
+        "arn:aws:rds:{RECOVERY}:{}:snapshot:lifeboat-orders-1-0a1b2c3d",
+        world.account.id
+    );
+    event["region"] = RECOVERY.into();
+    event["resources"] = serde_json::json!([arn]);
+    event["detail"]["SourceArn"] = arn.into();
+    let outcome = run_copy_snapshots(
+        &lifeboat,
+        &Trigger::from_event(&event).unwrap(),
+        RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    let Finished::Ignored { reason } = outcome else {
+        panic!("expected the event to be ignored: {outcome:?}")
+    };
+    assert_eq!(
+        reason,
+        format!("snapshot is in {RECOVERY}; the plan copies from {PRIMARY}")
+    );
+    assert!(
+        Emulator::shared()
+            .calls_of(&world.account)
+            .iter()
+            .all(|c| c.service != "rds"),
+        "no RDS call at all"
+    );
+}
