@@ -155,6 +155,13 @@ impl World {
             .to_owned()
     }
 
+    /// `count` manual snapshots of a DB instance, `<db>-0`, `<db>-1`, …, oldest first.
+    pub async fn snapshots(&self, db: &str, count: usize) {
+        for i in 0..count {
+            self.snapshot(db, &format!("{db}-{i}")).await;
+        }
+    }
+
     /// A manual snapshot of an Aurora cluster; returns its ARN.
     pub async fn cluster_snapshot(&self, cluster: &str, id: &str) -> String {
         let out = self

@@ -184,9 +184,7 @@ async fn one_run_never_starts_more_copies_than_the_quota_and_the_next_run_takes_
     let world = world().await;
     world.recovery_stack("lifeboat").await;
     world.db_instance("events", None, &[]).await;
-    for i in 0..30 {
-        world.snapshot("events", &format!("events-{i:02}")).await;
-    }
+    world.snapshots("events", 30).await;
     // The default quota is 20 DB snapshot copies in flight per destination Region.
     let lifeboat = world.lifeboat(world.plan(
         "quota",
@@ -216,9 +214,7 @@ async fn pruning_keeps_at_least_keep_at_least_and_never_deletes_what_lifeboat_di
     let world = world().await;
     world.recovery_stack("lifeboat").await;
     world.db_instance("ledger", None, &[]).await;
-    for i in 0..5 {
-        world.snapshot("ledger", &format!("ledger-{i}")).await;
-    }
+    world.snapshots("ledger", 5).await;
     let plan = world.plan(
         "prune",
         "[[copy.rds]]\ndb_instance = \"ledger\"\nsnapshots = \"all\"\nretain_days = 7\nkeep_at_least = 3\n",
@@ -648,9 +644,7 @@ async fn the_recovery_regions_manual_snapshot_quota_is_never_overrun() {
     let world = world().await;
     world.recovery_stack("lifeboat").await;
     world.db_instance("audit", None, &[]).await;
-    for i in 0..4 {
-        world.snapshot("audit", &format!("audit-{i}")).await;
-    }
+    world.snapshots("audit", 4).await;
     let lifeboat = world.lifeboat(world.plan(
         "store",
         "[copy.limits]\nmanual_db_snapshots = 3\n[[copy.rds]]\ndb_instance = \"audit\"\nsnapshots = \"all\"\n",

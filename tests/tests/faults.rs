@@ -83,9 +83,7 @@ async fn copies_are_issued_concurrently_but_never_more_than_eight_calls_at_once(
     let world = World::new(Emulator::shared().new_account().await);
     world.recovery_stack("lifeboat").await;
     world.db_instance("events", None, &[]).await;
-    for i in 0..19 {
-        world.snapshot("events", &format!("events-{i:02}")).await;
-    }
+    world.snapshots("events", 19).await;
     let proxy = FaultProxy::start(Emulator::shared().endpoint()).await;
     // Slow copies, so that calls issued together are seen together.
     proxy.delay("CopyDBSnapshot", Duration::from_millis(200));
