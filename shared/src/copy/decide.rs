@@ -195,28 +195,20 @@ pub fn decide(
     for state in sources {
         decision.prunes.extend(prunes(plan, now, state, recovery));
     }
-    let pruned = |kind| {
+    // Copies pruned in this run free their place in the manual snapshot quota.
+    let freed = |kind| {
         decision
             .prunes
             .iter()
             .filter(|p| p.copy.kind == kind)
             .count() as u32
     };
-    let pruned = [
-        (SnapshotKind::Instance, pruned(SnapshotKind::Instance)),
-        (SnapshotKind::Cluster, pruned(SnapshotKind::Cluster)),
-    ];
-
     candidates.sort_by_key(|(rank, _, snapshot, _)| (*rank, Reverse(snapshot.created)));
     let mut started = HashMap::<SnapshotKind, u32>::new();
     for (_, state, snapshot, target_id) in candidates {
         let kind = snapshot.kind;
         let used = started.entry(kind).or_default();
-        let freed = pruned
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(0, |(_, n)| *n);
-        if let Some((limit, key, what)) = limit_reached(slots.of(kind), kind, *used, freed) {
+        if let Some((limit, key, what)) = limit_reached(slots.of(kind), kind, *used, freed(kind)) {
             decision.items.push(
                 Item::new(
                     &state.db,

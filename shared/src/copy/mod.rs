@@ -90,6 +90,17 @@ impl Item {
         }
     }
 
+    /// An item about the run as a whole, not one database.
+    fn about_run(outcome: Outcome, detail: String) -> Self {
+        Item {
+            db: "-".into(),
+            source_snapshot: None,
+            target: None,
+            outcome,
+            detail,
+        }
+    }
+
     /// An item about a plan entry as a whole (it selected nothing, or its DB is missing).
     pub fn for_entry(
         entry: usize,
@@ -164,13 +175,7 @@ impl CopyReport {
         CopyReport {
             run: header.finish(RunOutcome::Failed),
             slots: Slots::default(),
-            items: vec![Item {
-                db: "-".into(),
-                source_snapshot: None,
-                target: None,
-                outcome: Outcome::Failed,
-                detail: error.to_string(),
-            }],
+            items: vec![Item::about_run(Outcome::Failed, error.to_string())],
             copy_lag: Vec::new(),
         }
     }
@@ -265,21 +270,7 @@ pub async fn copy_snapshots(
         items.extend(rds::start_copies(clients, decision.copies).await);
     }
 
-    // Failures first, then by database: the order an operator reads a report in.
-    items.sort_by(|a, b| {
-        (
-            !a.outcome.is_failure(),
-            &a.db,
-            &a.source_snapshot,
-            &a.target,
-        )
-            .cmp(&(
-                !b.outcome.is_failure(),
-                &b.db,
-                &b.source_snapshot,
-                &b.target,
-            ))
-    });
+    items.sort_by(|a, b| report_order(a).cmp(&report_order(b)));
     let copy_lag = states
         .iter()
         .map(|state| copy_lag(plan, &state.db, &recovery, now))
@@ -293,14 +284,18 @@ pub async fn copy_snapshots(
     })
 }
 
+/// Failures first, then by database: the order an operator reads a report in.
+fn report_order(item: &Item) -> (bool, &str, Option<&str>, Option<&str>) {
+    (
+        !item.outcome.is_failure(),
+        &item.db,
+        item.source_snapshot.as_deref(),
+        item.target.as_deref(),
+    )
+}
+
 fn ignored(detail: String) -> Item {
-    Item {
-        db: "-".into(),
-        source_snapshot: None,
-        target: None,
-        outcome: Outcome::Ignored,
-        detail,
-    }
+    Item::about_run(Outcome::Ignored, detail)
 }
 
 fn outcome_of(items: &[Item]) -> RunOutcome {
