@@ -158,13 +158,18 @@ pub fn decide(
                 .get(snapshot.arn.as_str())
                 .or_else(|| by_id.get(&(snapshot.kind, target_id.as_str())));
             if let Some(copy) = existing {
-                let (outcome, detail) = if copy.is_available() {
-                    (
+                let (outcome, detail) = match copy.status.as_str() {
+                    "available" => (
                         Outcome::AlreadyCopied,
                         "already in the recovery Region".to_owned(),
-                    )
-                } else {
-                    (Outcome::CopyInProgress, format!("copy is {}", copy.status))
+                    ),
+                    // `prunes` removes it in this run, which frees the name for the next one.
+                    "failed" => (
+                        Outcome::Deferred,
+                        "the earlier copy failed; it is removed now and the next run copies again"
+                            .to_owned(),
+                    ),
+                    status => (Outcome::CopyInProgress, format!("copy is {status}")),
                 };
                 decision.items.push(
                     Item::new(&state.db, outcome, detail)
@@ -673,5 +678,16 @@ mod tests {
         );
         assert_eq!(decision.prunes.len(), 1);
         assert!(decision.prunes[0].reason.contains("failed"));
+        assert!(
+            decision.copies.is_empty(),
+            "the name is taken until the failed copy is gone"
+        );
+        assert_eq!(
+            outcomes(&decision, Outcome::Deferred),
+            1,
+            "{:?}",
+            decision.items
+        );
+        assert_eq!(outcomes(&decision, Outcome::CopyInProgress), 0);
     }
 }
