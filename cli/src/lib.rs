@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use lifeboat_shared::aws::Tuning;
 use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
+use lifeboat_shared::copy::report::age_in_words;
 use lifeboat_shared::copy::{CopyReport, Outcome};
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::RunOutcome;
@@ -131,15 +132,11 @@ fn check_plan(file: &std::path::Path) -> ExitCode {
                 plan.primary_region,
                 plan.recovery_region,
                 plan.copy.rds.len(),
-                if plan.copy.rds.len() == 1 { "y" } else { "ies" },
+                plural(plan.copy.rds.len(), "y", "ies"),
                 plan.copy.backup.len(),
-                if plan.copy.backup.len() == 1 {
-                    "y"
-                } else {
-                    "ies"
-                },
+                plural(plan.copy.backup.len(), "y", "ies"),
                 plan.verify.len(),
-                if plan.verify.len() == 1 { "" } else { "s" },
+                plural(plan.verify.len(), "", "s"),
                 if plan.failover.is_some() {
                     "configured"
                 } else {
@@ -153,6 +150,10 @@ fn check_plan(file: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
 }
 
 fn read_event(path: &std::path::Path) -> Result<Trigger, String> {
@@ -240,7 +241,7 @@ pub fn render(report: &CopyReport) -> String {
     for lag in &report.copy_lag {
         let age = lag.lag_seconds.map_or(
             "no available copy in the recovery Region yet".to_owned(),
-            |s| format!("newest copy holds data from {} ago", humanize(s)),
+            |s| format!("newest copy holds data from {} ago", age_in_words(s)),
         );
         let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);
     }
@@ -259,14 +260,4 @@ pub fn render(report: &CopyReport) -> String {
         }
     );
     out
-}
-
-fn humanize(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }

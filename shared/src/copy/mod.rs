@@ -10,7 +10,7 @@ mod decide;
 pub mod model;
 pub mod presign;
 mod rds;
-mod report;
+pub mod report;
 
 use std::collections::BTreeMap;
 use std::fmt;

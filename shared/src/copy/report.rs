@@ -63,7 +63,7 @@ impl Report for CopyReport {
                     lag.newest_copy.as_deref().unwrap_or("**none**"),
                     lag.data_taken_at.map_or("-".into(), rfc3339),
                     lag.lag_seconds
-                        .map_or("**no copy yet**".into(), human_seconds)
+                        .map_or("**no copy yet**".into(), age_in_words)
                 );
             }
             md.push('\n');
@@ -159,7 +159,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn human_seconds(seconds: i64) -> String {
+/// An age in seconds as people write it (`3h 12m 5s`), for reports and the CLI.
+pub fn age_in_words(seconds: i64) -> String {
     let seconds = seconds.max(0) as u64;
     humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
 }
