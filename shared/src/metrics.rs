@@ -26,6 +26,9 @@ impl Unit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSet {
     pub dimensions: Vec<(String, String)>,
+    /// Further dimension sets, each a subset of `dimensions`, that the values are published
+    /// under as well (CloudWatch aggregates each set's data points on its own).
+    pub rollups: Vec<Vec<String>>,
     pub values: Vec<(String, f64, Unit)>,
 }
 
@@ -36,8 +39,23 @@ impl MetricSet {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            rollups: Vec::new(),
             values: Vec::new(),
         }
+    }
+
+    /// Publishes the values under these dimensions alone too, e.g. a database's copy lag under
+    /// its plan, so one alarm on the plan's Maximum watches every database.
+    pub fn also_by(mut self, dimensions: &[&str]) -> Self {
+        debug_assert!(
+            dimensions
+                .iter()
+                .all(|d| self.dimensions.iter().any(|(k, _)| k == d)),
+            "a rollup names only dimensions the set has"
+        );
+        self.rollups
+            .push(dimensions.iter().map(|d| (*d).to_owned()).collect());
+        self
     }
 
     pub fn with(mut self, name: &str, value: f64, unit: Unit) -> Self {
@@ -48,6 +66,8 @@ impl MetricSet {
     /// The EMF document for this set, as one line of JSON.
     pub fn to_emf(&self, timestamp_ms: i64) -> String {
         let dimension_names: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let mut dimension_sets = vec![json!(dimension_names)];
+        dimension_sets.extend(self.rollups.iter().map(|set| json!(set)));
         let definitions: Vec<Value> = self
             .values
             .iter()
@@ -60,7 +80,7 @@ impl MetricSet {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [dimension_names],
+                    "Dimensions": dimension_sets,
                     "Metrics": definitions,
                 }]
             }),
@@ -96,5 +116,19 @@ mod tests {
         assert_eq!(doc["Plan"], "tracking");
         assert_eq!(doc["CopiesStarted"], 3.0);
         assert!(!line.contains('\n'), "EMF is one document per line");
+    }
+
+    #[test]
+    fn a_rollup_publishes_the_values_under_fewer_dimensions_too() {
+        let line = MetricSet::new(&[("Plan", "tracking"), ("Database", "orders")])
+            .also_by(&["Plan"])
+            .with("CopyLagSeconds", 90.0, Unit::Seconds)
+            .to_emf(0);
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Plan", "Database"], ["Plan"]])
+        );
+        assert_eq!(doc["Database"], "orders");
     }
 }

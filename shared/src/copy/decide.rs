@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::model::{Snapshot, SnapshotKind, SourceDb, copy_tags, tags, target_identifier};
 use super::{Item, Outcome};
+use crate::error::Error;
 use crate::plan::{CopyLimits, Plan, SnapshotSelection};
 
 /// A selected DB and its snapshots in the primary Region.
@@ -26,7 +27,9 @@ pub struct CopyOrder {
     pub target_id: String,
     /// Recovery-Region key for the copy; `None` keeps the source's encryption state.
     pub kms_key: Option<String>,
-    /// Encrypted sources need a presigned request for the source Region.
+    /// Only AWS GovCloud (US) reads a `PreSignedUrl`: CopyDBSnapshot / CopyDBClusterSnapshot
+    /// "This setting applies only to AWS GovCloud (US) Regions. It's ignored in other AWS
+    /// Regions." Elsewhere none is built, so nothing it needs (credentials) can fail a copy.
     pub needs_presigned_url: bool,
     pub option_group: Option<String>,
     pub tags: Vec<(String, String)>,
@@ -37,7 +40,59 @@ pub struct CopyOrder {
 pub struct PruneOrder {
     pub db: SourceDb,
     pub copy: Snapshot,
+    pub why: PruneReason,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneReason {
+    /// Older than `retain_days`, beyond the newest `keep_at_least`.
+    Expired,
+    /// The copy failed. Its name is the one the next copy of its source needs, so the source is
+    /// copied again only once this delete has succeeded.
+    FailedCopy,
+}
+
+impl PruneOrder {
+    /// The report item for this order once its delete returned `result`. A copy that is already
+    /// gone counts as deleted. A failed copy that cannot be deleted is a failure of its source's
+    /// copy, reported with the delete's error in every run until the delete succeeds, and never
+    /// as "copied again next run" before then.
+    pub fn item(&self, result: Result<(), &Error>) -> Item {
+        let deleted = matches!(result, Ok(()) | Err(Error::NotFound { .. }));
+        let item = Item::new(&self.db, Outcome::Pruned, self.reason.clone()).target(&self.copy.id);
+        let item = match self.copy.tags.get(tags::SOURCE_ARN) {
+            Some(source) if self.why == PruneReason::FailedCopy => Item {
+                source_snapshot: Some(source.clone()),
+                ..item
+            },
+            _ => item,
+        };
+        match (self.why, deleted, result) {
+            (PruneReason::Expired, true, _) => item,
+            (PruneReason::Expired, false, Err(error)) => Item {
+                outcome: Outcome::PruneFailed,
+                detail: error.to_string(),
+                ..item
+            },
+            (PruneReason::FailedCopy, true, _) => Item {
+                outcome: Outcome::Deferred,
+                detail: "the earlier copy failed and was deleted; the next run copies the snapshot \
+                         again"
+                    .to_owned(),
+                ..item
+            },
+            (PruneReason::FailedCopy, false, Err(error)) => Item {
+                outcome: Outcome::Failed,
+                detail: format!(
+                    "the earlier copy failed and could not be deleted, so the snapshot cannot be \
+                     copied again until it is (each run retries the delete): {error}"
+                ),
+                ..item
+            },
+            (_, false, Ok(())) => unreachable!("Ok counts as deleted"),
+        }
+    }
 }
 
 /// The recovery Region's room for new copies of one snapshot kind: copies in flight against the
@@ -131,14 +186,6 @@ pub fn decide(
         slots,
         ..Decision::default()
     };
-    let copied_from: HashMap<&str, &Snapshot> = recovery
-        .iter()
-        .filter_map(|copy| {
-            copy.tags
-                .get(tags::SOURCE_ARN)
-                .map(|arn| (arn.as_str(), copy))
-        })
-        .collect();
     let by_id: HashMap<(SnapshotKind, &str), &Snapshot> = recovery
         .iter()
         .map(|s| ((s.kind, s.id.as_str()), s))
@@ -153,21 +200,24 @@ pub fn decide(
             .into_iter()
             .enumerate()
         {
+            // The copy's name is deterministic: whatever holds it is this source's copy.
             let target_id = target_identifier(&snapshot.arn, &snapshot.id);
-            let existing = copied_from
-                .get(snapshot.arn.as_str())
-                .or_else(|| by_id.get(&(snapshot.kind, target_id.as_str())));
-            if let Some(copy) = existing {
+            if let Some(copy) = by_id.get(&(snapshot.kind, target_id.as_str())) {
                 let (outcome, detail) = match copy.status.as_str() {
                     "available" => (
                         Outcome::AlreadyCopied,
                         "already in the recovery Region".to_owned(),
                     ),
-                    // `prunes` removes it in this run, which frees the name for the next one.
+                    // `prunes` deletes it in this run, and its report item tells whether the
+                    // delete freed the name for the next run's copy.
+                    "failed" if copy.is_plans_copy(&plan.name) => continue,
                     "failed" => (
-                        Outcome::Deferred,
-                        "the earlier copy failed; it is removed now and the next run copies again"
-                            .to_owned(),
+                        Outcome::Failed,
+                        format!(
+                            "a failed copy {} that plan {} did not make holds the copy's name; \
+                             delete it to copy the snapshot again",
+                            copy.id, plan.name
+                        ),
                     ),
                     status => (Outcome::CopyInProgress, format!("copy is {status}")),
                 };
@@ -193,6 +243,22 @@ pub fn decide(
                 );
                 continue;
             }
+            if let (Some(group), None) = (snapshot.custom_option_group(), &entry.option_group) {
+                decision.items.push(
+                    Item::new(
+                        &state.db,
+                        Outcome::Refused,
+                        format!(
+                            "copy.rds[{}].option_group: snapshot {} uses option group {group}, \
+                             which does not exist in {}; set option_group to its counterpart \
+                             there (SQL Server and Oracle with TDE cannot be copied without one)",
+                            state.db.entry, snapshot.id, plan.recovery_region
+                        ),
+                    )
+                    .snapshot(snapshot),
+                );
+                continue;
+            }
             candidates.push((rank, state, snapshot, target_id));
         }
     }
@@ -209,6 +275,9 @@ pub fn decide(
             .count() as u32
     };
     candidates.sort_by_key(|(rank, _, snapshot, _)| (*rank, Reverse(snapshot.created)));
+    let govcloud = [&plan.primary_region, &plan.recovery_region]
+        .iter()
+        .all(|region| region.partition() == "aws-us-gov");
     let mut started = HashMap::<SnapshotKind, u32>::new();
     for (_, state, snapshot, target_id) in candidates {
         let kind = snapshot.kind;
@@ -242,7 +311,7 @@ pub fn decide(
             source: snapshot.clone(),
             target_id,
             kms_key,
-            needs_presigned_url: snapshot.encrypted,
+            needs_presigned_url: snapshot.encrypted && govcloud,
             option_group: entry.option_group.clone(),
             tags: copy_tags(&plan.name, snapshot, plan.primary_region.as_str()),
         });
@@ -277,7 +346,8 @@ fn selected(
 
 /// Lifeboat's copies of one DB to delete: those older than `retain_days` beyond the newest
 /// `keep_at_least` good ones, and failed copies (which would otherwise block their target name
-/// forever). Only copies tagged with this plan's name are ever considered.
+/// forever). Only this plan's copies ([`Snapshot::is_plans_copy`]) are ever considered, or
+/// counted toward `keep_at_least`.
 fn prunes(
     plan: &Plan,
     now: OffsetDateTime,
@@ -289,7 +359,7 @@ fn prunes(
         .iter()
         .filter(|copy| {
             copy.kind == state.db.kind
-                && copy.owning_plan() == Some(plan.name.as_str())
+                && copy.is_plans_copy(&plan.name)
                 && copy.tags.get(tags::SOURCE_DB) == Some(&state.db.id)
         })
         .collect();
@@ -299,7 +369,8 @@ fn prunes(
         .map(|copy| PruneOrder {
             db: state.db.clone(),
             copy: (*copy).clone(),
-            reason: "the copy failed; removed so the next run copies the snapshot again".to_owned(),
+            why: PruneReason::FailedCopy,
+            reason: "the copy failed; it is deleted so the snapshot can be copied again".to_owned(),
         })
         .collect();
 
@@ -314,6 +385,7 @@ fn prunes(
             orders.push(PruneOrder {
                 db: state.db.clone(),
                 copy: copy.clone(),
+                why: PruneReason::Expired,
                 reason: format!(
                     "older than retain_days = {} and {} newer copies are kept",
                     entry.retain_days, entry.keep_at_least
@@ -370,6 +442,7 @@ mod tests {
             encrypted,
             tags: BTreeMap::new(),
             source_region: None,
+            option_group: None,
         }
     }
 
@@ -629,7 +702,6 @@ mod tests {
             vec![source(SnapshotKind::Cluster, "phoenix", "e", 0, true)],
         )];
         let decision = decide(&plan, NOW, &encrypted, &[]);
-        assert!(decision.copies[0].needs_presigned_url);
         assert!(decision.copies[0].kms_key.is_some());
     }
 
@@ -666,28 +738,151 @@ mod tests {
     }
 
     #[test]
-    fn failed_copies_are_removed_so_the_next_run_retries() {
+    fn failed_copies_are_deleted_and_their_source_reported_by_the_delete() {
         let plan = plan();
         let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
         let failed = copy_of(&plan, &snap, "failed");
         let decision = decide(
             &plan,
             NOW,
-            &[state(1, SnapshotKind::Instance, "billing", vec![snap])],
+            &[state(1, SnapshotKind::Instance, "billing", vec![snap.clone()])],
             &[failed],
         );
         assert_eq!(decision.prunes.len(), 1);
-        assert!(decision.prunes[0].reason.contains("failed"));
+        let order = &decision.prunes[0];
+        assert_eq!(order.why, PruneReason::FailedCopy);
         assert!(
             decision.copies.is_empty(),
             "the name is taken until the failed copy is gone"
         );
-        assert_eq!(
-            outcomes(&decision, Outcome::Deferred),
-            1,
-            "{:?}",
+        assert!(
+            decision.items.is_empty(),
+            "only the delete can say what happens next: {:?}",
             decision.items
         );
-        assert_eq!(outcomes(&decision, Outcome::CopyInProgress), 0);
+
+        let deleted = order.item(Ok(()));
+        assert_eq!(deleted.outcome, Outcome::Deferred);
+        assert_eq!(deleted.source_snapshot.as_deref(), Some(snap.arn.as_str()));
+        assert!(deleted.detail.contains("next run copies"), "{}", deleted.detail);
+    }
+
+    #[test]
+    fn a_failed_copy_that_cannot_be_deleted_is_a_failure_with_the_deletes_error() {
+        let plan = plan();
+        let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(1, SnapshotKind::Instance, "billing", vec![snap.clone()])],
+            &[copy_of(&plan, &snap, "failed")],
+        );
+        // DeleteDBSnapshot needs the snapshot to be `available`.
+        let refusal = Error::Aws {
+            action: "rds:DeleteDBSnapshot".into(),
+            resource: "DB snapshot x".into(),
+            region: "us-east-2".parse().unwrap(),
+            code: Some("InvalidDBSnapshotState".into()),
+            message: "Cannot delete the snapshot because it is not available".into(),
+            retryable: false,
+        };
+        let item = decision.prunes[0].item(Err(&refusal));
+        assert_eq!(item.outcome, Outcome::Failed);
+        assert!(item.outcome.is_failure());
+        assert!(item.detail.contains("InvalidDBSnapshotState") || item.detail.contains("not available"), "{}", item.detail);
+        assert!(!item.detail.contains("next run copies"), "{}", item.detail);
+        assert_eq!(item.source_snapshot.as_deref(), Some(snap.arn.as_str()));
+
+        // An old copy whose delete fails is a failed prune.
+        let mut expired = decision.prunes[0].clone();
+        expired.why = PruneReason::Expired;
+        assert_eq!(expired.item(Err(&refusal)).outcome, Outcome::PruneFailed);
+        assert_eq!(expired.item(Ok(())).outcome, Outcome::Pruned);
+    }
+
+    #[test]
+    fn a_copy_made_in_the_recovery_region_with_lifeboats_tags_is_never_pruned_or_counted() {
+        let plan = plan();
+        // Five old copies of orders; keep_at_least = 2 keeps the two newest.
+        let old = daily("orders", 10..15);
+        let mut recovery: Vec<Snapshot> =
+            old.iter().map(|s| copy_of(&plan, s, "available")).collect();
+        // A legal hold copied from the newest copy inside the recovery Region with CopyTags:
+        // every Lifeboat tag, another name. It is newer than all of Lifeboat's copies.
+        let mut hold = copy_of(&plan, &source(SnapshotKind::Instance, "orders", "orders-1", 1, false), "available");
+        hold.id = "legal-hold-orders".into();
+        recovery.push(hold);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(0, SnapshotKind::Instance, "orders", old)],
+            &recovery,
+        );
+        let pruned: Vec<&str> = decision.prunes.iter().map(|p| p.copy.id.as_str()).collect();
+        assert!(!pruned.contains(&"legal-hold-orders"), "{pruned:?}");
+        assert_eq!(
+            pruned.len(),
+            3,
+            "the hold does not count toward keep_at_least: {pruned:?}"
+        );
+    }
+
+    #[test]
+    fn a_presigned_url_is_built_only_inside_govcloud() {
+        let encrypted = |plan: &Plan| {
+            let decision = decide(
+                plan,
+                NOW,
+                &[state(
+                    2,
+                    SnapshotKind::Cluster,
+                    "phoenix",
+                    vec![source(SnapshotKind::Cluster, "phoenix", "e", 0, true)],
+                )],
+                &[],
+            );
+            decision.copies[0].needs_presigned_url
+        };
+        assert!(!encrypted(&plan()), "commercial Regions ignore PreSignedUrl");
+        let gov = Plan::parse(
+            &PLAN
+                .replace("us-west-2", "us-gov-west-1")
+                .replace("us-east-2", "us-gov-east-1")
+                .replace("arn:aws:kms", "arn:aws-us-gov:kms"),
+            "test",
+        )
+        .unwrap();
+        assert!(encrypted(&gov));
+    }
+
+    #[test]
+    fn a_snapshot_with_a_custom_option_group_needs_option_group_in_its_entry() {
+        let mut plan = plan();
+        let mut snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
+        snap.option_group = Some("sqlserver-tde".into());
+        let mut default_group = source(SnapshotKind::Instance, "billing", "billing-0", 1, false);
+        default_group.option_group = Some("default:sqlserver-se-15-00".into());
+        let sources = [state(
+            1,
+            SnapshotKind::Instance,
+            "billing",
+            vec![snap.clone(), default_group],
+        )];
+        plan.copy.rds[1].snapshots = SnapshotSelection::All;
+        let decision = decide(&plan, NOW, &sources, &[]);
+        let refused: Vec<&Item> = decision.items.iter().filter(|i| i.outcome == Outcome::Refused).collect();
+        assert_eq!(refused.len(), 1, "{:?}", decision.items);
+        assert!(
+            refused[0].detail.starts_with("copy.rds[1].option_group: snapshot billing-1 uses option group sqlserver-tde"),
+            "{}",
+            refused[0].detail
+        );
+        assert_eq!(decision.copies.len(), 1, "the default group needs nothing");
+        assert_eq!(decision.copies[0].source.id, "billing-0");
+
+        plan.copy.rds[1].option_group = Some("sqlserver-tde-dr".into());
+        let decision = decide(&plan, NOW, &sources, &[]);
+        assert_eq!(decision.copies.len(), 2);
+        assert!(decision.copies.iter().all(|c| c.option_group.as_deref() == Some("sqlserver-tde-dr")));
     }
 }

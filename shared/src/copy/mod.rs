@@ -18,7 +18,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use decide::{CopyOrder, Decision, PruneOrder, Room, Slots, SourceState, decide};
+pub use decide::{CopyOrder, Decision, PruneOrder, PruneReason, Room, Slots, SourceState, decide};
 pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
 
 use crate::aws::AwsClients;
@@ -48,12 +48,35 @@ pub enum Outcome {
     Ignored,
 }
 
+/// What a failed item failed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A snapshot is not copied (refused, or the copy failed).
+    Copy,
+    /// An old copy could not be deleted.
+    Prune,
+}
+
 impl Outcome {
-    fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Outcome::Refused | Outcome::Failed | Outcome::PruneFailed
-        )
+    /// The one failure predicate: the run's outcome, its metrics (`CopiesFailed`,
+    /// `PrunesFailed`) and the CLI's exit code all follow it.
+    pub fn failure(self) -> Option<Failure> {
+        match self {
+            Outcome::Refused | Outcome::Failed => Some(Failure::Copy),
+            Outcome::PruneFailed => Some(Failure::Prune),
+            Outcome::Started
+            | Outcome::WouldStart
+            | Outcome::AlreadyCopied
+            | Outcome::CopyInProgress
+            | Outcome::Deferred
+            | Outcome::Pruned
+            | Outcome::WouldPrune
+            | Outcome::Ignored => None,
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        self.failure().is_some()
     }
 }
 
@@ -189,6 +212,14 @@ impl CopyReport {
         self.items_with(outcome).count()
     }
 
+    /// The items that failed at `what`.
+    pub fn failures(&self, what: Failure) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.outcome.failure() == Some(what))
+            .count()
+    }
+
     pub fn counts(&self) -> BTreeMap<Outcome, usize> {
         let mut counts = BTreeMap::new();
         for item in &self.items {
@@ -315,7 +346,7 @@ fn copy_lag(plan: &Plan, db: &SourceDb, recovery: &[Snapshot], now: OffsetDateTi
         .filter(|copy| {
             copy.kind == db.kind
                 && copy.is_available()
-                && copy.owning_plan() == Some(plan.name.as_str())
+                && copy.is_plans_copy(&plan.name)
                 && copy.tags.get(model::tags::SOURCE_DB) == Some(&db.id)
         })
         .max_by_key(|copy| copy.data_taken_at());

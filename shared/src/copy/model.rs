@@ -4,20 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-/// Tags Lifeboat puts on every copy. A snapshot without `lifeboat:plan` is not Lifeboat's and is
-/// never pruned; the source ARN tag is how a later run knows a snapshot was already copied.
-pub mod tags {
-    pub const PLAN: &str = "lifeboat:plan";
-    pub const SOURCE_ARN: &str = "lifeboat:source-arn";
-    pub const SOURCE_REGION: &str = "lifeboat:source-region";
-    pub const SOURCE_DB: &str = "lifeboat:source-db";
-    /// When the source snapshot was taken: the age of the data in the copy.
-    pub const SOURCE_CREATED: &str = "lifeboat:source-created";
-    pub const PREFIX: &str = "lifeboat:";
-}
+pub use crate::copies::{tags, target_identifier};
 
 /// An RDS resource has at most 50 tags.
 const MAX_TAGS: usize = 50;
@@ -68,6 +57,8 @@ pub struct Snapshot {
     pub tags: BTreeMap<String, String>,
     /// Set by RDS on a snapshot that was copied from another Region.
     pub source_region: Option<String>,
+    /// The option group of a DB instance snapshot (cluster snapshots have none).
+    pub option_group: Option<String>,
 }
 
 impl Snapshot {
@@ -85,9 +76,17 @@ impl Snapshot {
         is_copy && !finished
     }
 
-    /// The plan that made this copy, if Lifeboat made it.
-    pub fn owning_plan(&self) -> Option<&str> {
-        self.tags.get(tags::PLAN).map(String::as_str)
+    /// Whether `plan` made this copy: see [`crate::copies::is_plans_copy`].
+    pub fn is_plans_copy(&self, plan: &str) -> bool {
+        crate::copies::is_plans_copy(plan, &self.id, &self.tags)
+    }
+
+    /// A non-default option group, which a cross-Region copy must replace with one of the
+    /// recovery Region (AWS's default groups are named `default:<engine>-<version>`).
+    pub fn custom_option_group(&self) -> Option<&str> {
+        self.option_group
+            .as_deref()
+            .filter(|group| !group.is_empty() && !group.starts_with("default:"))
     }
 
     /// When the data in this snapshot was taken: for a Lifeboat copy, the source's time.
@@ -98,37 +97,6 @@ impl Snapshot {
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             })
             .or(self.created)
-    }
-}
-
-/// The identifier of the copy of `source` in the recovery Region: the same for every run, so a
-/// retried or duplicated run finds the copy instead of making another.
-///
-/// Automated snapshot identifiers (`rds:orders-2026-11-25-03-10`) are not valid manual snapshot
-/// identifiers, and cluster snapshot identifiers are limited to 63 characters, so the source name
-/// is cleaned and shortened; a hash of the full source ARN keeps two sources from ever sharing a
-/// target.
-pub fn target_identifier(source_arn: &str, source_id: &str) -> String {
-    const MAX_LEN: usize = 63;
-    let hash = &hex::encode(Sha256::digest(source_arn.as_bytes()))[..8];
-    let mut cleaned = String::with_capacity(source_id.len());
-    for c in source_id.chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '-'
-        };
-        if !(c == '-' && cleaned.ends_with('-')) {
-            cleaned.push(c);
-        }
-    }
-    let room = MAX_LEN - "lifeboat-".len() - 1 - hash.len();
-    let cleaned: String = cleaned.chars().take(room).collect();
-    let cleaned = cleaned.trim_matches('-');
-    if cleaned.is_empty() {
-        format!("lifeboat-{hash}")
-    } else {
-        format!("lifeboat-{cleaned}-{hash}")
     }
 }
 
@@ -161,30 +129,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn target_identifier_is_valid_stable_and_unique_per_source() {
-        let arn = "arn:aws:rds:us-west-2:111122223333:snapshot:rds:orders-2026-11-25-03-10";
-        let id = target_identifier(arn, "rds:orders-2026-11-25-03-10");
-        assert!(
-            id.starts_with("lifeboat-rds-orders-2026-11-25-03-10-"),
-            "{id}"
-        );
-        assert_eq!(id, target_identifier(arn, "rds:orders-2026-11-25-03-10"));
-        // A manual snapshot whose name looks the same after cleaning gets another target.
-        let manual_arn = "arn:aws:rds:us-west-2:111122223333:snapshot:rds-orders-2026-11-25-03-10";
-        assert_ne!(
-            id,
-            target_identifier(manual_arn, "rds-orders-2026-11-25-03-10")
-        );
-        // Valid RDS identifier: letter first, letters/digits/hyphens, no "--", no trailing "-".
-        assert!(id.len() <= 63);
-        assert!(
-            id.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        );
-        assert!(!id.contains("--") && !id.ends_with('-'));
-    }
-
-    #[test]
     fn copy_tags_mark_ownership_and_carry_the_sources_own_tags() {
         let source = Snapshot {
             kind: SnapshotKind::Instance,
@@ -203,6 +147,7 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
             source_region: None,
+            option_group: None,
         };
         let tags: BTreeMap<String, String> = copy_tags("tracking", &source, "us-west-2")
             .into_iter()
@@ -222,14 +167,4 @@ mod tests {
         );
     }
 
-    #[test]
-    fn long_source_names_are_shortened_to_the_cluster_limit() {
-        let long = "a".repeat(200);
-        let id = target_identifier(
-            &format!("arn:aws:rds:us-west-2:1:cluster-snapshot:{long}"),
-            &long,
-        );
-        assert_eq!(id.len(), 63);
-        assert!(!id.contains("--"));
-    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Tag};
+use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Filter, Tag};
 use futures::{StreamExt, stream};
 use time::OffsetDateTime;
 
@@ -21,59 +21,62 @@ const CONCURRENT_CALLS: usize = 8;
 
 /// The DBs each `[[copy.rds]]` entry selects, plus an error item for each entry that selects
 /// nothing. A DB selected by two entries is kept once, under the first.
+///
+/// One listing per kind serves every entry: the named DBs in one filtered describe, or every DB
+/// of the Region when a tag selector needs them all. The calls grow with the pages of DBs, not
+/// with the number of entries (see [`source_states`] for the snapshots).
 pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<SourceDb>, Vec<Item>) {
+    let selectors: Vec<RdsSelector<'_>> = plan.copy.rds.iter().map(|e| e.selector()).collect();
+    let wants_all = selectors.iter().any(|s| matches!(s, RdsSelector::Tag(_)));
+    let named = |kind| -> Vec<&str> {
+        selectors
+            .iter()
+            .filter_map(|s| match (s, kind) {
+                (RdsSelector::Instance(id), SnapshotKind::Instance) => Some(*id),
+                (RdsSelector::Cluster(id), SnapshotKind::Cluster) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    };
+    let instances = list_dbs(primary, SnapshotKind::Instance, wants_all, &named(SnapshotKind::Instance)).await;
+    let clusters = list_dbs(primary, SnapshotKind::Cluster, wants_all, &named(SnapshotKind::Cluster)).await;
+
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
-    // Listing every DB is only needed for tag selectors; do it once for all of them.
-    let mut all_dbs: Option<Result<Vec<TaggedDb>, Error>> = None;
-    for (entry, copy) in plan.copy.rds.iter().enumerate() {
-        let selector = copy.selector();
-        let found: Result<Vec<SourceDb>, Error> = match &selector {
-            RdsSelector::Instance(id) => describe_instance(primary, id).await.map(|()| {
-                vec![SourceDb {
-                    entry,
-                    kind: SnapshotKind::Instance,
-                    id: (*id).to_owned(),
-                }]
-            }),
-            RdsSelector::Cluster(id) => describe_cluster(primary, id).await.map(|()| {
-                vec![SourceDb {
-                    entry,
-                    kind: SnapshotKind::Cluster,
-                    id: (*id).to_owned(),
-                }]
-            }),
-            RdsSelector::Tag(tag) => {
-                if all_dbs.is_none() {
-                    all_dbs = Some(list_tagged_dbs(primary).await);
-                }
-                match all_dbs.as_ref().expect("set above") {
-                    Ok(dbs) => {
-                        let matching: Vec<SourceDb> = dbs
-                            .iter()
-                            .filter(|db| db.tags.get(&tag.key) == Some(&tag.value))
-                            .map(|db| SourceDb {
-                                entry,
-                                kind: db.kind,
-                                id: db.id.clone(),
-                            })
-                            .collect();
-                        if matching.is_empty() {
-                            Err(Error::NotFound {
-                                resource: format!(
-                                    "DB instance or cluster tagged {}={}",
-                                    tag.key, tag.value
-                                ),
-                                region: primary.region.clone(),
-                            })
-                        } else {
-                            Ok(matching)
-                        }
+    for (entry, selector) in selectors.iter().enumerate() {
+        let found: Result<Vec<SourceDb>, Error> = match selector {
+            RdsSelector::Instance(id) => find_db(primary, &instances, SnapshotKind::Instance, id, entry),
+            RdsSelector::Cluster(id) => find_db(primary, &clusters, SnapshotKind::Cluster, id, entry),
+            RdsSelector::Tag(tag) => match (&instances, &clusters) {
+                (Ok(instances), Ok(clusters)) => {
+                    // Instances of an Aurora cluster hold no data of their own: the cluster's
+                    // snapshots do.
+                    let matching: Vec<SourceDb> = instances
+                        .iter()
+                        .filter(|db| !db.in_cluster)
+                        .chain(clusters)
+                        .filter(|db| db.tags.get(&tag.key) == Some(&tag.value))
+                        .map(|db| SourceDb {
+                            entry,
+                            kind: db.kind,
+                            id: db.id.clone(),
+                        })
+                        .collect();
+                    if matching.is_empty() {
+                        Err(Error::NotFound {
+                            resource: format!(
+                                "DB instance or cluster tagged {}={}",
+                                tag.key, tag.value
+                            ),
+                            region: primary.region.clone(),
+                        })
+                    } else {
+                        Ok(matching)
                     }
-                    Err(e) => Err(Error::Refused(e.to_string())),
                 }
-            }
+                (Err(e), _) | (_, Err(e)) => Err(Error::Refused(e.to_string())),
+            },
         };
         match found {
             Ok(dbs) => {
@@ -85,7 +88,7 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
             }
             Err(error) => problems.push(Item::for_entry(
                 entry,
-                &selector,
+                selector,
                 Outcome::Failed,
                 error.to_string(),
             )),
@@ -94,85 +97,105 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
     (sources, problems)
 }
 
-async fn describe_instance(primary: &RegionalClients, id: &str) -> Result<(), Error> {
-    primary
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "rds:DescribeDBInstances",
-                &format!("DB instance {id}"),
-                &primary.region,
-            )
-        })
+/// The DB a `db_instance` / `db_cluster` entry names, from the Region's listing.
+fn find_db(
+    primary: &RegionalClients,
+    listed: &Result<Vec<TaggedDb>, Error>,
+    kind: SnapshotKind,
+    id: &str,
+    entry: usize,
+) -> Result<Vec<SourceDb>, Error> {
+    let listed = listed.as_ref().map_err(|e| Error::Refused(e.to_string()))?;
+    // RDS identifiers are not case-sensitive; RDS reports them in lower case.
+    match listed.iter().find(|db| db.id.eq_ignore_ascii_case(id)) {
+        Some(db) => Ok(vec![SourceDb {
+            entry,
+            kind,
+            id: db.id.clone(),
+        }]),
+        None => Err(Error::NotFound {
+            resource: format!("{kind} {id}"),
+            region: primary.region.clone(),
+        }),
+    }
 }
 
-async fn describe_cluster(primary: &RegionalClients, id: &str) -> Result<(), Error> {
-    primary
-        .rds
-        .describe_db_clusters()
-        .db_cluster_identifier(id)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "rds:DescribeDBClusters",
-                &format!("DB cluster {id}"),
-                &primary.region,
-            )
-        })
-}
-
-/// A DB instance or cluster and its tags, for tag selectors.
+/// A DB instance or cluster and its tags.
 struct TaggedDb {
     kind: SnapshotKind,
     id: String,
+    /// An instance that belongs to an Aurora cluster.
+    in_cluster: bool,
     tags: BTreeMap<String, String>,
 }
 
-/// Every DB instance and cluster in the Region with its tags. Instances that belong to an Aurora
-/// cluster are left out: their data is in the cluster's snapshots.
-async fn list_tagged_dbs(primary: &RegionalClients) -> Result<Vec<TaggedDb>, Error> {
+/// How many identifiers one filtered describe names. The RDS reference gives no limit for filter
+/// values; batches keep each request small whatever the plan's size.
+const IDS_PER_FILTER: usize = 100;
+
+/// The DBs of one kind: every one in the Region (`all`), or those named, every page. Names that
+/// do not exist are simply absent.
+async fn list_dbs(
+    primary: &RegionalClients,
+    kind: SnapshotKind,
+    all: bool,
+    named: &[&str],
+) -> Result<Vec<TaggedDb>, Error> {
+    let batches: Vec<Option<&[&str]>> = if all {
+        vec![None]
+    } else {
+        named.chunks(IDS_PER_FILTER).map(Some).collect()
+    };
     let region = &primary.region;
-    let instances: Vec<_> = primary
-        .rds
-        .describe_db_instances()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBInstances", "DB instances", region))?;
-    let clusters: Vec<_> = primary
-        .rds
-        .describe_db_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region))?;
-    let standalone = instances
-        .into_iter()
-        .filter(|db| db.db_cluster_identifier().is_none())
-        .map(|db| TaggedDb {
-            kind: SnapshotKind::Instance,
-            id: db.db_instance_identifier().unwrap_or_default().to_owned(),
-            tags: tag_map(db.tag_list()),
-        });
-    let clusters = clusters.into_iter().map(|c| TaggedDb {
-        kind: SnapshotKind::Cluster,
-        id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
-        tags: tag_map(c.tag_list()),
-    });
-    Ok(standalone.chain(clusters).collect())
+    let mut dbs = Vec::new();
+    for ids in batches {
+        match kind {
+            SnapshotKind::Instance => {
+                let found: Vec<_> = primary
+                    .rds
+                    .describe_db_instances()
+                    .set_filters(ids.map(|ids| vec![filter("db-instance-id", ids)]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| Error::from_sdk(e, "rds:DescribeDBInstances", "DB instances", region))?;
+                dbs.extend(found.into_iter().map(|db| TaggedDb {
+                    kind,
+                    id: db.db_instance_identifier().unwrap_or_default().to_owned(),
+                    in_cluster: db.db_cluster_identifier().is_some(),
+                    tags: tag_map(db.tag_list()),
+                }));
+            }
+            SnapshotKind::Cluster => {
+                let found: Vec<_> = primary
+                    .rds
+                    .describe_db_clusters()
+                    .set_filters(ids.map(|ids| vec![filter("db-cluster-id", ids)]))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region))?;
+                dbs.extend(found.into_iter().map(|c| TaggedDb {
+                    kind,
+                    id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+                    in_cluster: false,
+                    tags: tag_map(c.tag_list()),
+                }));
+            }
+        }
+    }
+    Ok(dbs)
+}
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -186,26 +209,51 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The snapshots of each source DB in the primary Region, fetched concurrently. A DB whose
-/// snapshots cannot be listed becomes an error item; the others go on.
+/// The snapshots (automated and manual) of each source DB in the primary Region: one filtered
+/// listing per kind for all the DBs, every page, so a plan of fifty DBs costs a handful of calls.
+/// When a kind's snapshots cannot be listed, each of its DBs becomes an error item; the other
+/// kind goes on.
 pub async fn source_states(
     primary: &RegionalClients,
     sources: Vec<SourceDb>,
 ) -> (Vec<SourceState>, Vec<Item>) {
-    let results: Vec<(SourceDb, Result<Vec<Snapshot>, Error>)> = stream::iter(sources)
-        .map(|db| async move {
-            let snapshots = list_snapshots(primary, db.kind, Query::OfDb(&db.id)).await;
-            (db, snapshots)
-        })
-        .buffered(CONCURRENT_CALLS)
-        .collect()
-        .await;
     let mut states = Vec::new();
     let mut problems = Vec::new();
-    for (db, result) in results {
-        match result {
-            Ok(snapshots) => states.push(SourceState { db, snapshots }),
-            Err(error) => problems.push(Item::new(&db, Outcome::Failed, error.to_string())),
+    for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
+        let dbs: Vec<SourceDb> = sources.iter().filter(|db| db.kind == kind).cloned().collect();
+        if dbs.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = dbs.iter().map(|db| db.id.as_str()).collect();
+        let mut listed = Ok(Vec::new());
+        for batch in ids.chunks(IDS_PER_FILTER) {
+            match list_snapshots(primary, kind, Query::OfDbs(batch)).await {
+                Ok(found) => {
+                    if let Ok(all) = &mut listed {
+                        all.extend(found);
+                    }
+                }
+                Err(error) => {
+                    listed = Err(error);
+                    break;
+                }
+            }
+        }
+        match listed {
+            Ok(all) => {
+                for db in dbs {
+                    let snapshots = all
+                        .iter()
+                        .filter(|s| s.db.eq_ignore_ascii_case(&db.id))
+                        .cloned()
+                        .collect();
+                    states.push(SourceState { db, snapshots });
+                }
+            }
+            Err(error) => problems.extend(
+                dbs.iter()
+                    .map(|db| Item::new(db, Outcome::Failed, error.to_string())),
+            ),
         }
     }
     (states, problems)
@@ -236,8 +284,8 @@ pub async fn find_source_snapshot(
 /// Which snapshots to describe.
 #[derive(Debug, Clone, Copy)]
 enum Query<'a> {
-    /// The snapshots (automated and manual) of one DB instance or cluster.
-    OfDb(&'a str),
+    /// The snapshots (automated and manual) of these DB instances or clusters.
+    OfDbs(&'a [&'a str]),
     /// One snapshot.
     Id(&'a str),
     /// Every manual snapshot of the Region.
@@ -247,11 +295,19 @@ enum Query<'a> {
 impl Query<'_> {
     fn describe(&self, kind: SnapshotKind) -> String {
         match self {
-            Query::OfDb(db) => format!("snapshots of {kind} {db}"),
+            Query::OfDbs(dbs) => format!("snapshots of {kind} {}", dbs.join(", ")),
             Query::Id(id) => format!("{kind} snapshot {id}"),
             Query::Manual => format!("manual {kind} snapshots"),
         }
     }
+}
+
+/// The `SnapshotType` a describe by identifier must send. DescribeDBSnapshots and
+/// DescribeDBClusterSnapshots: "If this identifier is for an automated snapshot, the SnapshotType
+/// parameter must also be specified" — without it AWS answers that the snapshot does not exist.
+/// Automated snapshots, and only they, are named `rds:…`.
+fn snapshot_type_of(id: &str) -> Option<&'static str> {
+    id.starts_with("rds:").then_some("automated")
 }
 
 /// Describes snapshots of one kind, every page.
@@ -265,8 +321,14 @@ async fn list_snapshots(
         SnapshotKind::Instance => {
             let request = clients.rds.describe_db_snapshots();
             let request = match query {
-                Query::OfDb(db) => request.db_instance_identifier(db),
-                Query::Id(id) => request.db_snapshot_identifier(id),
+                Query::OfDbs(dbs) => request.filters(filter("db-instance-id", dbs)),
+                Query::Id(id) => {
+                    let request = request.db_snapshot_identifier(id);
+                    match snapshot_type_of(id) {
+                        Some(kind) => request.snapshot_type(kind),
+                        None => request,
+                    }
+                }
                 Query::Manual => request.snapshot_type("manual"),
             };
             let found: Vec<DbSnapshot> = request
@@ -283,8 +345,14 @@ async fn list_snapshots(
         SnapshotKind::Cluster => {
             let request = clients.rds.describe_db_cluster_snapshots();
             let request = match query {
-                Query::OfDb(db) => request.db_cluster_identifier(db),
-                Query::Id(id) => request.db_cluster_snapshot_identifier(id),
+                Query::OfDbs(dbs) => request.filters(filter("db-cluster-id", dbs)),
+                Query::Id(id) => {
+                    let request = request.db_cluster_snapshot_identifier(id);
+                    match snapshot_type_of(id) {
+                        Some(kind) => request.snapshot_type(kind),
+                        None => request,
+                    }
+                }
                 Query::Manual => request.snapshot_type("manual"),
             };
             let found: Vec<DbClusterSnapshot> = request
@@ -328,6 +396,7 @@ fn instance_snapshot(s: &DbSnapshot, region: &crate::plan::Region) -> Snapshot {
         encrypted: s.encrypted().unwrap_or(false),
         tags: tag_map(s.tag_list()),
         source_region: s.source_region().map(str::to_owned),
+        option_group: s.option_group_name().map(str::to_owned),
     }
 }
 
@@ -357,28 +426,17 @@ fn cluster_snapshot(s: &DbClusterSnapshot, region: &crate::plan::Region) -> Snap
             .source_db_cluster_snapshot_arn()
             .and_then(|arn| arn.split(':').nth(3))
             .map(str::to_owned),
+        option_group: None,
     }
 }
 
 /// Starts the ordered copies concurrently. Each order ends as one report item: started, already
 /// there (a concurrent run or a duplicate event got there first), or failed with the reason.
 pub async fn start_copies(clients: &AwsClients, orders: Vec<CopyOrder>) -> Vec<Item> {
-    // Credentials are only needed to presign copies of encrypted snapshots.
+    // Credentials are only needed to presign copies in AWS GovCloud (US); when they cannot be
+    // loaded, only those copies fail.
     let credentials = if orders.iter().any(|o| o.needs_presigned_url) {
-        match clients.credentials().await {
-            Ok(credentials) => Some(credentials),
-            Err(error) => {
-                let reason = error.to_string();
-                return orders
-                    .iter()
-                    .map(|o| {
-                        Item::new(&o.db, Outcome::Failed, reason.clone())
-                            .snapshot(&o.source)
-                            .target(&o.target_id)
-                    })
-                    .collect();
-            }
-        }
+        Some(clients.credentials().await)
     } else {
         None
     };
@@ -425,11 +483,16 @@ enum StartError {
 async fn start_copy(
     clients: &AwsClients,
     order: &CopyOrder,
-    credentials: Option<&aws_credential_types::Credentials>,
+    credentials: Option<&Result<aws_credential_types::Credentials, Error>>,
 ) -> Result<(), StartError> {
     let recovery = &clients.recovery;
     let presigned_url = match (order.needs_presigned_url, &order.kms_key, credentials) {
-        (true, Some(key), Some(credentials)) => {
+        (true, _, Some(Err(error))) => {
+            return Err(StartError::Failed(Error::Refused(format!(
+                "the copy needs a presigned URL (AWS GovCloud (US)) and no credentials to sign it: {error}"
+            ))));
+        }
+        (true, Some(key), Some(Ok(credentials))) => {
             let request = CopyRequest {
                 kind: order.source.kind,
                 source_snapshot_arn: &order.source.arn,
@@ -509,7 +572,7 @@ async fn start_copy(
     })
 }
 
-/// Deletes pruned copies concurrently. A copy that is already gone counts as pruned.
+/// Deletes pruned copies concurrently; each order ends as the item [`PruneOrder::item`] gives.
 pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -> Vec<Item> {
     stream::iter(orders)
         .map(|order| async move {
@@ -546,18 +609,10 @@ pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -
                         )
                     }),
             };
-            let item = Item::new(&order.db, Outcome::Pruned, order.reason.clone()).target(id);
-            match result {
-                Ok(()) | Err(Error::NotFound { .. }) => {
-                    tracing::info!(copy = %id, reason = %order.reason, "copy pruned");
-                    item
-                }
-                Err(error) => Item {
-                    outcome: Outcome::PruneFailed,
-                    detail: error.to_string(),
-                    ..item
-                },
+            if result.is_ok() {
+                tracing::info!(copy = %id, reason = %order.reason, "copy deleted");
             }
+            order.item(result.as_ref().map(|_| ()))
         })
         .buffer_unordered(CONCURRENT_CALLS)
         .collect()

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{CopyReport, Outcome};
+use super::{CopyReport, Failure, Outcome};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader};
 
@@ -133,20 +133,26 @@ impl CopyReport {
                 .with("CopiesDeferred", count(&[Outcome::Deferred]), Unit::Count)
                 .with(
                     "CopiesFailed",
-                    count(&[Outcome::Failed, Outcome::Refused]),
+                    self.failures(Failure::Copy) as f64,
                     Unit::Count,
                 )
-                .with("CopiesPruned", count(&[Outcome::Pruned]), Unit::Count),
+                .with("CopiesPruned", count(&[Outcome::Pruned]), Unit::Count)
+                .with(
+                    "PrunesFailed",
+                    self.failures(Failure::Prune) as f64,
+                    Unit::Count,
+                ),
         ];
-        // A DB with no copy at all publishes no lag: alarm on missing data ("breaching").
+        // Each database's lag is also published under the plan alone, so the Maximum of
+        // `CopyLagSeconds{Plan}` is the worst database's: one alarm watches every database
+        // without the template naming them. A DB with no copy at all publishes no lag (alarm on
+        // missing data as breaching); its failed items count in `CopiesFailed`.
         for lag in &self.copy_lag {
             if let Some(seconds) = lag.lag_seconds {
                 sets.push(
-                    MetricSet::new(&[("Plan", plan), ("Database", &lag.db)]).with(
-                        "CopyLagSeconds",
-                        seconds as f64,
-                        Unit::Seconds,
-                    ),
+                    MetricSet::new(&[("Plan", plan), ("Database", &lag.db)])
+                        .also_by(&["Plan"])
+                        .with("CopyLagSeconds", seconds as f64, Unit::Seconds),
                 );
             }
         }
