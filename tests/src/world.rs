@@ -155,6 +155,24 @@ impl World {
             .to_owned()
     }
 
+    /// The automated snapshot RDS took of a DB instance when it was created (`rds:<db>-…`);
+    /// returns its ARN.
+    pub async fn automated_snapshot(&self, db: &str) -> String {
+        let out = self
+            .primary_rds
+            .describe_db_snapshots()
+            .db_instance_identifier(db)
+            .snapshot_type("automated")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("automated snapshots of {db}: {e:?}"));
+        out.db_snapshots()
+            .first()
+            .and_then(|s| s.db_snapshot_arn())
+            .unwrap_or_else(|| panic!("RDS made no automated snapshot of {db}"))
+            .to_owned()
+    }
+
     /// `count` manual snapshots of a DB instance, `<db>-0`, `<db>-1`, …, oldest first.
     pub async fn snapshots(&self, db: &str, count: usize) {
         for i in 0..count {

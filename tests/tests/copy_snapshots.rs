@@ -117,16 +117,19 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     );
     assert!(copy_of(&phoenix_newest).cluster);
 
-    // Only the encrypted source's copy carries a presigned request for the source Region.
+    // Outside AWS GovCloud (US) RDS ignores PreSignedUrl, so none is sent, not even for the
+    // encrypted source; the source is named by ARN.
     let calls = copy_calls(&world);
     assert_eq!(calls.len(), 3);
-    let presigned: Vec<&lifeboat_tests::RecordedCall> = calls
-        .iter()
-        .filter(|c| c.body.contains("PreSignedUrl="))
-        .collect();
-    assert_eq!(presigned.len(), 1, "{calls:#?}");
-    assert!(presigned[0].body.contains("billing-1"));
-    assert!(presigned[0].body.contains("rds.us-west-2.amazonaws.com"));
+    assert!(
+        calls.iter().all(|c| !c.body.contains("PreSignedUrl=")),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.body.contains("billing-1")
+            && c.body.contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-west-2")),
+        "{calls:#?}"
+    );
     assert!(
         calls.iter().all(|c| c.region == RECOVERY),
         "copies are requested in the recovery Region"
@@ -307,19 +310,22 @@ async fn the_same_rds_event_delivered_twice_gives_one_copy() {
     world.db_instance("orders", None, &[]).await;
     world.db_instance("unrelated", None, &[]).await;
     world.snapshot("unrelated", "unrelated-1").await;
-    let arn = world.snapshot("orders", "orders-2026-11-25").await;
+    // RDS-EVENT-0091 names an automated snapshot (`rds:orders-…`), made by RDS itself.
+    let arn = world.automated_snapshot("orders").await;
+    let id = arn.splitn(7, ':').nth(6).unwrap().to_owned();
+    assert!(id.starts_with("rds:orders"), "{id}");
     let lifeboat = world.lifeboat(world.plan(
         "events",
         "[[copy.rds]]\ndb_instance = \"orders\"\n[[copy.rds]]\ndb_instance = \"unrelated\"\n",
     ));
 
-    // The fixture Lambda receives, pointed at the snapshot this test made.
+    // The fixture Lambda receives, pointed at the snapshot RDS made.
     let mut event: serde_json::Value =
         serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
     event["account"] = world.account.id.clone().into();
     event["resources"] = serde_json::json!([arn]);
     event["detail"]["SourceArn"] = arn.clone().into();
-    event["detail"]["SourceIdentifier"] = "orders-2026-11-25".into();
+    event["detail"]["SourceIdentifier"] = id.clone().into();
 
     let first = handle_copy_snapshots_event(&lifeboat, &event)
         .await
@@ -333,10 +339,24 @@ async fn the_same_rds_event_delivered_twice_gives_one_copy() {
 
     let calls = copy_calls(&world);
     assert_eq!(calls.len(), 1, "one copy for two deliveries: {calls:#?}");
-    // The event scoped the run to its DB: the other DB's snapshot was not copied.
+    // The event scoped the run to its DB: the other DB's snapshots were not copied.
     let copies = world.recovery_snapshots().await;
     assert_eq!(copies.len(), 1);
     assert_eq!(copies[0].tags["lifeboat:source-arn"], arn);
+
+    // AWS finds an automated snapshot by identifier only with SnapshotType=automated (moto
+    // finds it without), so the request itself is checked.
+    let lookups: Vec<String> = Emulator::shared()
+        .calls_of(&world.account)
+        .into_iter()
+        .filter(|c| c.action == "DescribeDBSnapshots" && c.body.contains("DBSnapshotIdentifier="))
+        .map(|c| c.body)
+        .collect();
+    assert_eq!(lookups.len(), 2, "one lookup per delivery: {lookups:#?}");
+    for body in &lookups {
+        assert!(body.contains("DBSnapshotIdentifier=rds%3Aorders"), "{body}");
+        assert!(body.contains("SnapshotType=automated"), "{body}");
+    }
 }
 
 #[tokio::test]
