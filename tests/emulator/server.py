@@ -4,8 +4,8 @@ Prints one line, `LISTENING <host>:<port>`, once it answers, then serves until i
 input closes, so it never outlives the test or demo process that started it (even one killed
 with SIGKILL: the kernel closes the pipe).
 
-Later extensions to moto (the AWS Backup job API, global database failover) are registered here,
-before the server starts.
+Lifeboat's extensions to moto (`lifeboat_emulator/`: what moto lacks of the AWS API, modelled on
+its reference) are installed here, before the server starts.
 """
 
 import logging
@@ -13,10 +13,13 @@ import sys
 
 from moto.server import ThreadedMotoServer
 
+import lifeboat_emulator
+
 
 def main() -> None:
     # Werkzeug logs every request to stderr; tests read the recorder instead.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    lifeboat_emulator.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -123,6 +123,35 @@ impl World {
             .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"));
     }
 
+    /// A SQL Server DB instance in the primary Region, with an option group of its own (one made
+    /// here, as for TDE) or the engine's default.
+    pub async fn sql_server_instance(&self, id: &str, option_group: Option<&str>) {
+        if let Some(group) = option_group {
+            self.primary_rds
+                .create_option_group()
+                .option_group_name(group)
+                .engine_name("sqlserver-se")
+                .major_engine_version("15.00")
+                .option_group_description("TDE")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("create option group {group}: {e:?}"));
+        }
+        self.primary_rds
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine("sqlserver-se")
+            .license_model("license-included")
+            .db_instance_class("db.m5.large")
+            .allocated_storage(20)
+            .master_username("lifeboat")
+            .master_user_password("not-a-real-password")
+            .set_option_group_name(option_group.map(str::to_owned))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"));
+    }
+
     /// An Aurora MySQL cluster in the primary Region.
     pub async fn db_cluster(&self, id: &str, kms_key: Option<&str>, tags: &[(&str, &str)]) {
         self.primary_rds

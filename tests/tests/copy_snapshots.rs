@@ -719,3 +719,128 @@ async fn a_snapshot_event_from_another_region_than_the_primary_is_ignored() {
         "no RDS call at all"
     );
 }
+
+#[tokio::test]
+async fn a_snapshot_copied_with_lifeboats_tags_inside_the_recovery_region_is_never_pruned() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("ledger", None, &[]).await;
+    world.snapshots("ledger", 3).await;
+    let plan = world.plan(
+        "hold",
+        "[[copy.rds]]\ndb_instance = \"ledger\"\nsnapshots = \"all\"\nretain_days = 7\nkeep_at_least = 2\n",
+    );
+    let lifeboat = world.lifeboat(plan.clone());
+    assert_eq!(run(&lifeboat).await.count(Outcome::Started), 4); // 3 manual + 1 automated
+    // A legal hold: the copy of the oldest manual snapshot, copied again inside the recovery
+    // Region with CopyTags, so it carries every one of Lifeboat's tags under another name.
+    let oldest = world
+        .recovery_snapshots()
+        .await
+        .into_iter()
+        .find(|s| s.tags["lifeboat:source-arn"].ends_with(":ledger-0"))
+        .expect("the copy of ledger-0");
+    world
+        .recovery_rds
+        .copy_db_snapshot()
+        .source_db_snapshot_identifier(&oldest.id)
+        .target_db_snapshot_identifier("legal-hold-ledger")
+        .copy_tags(true)
+        .send()
+        .await
+        .unwrap();
+    let hold = world
+        .recovery_snapshots()
+        .await
+        .into_iter()
+        .find(|s| s.id == "legal-hold-ledger")
+        .unwrap();
+    assert_eq!(hold.tags["lifeboat:plan"], "hold", "CopyTags carried the tags");
+
+    // Ten days later every copy is older than retain_days.
+    let later = OffsetDateTime::now_utc() + time::Duration::days(10);
+    let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+        .await
+        .unwrap();
+    // The hold neither counts toward keep_at_least nor is pruned: 4 copies, 2 kept, 2 pruned.
+    assert_eq!(report.count(Outcome::Pruned), 2, "{report:#?}");
+    assert!(
+        report.items.iter().all(|i| i.target.as_deref() != Some("legal-hold-ledger")),
+        "{report:#?}"
+    );
+    let left: Vec<String> = world
+        .recovery_snapshots()
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left.len(), 3, "two copies and the hold: {left:?}");
+    assert!(left.contains(&"legal-hold-ledger".to_owned()));
+}
+
+#[tokio::test]
+async fn a_snapshot_with_a_custom_option_group_is_refused_before_any_call_without_option_group() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    world.sql_server_instance("shop", Some("shop-tde")).await;
+    world.sql_server_instance("plain", None).await;
+    let entries = "[[copy.rds]]\ndb_instance = \"shop\"\n[[copy.rds]]\ndb_instance = \"plain\"\n";
+    let report = run(&world.lifeboat(world.plan("tde", entries))).await;
+    let refused: Vec<&str> = report
+        .items_with(Outcome::Refused)
+        .map(|i| i.detail.as_str())
+        .collect();
+    assert_eq!(refused.len(), 1, "{report:#?}");
+    assert!(
+        refused[0].starts_with("copy.rds[0].option_group: snapshot rds:shop-")
+            && refused[0].contains("uses option group shop-tde"),
+        "{}",
+        refused[0]
+    );
+    // The default option group needs nothing: that DB is copied, and only that one.
+    assert_eq!(report.count(Outcome::Started), 1, "{report:#?}");
+    let calls = copy_calls(&world);
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].body.contains("rds%3Aplain"), "{calls:#?}");
+
+    // With option_group set, the copy names it.
+    let entries = "[[copy.rds]]\ndb_instance = \"shop\"\noption_group = \"shop-tde-dr\"\n";
+    let report = run(&world.lifeboat(world.plan("tde", entries))).await;
+    assert_eq!(report.count(Outcome::Started), 1, "{report:#?}");
+    let calls = copy_calls(&world);
+    assert!(
+        calls[1].body.contains("OptionGroupName=shop-tde-dr"),
+        "{:#?}",
+        calls[1]
+    );
+}
+
+#[tokio::test]
+async fn a_steady_state_run_of_fifty_entries_makes_a_handful_of_primary_region_calls() {
+    let world = world().await;
+    world.recovery_stack("lifeboat").await;
+    let mut entries = String::from("[copy.limits]\ndb_snapshot_copies = 100\n");
+    for i in 0..50 {
+        world.db_instance(&format!("shard-{i:02}"), None, &[]).await;
+        entries.push_str(&format!("[[copy.rds]]\ndb_instance = \"shard-{i:02}\"\n"));
+    }
+    let lifeboat = world.lifeboat(world.plan("shards", &entries));
+    assert_eq!(run(&lifeboat).await.count(Outcome::Started), 50);
+
+    let primary_calls = || {
+        Emulator::shared()
+            .calls_of(&world.account)
+            .into_iter()
+            .filter(|c| c.service == "rds" && c.region == PRIMARY)
+            .map(|c| c.action)
+            .collect::<Vec<_>>()
+    };
+    let before = primary_calls().len();
+    let steady = run(&lifeboat).await;
+    assert_eq!(steady.count(Outcome::AlreadyCopied), 50, "{steady:#?}");
+    // 50 DBs and their 50 snapshots fit one page (100 records) each: one listing of the DBs,
+    // one of their snapshots, where a describe per entry made 100 calls.
+    let calls = primary_calls()[before..].to_vec();
+    assert_eq!(calls, ["DescribeDBInstances", "DescribeDBSnapshots"]);
+}

@@ -1,0 +1,16 @@
+"""Lifeboat's extensions to moto: parts of the AWS API that moto 5.2.5 lacks, modelled on the
+AWS API reference (never on what Lifeboat would like to hear). `server.py` installs them before
+the server starts, so the tests, the demo and `demo --serve` all have them.
+
+Each extension is a module with an `install()` function and is tested through the real AWS SDK
+by `tests/tests/emulator.rs`.
+"""
+
+from . import rds_snapshot_option_group
+
+EXTENSIONS = [rds_snapshot_option_group]
+
+
+def install() -> None:
+    for extension in EXTENSIONS:
+        extension.install()
