@@ -135,3 +135,50 @@ async fn when_the_recovery_region_cannot_be_listed_the_run_fails_without_copying
         .expect("a record");
     assert!(latest.contains("rds:DescribeDBSnapshots"), "{latest}");
 }
+
+#[tokio::test]
+async fn a_prune_that_fails_is_a_failure_in_the_outcome_and_in_prunes_failed() {
+    use lifeboat_shared::copy::{Scope, copy_snapshots};
+    use lifeboat_shared::metrics::Unit;
+    use lifeboat_shared::record::RunHeader;
+
+    let world = World::new(Emulator::shared().new_account().await);
+    world.recovery_stack("lifeboat").await;
+    world.db_instance("ledger", None, &[]).await;
+    world.snapshots("ledger", 2).await;
+    let plan = world.plan(
+        "prunes",
+        "[[copy.rds]]\ndb_instance = \"ledger\"\nsnapshots = \"all\"\nretain_days = 7\nkeep_at_least = 1\n",
+    );
+    assert_eq!(run(&world.lifeboat(plan.clone())).await.count(Outcome::Started), 3);
+
+    let proxy = FaultProxy::start(Emulator::shared().endpoint()).await;
+    proxy.fail_with(
+        "DeleteDBSnapshot",
+        None,
+        400,
+        "InvalidDBSnapshotState",
+        "Cannot delete the snapshot because it is not in the available state",
+    );
+    let lifeboat = world.lifeboat_via(plan.clone(), proxy.endpoint());
+    // Ten days later two of the three copies are due for pruning, and neither can be deleted.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+    let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+        .await
+        .unwrap();
+
+    assert_eq!(report.count(Outcome::PruneFailed), 2, "{report:#?}");
+    assert_eq!(report.run.outcome, Some(RunOutcome::Failed), "{report:#?}");
+    let counts = &report.metrics()[0];
+    let value = |name: &str| {
+        counts
+            .values
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, unit)| (*v, *unit))
+    };
+    assert_eq!(value("PrunesFailed"), Some((2.0, Unit::Count)));
+    assert_eq!(value("CopiesFailed"), Some((0.0, Unit::Count)));
+    assert!(report.items_with(Outcome::PruneFailed).all(|i| i.detail.contains("InvalidDBSnapshotState") || i.detail.contains("not in the available state")), "{report:#?}");
+}
