@@ -1,12 +1,12 @@
-//! The `PreSignedUrl` of an encrypted cross-Region RDS copy.
+//! The `PreSignedUrl` of an encrypted cross-Region RDS copy in AWS GovCloud (US).
 //!
-//! For an encrypted snapshot, the destination Region's RDS calls the source Region's RDS on the
-//! caller's behalf, with a request the caller signed for the source Region. Other SDKs build it
-//! from `SourceRegion`; the Rust SDK has no `source_region` on `CopyDBSnapshot` /
-//! `CopyDBClusterSnapshot` and sends none, so without this the copy of an encrypted snapshot fails
-//! in real AWS (the emulator ignores it). The URL is a SigV4 query-presigned `GET` of the same
-//! action against the source Region's endpoint, naming `DestinationRegion`, `KmsKeyId` and the
-//! source snapshot ARN.
+//! CopyDBSnapshot / CopyDBClusterSnapshot: "This setting applies only to AWS GovCloud (US)
+//! Regions. It's ignored in other AWS Regions." There, the destination Region's RDS calls the
+//! source Region's RDS on the caller's behalf with a request the caller signed for the source
+//! Region. Other SDKs build it from `SourceRegion`; the Rust SDK has no `source_region` on these
+//! operations, so Lifeboat builds it: a SigV4 query-presigned `GET` of the same action against
+//! the source Region's endpoint, naming `DestinationRegion`, `KmsKeyId` and the source snapshot
+//! ARN. The copy decision asks for it only when both Regions are in `aws-us-gov`.
 
 use std::time::{Duration, SystemTime};
 
