@@ -118,7 +118,11 @@ mod tests {
         ));
         // Tags that name a source that is not an RDS snapshot ARN mark nothing.
         let id = target_identifier("not-an-arn", "not-an-arn");
-        assert!(!is_plans_copy("tracking", &id, &marked("tracking", "not-an-arn")));
+        assert!(!is_plans_copy(
+            "tracking",
+            &id,
+            &marked("tracking", "not-an-arn")
+        ));
         assert!(!is_plans_copy("tracking", &id, &BTreeMap::new()));
     }
 

@@ -127,7 +127,8 @@ async fn copies_the_newest_snapshot_of_each_db_with_tags_and_the_plan_key_then_d
     );
     assert!(
         calls.iter().any(|c| c.body.contains("billing-1")
-            && c.body.contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-west-2")),
+            && c.body
+                .contains("SourceDBSnapshotIdentifier=arn%3Aaws%3Ards%3Aus-west-2")),
         "{calls:#?}"
     );
     assert!(
@@ -755,7 +756,10 @@ async fn a_snapshot_copied_with_lifeboats_tags_inside_the_recovery_region_is_nev
         .into_iter()
         .find(|s| s.id == "legal-hold-ledger")
         .unwrap();
-    assert_eq!(hold.tags["lifeboat:plan"], "hold", "CopyTags carried the tags");
+    assert_eq!(
+        hold.tags["lifeboat:plan"], "hold",
+        "CopyTags carried the tags"
+    );
 
     // Ten days later every copy is older than retain_days.
     let later = OffsetDateTime::now_utc() + time::Duration::days(10);
@@ -766,7 +770,10 @@ async fn a_snapshot_copied_with_lifeboats_tags_inside_the_recovery_region_is_nev
     // The hold neither counts toward keep_at_least nor is pruned: 4 copies, 2 kept, 2 pruned.
     assert_eq!(report.count(Outcome::Pruned), 2, "{report:#?}");
     assert!(
-        report.items.iter().all(|i| i.target.as_deref() != Some("legal-hold-ledger")),
+        report
+            .items
+            .iter()
+            .all(|i| i.target.as_deref() != Some("legal-hold-ledger")),
         "{report:#?}"
     );
     let left: Vec<String> = world

@@ -1,8 +1,8 @@
 //! Lifeboat's extensions to the emulator (`tests/emulator/lifeboat_emulator/`), checked through
 //! the real AWS SDK against what the AWS API reference says the service answers.
 
-use lifeboat_tests::world::World;
 use lifeboat_tests::Emulator;
+use lifeboat_tests::world::World;
 
 /// `DBSnapshot.OptionGroupName` — "Provides the option group name for the DB snapshot": the
 /// group the instance had when the snapshot was taken, a custom one or the engine's default.
@@ -23,16 +23,26 @@ async fn db_snapshots_name_the_option_group_of_their_instance() {
         snapshots
             .db_snapshots()
             .iter()
-            .filter(|s| s.db_snapshot_identifier().unwrap_or_default().starts_with(id_prefix))
+            .filter(|s| {
+                s.db_snapshot_identifier()
+                    .unwrap_or_default()
+                    .starts_with(id_prefix)
+            })
             .map(|s| s.option_group_name().map(str::to_owned))
             .collect::<Vec<_>>()
     };
     assert_eq!(group_of("shop-manual"), [Some("shop-tde".to_owned())]);
-    assert_eq!(group_of("rds:shop-"), [Some("shop-tde".to_owned())], "automated too");
+    assert_eq!(
+        group_of("rds:shop-"),
+        [Some("shop-tde".to_owned())],
+        "automated too"
+    );
     let default = group_of("rds:plain-");
     assert_eq!(default.len(), 1);
     assert!(
-        default[0].as_deref().is_some_and(|g| g.starts_with("default:sqlserver-se")),
+        default[0]
+            .as_deref()
+            .is_some_and(|g| g.starts_with("default:sqlserver-se")),
         "{default:?}"
     );
 }

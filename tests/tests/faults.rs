@@ -150,7 +150,12 @@ async fn a_prune_that_fails_is_a_failure_in_the_outcome_and_in_prunes_failed() {
         "prunes",
         "[[copy.rds]]\ndb_instance = \"ledger\"\nsnapshots = \"all\"\nretain_days = 7\nkeep_at_least = 1\n",
     );
-    assert_eq!(run(&world.lifeboat(plan.clone())).await.count(Outcome::Started), 3);
+    assert_eq!(
+        run(&world.lifeboat(plan.clone()))
+            .await
+            .count(Outcome::Started),
+        3
+    );
 
     let proxy = FaultProxy::start(Emulator::shared().endpoint()).await;
     proxy.fail_with(
@@ -180,5 +185,11 @@ async fn a_prune_that_fails_is_a_failure_in_the_outcome_and_in_prunes_failed() {
     };
     assert_eq!(value("PrunesFailed"), Some((2.0, Unit::Count)));
     assert_eq!(value("CopiesFailed"), Some((0.0, Unit::Count)));
-    assert!(report.items_with(Outcome::PruneFailed).all(|i| i.detail.contains("InvalidDBSnapshotState") || i.detail.contains("not in the available state")), "{report:#?}");
+    assert!(
+        report
+            .items_with(Outcome::PruneFailed)
+            .all(|i| i.detail.contains("InvalidDBSnapshotState")
+                || i.detail.contains("not in the available state")),
+        "{report:#?}"
+    );
 }

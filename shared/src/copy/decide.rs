@@ -77,9 +77,10 @@ impl PruneOrder {
             },
             (PruneReason::FailedCopy, true, _) => Item {
                 outcome: Outcome::Deferred,
-                detail: "the earlier copy failed and was deleted; the next run copies the snapshot \
+                detail:
+                    "the earlier copy failed and was deleted; the next run copies the snapshot \
                          again"
-                    .to_owned(),
+                        .to_owned(),
                 ..item
             },
             (PruneReason::FailedCopy, false, Err(error)) => Item {
@@ -745,7 +746,12 @@ mod tests {
         let decision = decide(
             &plan,
             NOW,
-            &[state(1, SnapshotKind::Instance, "billing", vec![snap.clone()])],
+            &[state(
+                1,
+                SnapshotKind::Instance,
+                "billing",
+                vec![snap.clone()],
+            )],
             &[failed],
         );
         assert_eq!(decision.prunes.len(), 1);
@@ -764,7 +770,11 @@ mod tests {
         let deleted = order.item(Ok(()));
         assert_eq!(deleted.outcome, Outcome::Deferred);
         assert_eq!(deleted.source_snapshot.as_deref(), Some(snap.arn.as_str()));
-        assert!(deleted.detail.contains("next run copies"), "{}", deleted.detail);
+        assert!(
+            deleted.detail.contains("next run copies"),
+            "{}",
+            deleted.detail
+        );
     }
 
     #[test]
@@ -774,7 +784,12 @@ mod tests {
         let decision = decide(
             &plan,
             NOW,
-            &[state(1, SnapshotKind::Instance, "billing", vec![snap.clone()])],
+            &[state(
+                1,
+                SnapshotKind::Instance,
+                "billing",
+                vec![snap.clone()],
+            )],
             &[copy_of(&plan, &snap, "failed")],
         );
         // DeleteDBSnapshot needs the snapshot to be `available`.
@@ -789,7 +804,11 @@ mod tests {
         let item = decision.prunes[0].item(Err(&refusal));
         assert_eq!(item.outcome, Outcome::Failed);
         assert!(item.outcome.is_failure());
-        assert!(item.detail.contains("InvalidDBSnapshotState") || item.detail.contains("not available"), "{}", item.detail);
+        assert!(
+            item.detail.contains("InvalidDBSnapshotState") || item.detail.contains("not available"),
+            "{}",
+            item.detail
+        );
         assert!(!item.detail.contains("next run copies"), "{}", item.detail);
         assert_eq!(item.source_snapshot.as_deref(), Some(snap.arn.as_str()));
 
@@ -809,7 +828,11 @@ mod tests {
             old.iter().map(|s| copy_of(&plan, s, "available")).collect();
         // A legal hold copied from the newest copy inside the recovery Region with CopyTags:
         // every Lifeboat tag, another name. It is newer than all of Lifeboat's copies.
-        let mut hold = copy_of(&plan, &source(SnapshotKind::Instance, "orders", "orders-1", 1, false), "available");
+        let mut hold = copy_of(
+            &plan,
+            &source(SnapshotKind::Instance, "orders", "orders-1", 1, false),
+            "available",
+        );
         hold.id = "legal-hold-orders".into();
         recovery.push(hold);
         let decision = decide(
@@ -843,7 +866,10 @@ mod tests {
             );
             decision.copies[0].needs_presigned_url
         };
-        assert!(!encrypted(&plan()), "commercial Regions ignore PreSignedUrl");
+        assert!(
+            !encrypted(&plan()),
+            "commercial Regions ignore PreSignedUrl"
+        );
         let gov = Plan::parse(
             &PLAN
                 .replace("us-west-2", "us-gov-west-1")
@@ -870,10 +896,16 @@ mod tests {
         )];
         plan.copy.rds[1].snapshots = SnapshotSelection::All;
         let decision = decide(&plan, NOW, &sources, &[]);
-        let refused: Vec<&Item> = decision.items.iter().filter(|i| i.outcome == Outcome::Refused).collect();
+        let refused: Vec<&Item> = decision
+            .items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Refused)
+            .collect();
         assert_eq!(refused.len(), 1, "{:?}", decision.items);
         assert!(
-            refused[0].detail.starts_with("copy.rds[1].option_group: snapshot billing-1 uses option group sqlserver-tde"),
+            refused[0].detail.starts_with(
+                "copy.rds[1].option_group: snapshot billing-1 uses option group sqlserver-tde"
+            ),
             "{}",
             refused[0].detail
         );
@@ -883,6 +915,11 @@ mod tests {
         plan.copy.rds[1].option_group = Some("sqlserver-tde-dr".into());
         let decision = decide(&plan, NOW, &sources, &[]);
         assert_eq!(decision.copies.len(), 2);
-        assert!(decision.copies.iter().all(|c| c.option_group.as_deref() == Some("sqlserver-tde-dr")));
+        assert!(
+            decision
+                .copies
+                .iter()
+                .all(|c| c.option_group.as_deref() == Some("sqlserver-tde-dr"))
+        );
     }
 }

@@ -166,5 +166,4 @@ mod tests {
             "aws: tags cannot be set"
         );
     }
-
 }

@@ -38,16 +38,32 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
             })
             .collect()
     };
-    let instances = list_dbs(primary, SnapshotKind::Instance, wants_all, &named(SnapshotKind::Instance)).await;
-    let clusters = list_dbs(primary, SnapshotKind::Cluster, wants_all, &named(SnapshotKind::Cluster)).await;
+    let instances = list_dbs(
+        primary,
+        SnapshotKind::Instance,
+        wants_all,
+        &named(SnapshotKind::Instance),
+    )
+    .await;
+    let clusters = list_dbs(
+        primary,
+        SnapshotKind::Cluster,
+        wants_all,
+        &named(SnapshotKind::Cluster),
+    )
+    .await;
 
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
     for (entry, selector) in selectors.iter().enumerate() {
         let found: Result<Vec<SourceDb>, Error> = match selector {
-            RdsSelector::Instance(id) => find_db(primary, &instances, SnapshotKind::Instance, id, entry),
-            RdsSelector::Cluster(id) => find_db(primary, &clusters, SnapshotKind::Cluster, id, entry),
+            RdsSelector::Instance(id) => {
+                find_db(primary, &instances, SnapshotKind::Instance, id, entry)
+            }
+            RdsSelector::Cluster(id) => {
+                find_db(primary, &clusters, SnapshotKind::Cluster, id, entry)
+            }
             RdsSelector::Tag(tag) => match (&instances, &clusters) {
                 (Ok(instances), Ok(clusters)) => {
                     // Instances of an Aurora cluster hold no data of their own: the cluster's
@@ -160,7 +176,9 @@ async fn list_dbs(
                     .send()
                     .try_collect()
                     .await
-                    .map_err(|e| Error::from_sdk(e, "rds:DescribeDBInstances", "DB instances", region))?;
+                    .map_err(|e| {
+                        Error::from_sdk(e, "rds:DescribeDBInstances", "DB instances", region)
+                    })?;
                 dbs.extend(found.into_iter().map(|db| TaggedDb {
                     kind,
                     id: db.db_instance_identifier().unwrap_or_default().to_owned(),
@@ -178,7 +196,9 @@ async fn list_dbs(
                     .send()
                     .try_collect()
                     .await
-                    .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region))?;
+                    .map_err(|e| {
+                        Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region)
+                    })?;
                 dbs.extend(found.into_iter().map(|c| TaggedDb {
                     kind,
                     id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
@@ -220,7 +240,11 @@ pub async fn source_states(
     let mut states = Vec::new();
     let mut problems = Vec::new();
     for kind in [SnapshotKind::Instance, SnapshotKind::Cluster] {
-        let dbs: Vec<SourceDb> = sources.iter().filter(|db| db.kind == kind).cloned().collect();
+        let dbs: Vec<SourceDb> = sources
+            .iter()
+            .filter(|db| db.kind == kind)
+            .cloned()
+            .collect();
         if dbs.is_empty() {
             continue;
         }
