@@ -249,21 +249,7 @@ pub async fn source_states(
             continue;
         }
         let ids: Vec<&str> = dbs.iter().map(|db| db.id.as_str()).collect();
-        let mut listed = Ok(Vec::new());
-        for batch in ids.chunks(IDS_PER_FILTER) {
-            match list_snapshots(primary, kind, Query::OfDbs(batch)).await {
-                Ok(found) => {
-                    if let Ok(all) = &mut listed {
-                        all.extend(found);
-                    }
-                }
-                Err(error) => {
-                    listed = Err(error);
-                    break;
-                }
-            }
-        }
-        match listed {
+        match snapshots_of(primary, kind, &ids).await {
             Ok(all) => {
                 for db in dbs {
                     let snapshots = all
@@ -281,6 +267,19 @@ pub async fn source_states(
         }
     }
     (states, problems)
+}
+
+/// The snapshots of the DBs `ids`, in batches of [`IDS_PER_FILTER`].
+async fn snapshots_of(
+    primary: &RegionalClients,
+    kind: SnapshotKind,
+    ids: &[&str],
+) -> Result<Vec<Snapshot>, Error> {
+    let mut all = Vec::new();
+    for batch in ids.chunks(IDS_PER_FILTER) {
+        all.extend(list_snapshots(primary, kind, Query::OfDbs(batch)).await?);
+    }
+    Ok(all)
 }
 
 /// Every manual snapshot in the recovery Region: Lifeboat's copies, and the copies in flight
