@@ -1,14 +1,37 @@
-//! The project's Python virtualenv (`.venv` at the workspace root) with the pinned tools of
-//! `tests/emulator/requirements.txt`: moto for the emulator, cfn-lint for the template.
+//! The project's Python virtualenvs, with pinned tools, installed on first use:
 //!
-//! Installed on first use, by whichever test or demo needs it first; a file lock keeps parallel
-//! test processes from installing twice, and a stamp of the requirements reinstalls when they
-//! change.
+//! - `.venv`: `tests/emulator/requirements.txt`, moto for the emulator and cfn-lint for the
+//!   templates;
+//! - `.venv/checkov`: `tests/emulator/requirements-checkov.txt`, checkov for the templates. It
+//!   lives apart because checkov pins boto3/botocore to versions older than the ones moto runs on
+//!   (see that file); inside `.venv` so that it is ignored and removed with it.
+//!
+//! Installed by whichever test or demo needs one first; a file lock keeps parallel test processes
+//! from installing twice, and a stamp of the requirements reinstalls when they change.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+/// One virtualenv: where it lives and what goes in it (paths relative to the workspace root).
+struct Venv {
+    dir: &'static str,
+    requirements: &'static str,
+    tools: &'static str,
+}
+
+const MAIN: Venv = Venv {
+    dir: ".venv",
+    requirements: "tests/emulator/requirements.txt",
+    tools: "moto, cfn-lint",
+};
+
+const CHECKOV: Venv = Venv {
+    dir: ".venv/checkov",
+    requirements: "tests/emulator/requirements-checkov.txt",
+    tools: "checkov",
+};
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
@@ -22,8 +45,19 @@ pub fn workspace_root() -> PathBuf {
 pub fn ensure() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
-        install().unwrap_or_else(|e| panic!("cannot prepare the Python virtualenv: {e}"))
+        install(&MAIN).unwrap_or_else(|e| panic!("cannot prepare the Python virtualenv: {e}"))
     })
+}
+
+/// The `checkov` program, in its own virtualenv (installed and up to date).
+pub fn checkov() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        install(&CHECKOV)
+            .unwrap_or_else(|e| panic!("cannot prepare checkov's Python virtualenv: {e}"))
+    })
+    .join("bin")
+    .join("checkov")
 }
 
 /// The path of a program installed in the virtualenv, e.g. `tool("cfn-lint")`.
@@ -36,10 +70,10 @@ pub fn python() -> PathBuf {
     tool("python")
 }
 
-fn install() -> Result<PathBuf, String> {
+fn install(spec: &Venv) -> Result<PathBuf, String> {
     let root = workspace_root();
-    let venv = root.join(".venv");
-    let requirements_path = root.join("tests/emulator/requirements.txt");
+    let venv = root.join(spec.dir);
+    let requirements_path = root.join(spec.requirements);
     let requirements = fs::read_to_string(&requirements_path)
         .map_err(|e| format!("cannot read {}: {e}", requirements_path.display()))?;
     let stamp = venv.join(".lifeboat-requirements");
@@ -58,7 +92,8 @@ fn install() -> Result<PathBuf, String> {
     }
 
     eprintln!(
-        "lifeboat: installing the pinned Python tools (moto, cfn-lint) into {} — first run only",
+        "lifeboat: installing the pinned Python tools ({}) into {} — first run only",
+        spec.tools,
         venv.display()
     );
     let python = std::env::var("LIFEBOAT_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -72,7 +107,7 @@ fn install() -> Result<PathBuf, String> {
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(&requirements_path),
-        "install tests/emulator/requirements.txt",
+        &format!("install {}", spec.requirements),
     )?;
     fs::write(&stamp, requirements)
         .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;

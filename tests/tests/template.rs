@@ -7,17 +7,26 @@
 //!   and so does not look inside a function's `Policies`, `Environment` or `Events`: a misspelt IAM
 //!   action or a `!Ref` to a parameter that does not exist there lints clean. The tests below close
 //!   that gap (every reference resolves, every IAM action exists in cfn-lint's IAM data) and pin
-//!   the facts users and docs/deploy.md rely on: runtime, architecture, triggers, and that
-//!   Lifeboat can only delete snapshots it tagged.
+//!   the facts users and docs/deploy.md rely on: runtime, architecture, triggers.
+//! - The copy function's IAM policy is *evaluated*, not read: a small evaluator (wildcard ARNs,
+//!   request and resource tag conditions, after substituting parameters with test values) shows
+//!   what the role may copy, tag and delete, and what it may not.
+//! - The notifications are evaluated the same way: the failed-run rule's event pattern against
+//!   sample run events, each alarm's metric, dimensions, threshold and missing-data treatment.
+//! - `checkov` (pinned, in its own virtualenv) finds no failed check in either template, and
+//!   every check a resource skips says why in its `Metadata`.
 //!
 //! The templates are parsed with cfn-lint's own YAML loader (it understands `!Ref`, `!Sub`,
 //! `!GetAtt` and turns them into their `Ref` / `Fn::*` JSON form), so no YAML crate is needed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use lifeboat_shared::copy::model::tags;
+use lifeboat_shared::copy::model::{tags, target_identifier};
+use lifeboat_shared::metrics::NAMESPACE;
+use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, RunOutcome};
+use lifeboat_shared::tasks::COPY_SNAPSHOTS;
 use lifeboat_tests::venv::{tool, workspace_root};
 use serde_json::Value;
 
@@ -192,44 +201,6 @@ fn template_declares_the_copy_function_as_documented() {
         invoke["DestinationConfig"]["OnFailure"]["Destination"],
         serde_json::json!({"Fn::GetAtt": ["CopySnapshotsFailures", "Arn"]})
     );
-
-    // Deleting: only snapshots Lifeboat tagged, only in the recovery Region, and every statement
-    // that allows a delete says so.
-    let condition_key = format!("aws:ResourceTag/{}", tags::PLAN);
-    let deletes: Vec<&Value> = policy_statements(function)
-        .into_iter()
-        .filter(|s| {
-            strings(&s["Action"])
-                .iter()
-                .any(|a| a.starts_with("rds:Delete") || *a == "rds:*")
-        })
-        .collect();
-    assert!(
-        !deletes.is_empty(),
-        "no statement allows pruning (rds:DeleteDBSnapshot)"
-    );
-    for statement in deletes {
-        assert_eq!(statement["Effect"], "Allow");
-        assert_eq!(
-            statement["Condition"]["StringLike"][condition_key.as_str()],
-            "*",
-            "a delete statement without the {condition_key} condition: {statement}"
-        );
-        let resources = match &statement["Resource"] {
-            Value::Array(items) => items.clone(),
-            other => vec![other.clone()],
-        };
-        for resource in resources {
-            let arn = resource["Fn::Sub"]
-                .as_str()
-                .unwrap_or_else(|| panic!("delete resource is not a !Sub ARN: {resource}"));
-            assert!(
-                arn.contains(":${AWS::Region}:")
-                    && (arn.ends_with(":snapshot:*") || arn.ends_with(":cluster-snapshot:*")),
-                "deletes must be limited to recovery-Region snapshots: {arn}"
-            );
-        }
-    }
 }
 
 #[test]
@@ -390,4 +361,1023 @@ fn every_iam_action_exists() {
         unknown.trim().is_empty(),
         "IAM actions that do not exist:\n{unknown}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluating the templates: parameters, IAM statements, event patterns, conditions.
+// ---------------------------------------------------------------------------------------------
+
+const ACCOUNT: &str = "111122223333";
+const PRIMARY: &str = "us-west-2";
+const RECOVERY: &str = "us-east-2";
+const PLAN: &str = "tracking";
+
+/// The values a deployment of `examples/tracking.toml` gives the parameters and pseudo parameters.
+fn deployment() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("AWS::AccountId", ACCOUNT.to_owned()),
+        ("AWS::Region", RECOVERY.to_owned()),
+        ("AWS::Partition", "aws".to_owned()),
+        ("PlanName", PLAN.to_owned()),
+        ("PrimaryRegion", PRIMARY.to_owned()),
+        ("StateBucketName", "tracking-dr-state".to_owned()),
+        ("PlanUri", "s3://tracking-dr-state/plan.toml".to_owned()),
+        ("EventBusName", "lifeboat".to_owned()),
+    ])
+}
+
+/// The strings a template value stands for once deployed. `Ref`s to parameters and `${...}` in
+/// `Fn::Sub` take the deployment's values; what only exists once deployed (a resource's `Ref` or
+/// attribute, other intrinsics) becomes a `<placeholder>` that matches no real ARN.
+fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(|v| resolve(v, params)).collect(),
+        Value::Object(map) if map.len() == 1 => {
+            let (function, argument) = map.iter().next().expect("one entry");
+            match (function.as_str(), argument) {
+                ("Ref", Value::String(name)) => vec![
+                    params
+                        .get(name.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| format!("<{name}>")),
+                ],
+                ("Fn::Sub", Value::String(text)) => {
+                    vec![substitute(text, params, &BTreeMap::new())]
+                }
+                ("Fn::Sub", Value::Array(parts)) => {
+                    let text = parts[0].as_str().expect("Fn::Sub text");
+                    let variables: BTreeMap<String, String> = parts
+                        .get(1)
+                        .and_then(Value::as_object)
+                        .map(|vars| {
+                            vars.iter()
+                                .map(|(k, v)| (k.clone(), resolve(v, params).join(",")))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    vec![substitute(text, params, &variables)]
+                }
+                (other, _) => vec![format!("<{other}>")],
+            }
+        }
+        other => vec![other.to_string()],
+    }
+}
+
+fn substitute(
+    text: &str,
+    params: &BTreeMap<&str, String>,
+    variables: &BTreeMap<String, String>,
+) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').expect("closed ${");
+        let name = &after[..end];
+        match (variables.get(name), params.get(name)) {
+            (Some(value), _) | (None, Some(value)) => out.push_str(value),
+            (None, None) => out.push_str(&format!("<{name}>")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` one character.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // matches[j]: pattern[..i] matches text[..j]
+    let mut matches = vec![false; t.len() + 1];
+    matches[0] = true;
+    for &pc in &p {
+        let mut next = vec![false; t.len() + 1];
+        if pc == '*' {
+            let mut seen = false;
+            for j in 0..=t.len() {
+                seen |= matches[j];
+                next[j] = seen;
+            }
+        } else {
+            for j in 1..=t.len() {
+                next[j] = matches[j - 1] && (pc == '?' || pc == t[j - 1]);
+            }
+        }
+        matches = next;
+    }
+    matches[t.len()]
+}
+
+/// One API request as IAM authorises it: an action on a resource, with the tags the request sets
+/// and the tags the resource already carries.
+struct Request<'a> {
+    action: &'a str,
+    resource: &'a str,
+    request_tags: &'a [(&'a str, &'a str)],
+    resource_tags: &'a [(&'a str, &'a str)],
+}
+
+impl Request<'_> {
+    /// The values of a condition key in this request (empty: the key is absent).
+    fn values(&self, key: &str) -> Vec<String> {
+        let key = key.to_ascii_lowercase();
+        let tag = |tags: &[(&str, &str)], name: &str| -> Vec<String> {
+            tags.iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.to_string())
+                .collect()
+        };
+        if let Some(name) = key.strip_prefix("aws:requesttag/") {
+            tag(self.request_tags, name)
+        } else if let Some(name) = key
+            .strip_prefix("aws:resourcetag/")
+            .or_else(|| key.strip_prefix("rds:snapshot-tag/"))
+            .or_else(|| key.strip_prefix("rds:cluster-snapshot-tag/"))
+        {
+            tag(self.resource_tags, name)
+        } else if key == "aws:tagkeys" {
+            self.request_tags
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// An identity policy's statements, resolved for one deployment.
+struct Policy {
+    statements: Vec<Value>,
+    params: BTreeMap<&'static str, String>,
+}
+
+impl Policy {
+    fn of_copy_function() -> Self {
+        let template = load("template.yaml");
+        Policy {
+            statements: policy_statements(copy_function(&template))
+                .into_iter()
+                .cloned()
+                .collect(),
+            params: deployment(),
+        }
+    }
+
+    /// Statements whose action and resource match, conditions aside.
+    fn matching(&self, action: &str, resource: &str) -> Vec<&Value> {
+        self.statements
+            .iter()
+            .filter(|statement| {
+                for unsupported in ["NotAction", "NotResource", "NotPrincipal"] {
+                    assert!(
+                        statement.get(unsupported).is_none(),
+                        "the evaluator does not handle {unsupported}: {statement}"
+                    );
+                }
+                let actions = resolve(&statement["Action"], &self.params);
+                let resources = resolve(&statement["Resource"], &self.params);
+                actions
+                    .iter()
+                    .any(|a| wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+                    && resources.iter().any(|r| wildcard(r, resource))
+            })
+            .collect()
+    }
+
+    /// IAM's decision for an identity policy: an explicit deny wins, else any allow.
+    fn allows(&self, request: &Request) -> bool {
+        let applying: Vec<&Value> = self
+            .matching(request.action, request.resource)
+            .into_iter()
+            .filter(|s| self.conditions_hold(s, request))
+            .collect();
+        !applying.iter().any(|s| s["Effect"] == "Deny")
+            && applying.iter().any(|s| s["Effect"] == "Allow")
+    }
+
+    /// Every operator of a statement's `Condition` holds (AND), every key of an operator holds
+    /// (AND), a key holds when the request's value matches any of the listed values (OR).
+    fn conditions_hold(&self, statement: &Value, request: &Request) -> bool {
+        let Some(condition) = statement.get("Condition") else {
+            return true;
+        };
+        condition
+            .as_object()
+            .expect("Condition is a map")
+            .iter()
+            .all(|(operator, keys)| {
+                keys.as_object()
+                    .expect("condition operator maps keys to values")
+                    .iter()
+                    .all(|(key, expected)| {
+                        let expected = resolve(expected, &self.params);
+                        evaluate_condition(operator, &request.values(key), &expected)
+                    })
+            })
+    }
+}
+
+fn evaluate_condition(operator: &str, actual: &[String], expected: &[String]) -> bool {
+    let (operator, if_exists) = match operator.strip_suffix("IfExists") {
+        Some(base) => (base, true),
+        None => (operator, false),
+    };
+    if operator == "Null" {
+        let wants_absent = expected.iter().any(|e| e == "true");
+        return actual.is_empty() == wants_absent;
+    }
+    let (set, operator) = if let Some(op) = operator.strip_prefix("ForAllValues:") {
+        ("all", op)
+    } else if let Some(op) = operator.strip_prefix("ForAnyValue:") {
+        ("any", op)
+    } else {
+        ("single", operator)
+    };
+    let (negated, test): (bool, fn(&str, &str) -> bool) = match operator {
+        "StringEquals" | "ArnEquals" => (false, |e, a| e == a),
+        "StringNotEquals" | "ArnNotEquals" => (true, |e, a| e == a),
+        "StringEqualsIgnoreCase" => (false, |e, a| e.eq_ignore_ascii_case(a)),
+        "StringLike" | "ArnLike" => (false, wildcard),
+        "StringNotLike" | "ArnNotLike" => (true, wildcard),
+        other => panic!("the evaluator does not handle the condition operator {other}"),
+    };
+    let matches = |value: &String| expected.iter().any(|e| test(e, value));
+    match set {
+        "all" => actual.iter().all(|v| matches(v) != negated),
+        "any" => actual.iter().any(|v| matches(v) != negated),
+        _ if actual.is_empty() => if_exists || negated,
+        _ => actual.iter().any(|v| matches(v) != negated),
+    }
+}
+
+fn rds_arn(region: &str, kind: &str, name: &str) -> String {
+    format!("arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}")
+}
+
+#[test]
+fn iam_evaluator_matches_like_iam() {
+    assert!(wildcard(
+        "arn:aws:rds:*:1:snapshot:lifeboat-*",
+        "arn:aws:rds:us-east-2:1:snapshot:lifeboat-x"
+    ));
+    assert!(!wildcard(
+        "arn:aws:rds:us-east-2:1:snapshot:lifeboat-*",
+        "arn:aws:rds:us-east-2:1:snapshot:my-manual"
+    ));
+    assert!(wildcard("kms:reencrypt*", "kms:reencryptfrom"));
+    assert!(wildcard("a?c", "abc") && !wildcard("a?c", "ac"));
+    let tagged = [("lifeboat:plan", "tracking")];
+    assert!(evaluate_condition(
+        "StringEquals",
+        &["tracking".into()],
+        &["tracking".into()]
+    ));
+    assert!(!evaluate_condition(
+        "StringEquals",
+        &[],
+        &["tracking".into()]
+    ));
+    assert!(evaluate_condition(
+        "StringEqualsIfExists",
+        &[],
+        &["tracking".into()]
+    ));
+    assert!(!evaluate_condition(
+        "StringEqualsIfExists",
+        &["other".into()],
+        &["tracking".into()]
+    ));
+    let request = Request {
+        action: "rds:AddTagsToResource",
+        resource: "x",
+        request_tags: &tagged,
+        resource_tags: &[],
+    };
+    assert_eq!(request.values("aws:RequestTag/lifeboat:plan"), ["tracking"]);
+    assert!(request.values("aws:ResourceTag/lifeboat:plan").is_empty());
+}
+
+/// What the copy function does, allowed: read a source in the primary Region, create a tagged
+/// copy under Lifeboat's name in the recovery Region (CopyDBSnapshot with Tags is also authorised
+/// as AddTagsToResource on the new copy), name an option group, prune its own copy.
+#[test]
+fn copy_role_allows_what_the_copy_task_does() {
+    let policy = Policy::of_copy_function();
+    let plan_tag = [(tags::PLAN, PLAN)];
+    for (kind, copy_action, delete_action, source_id) in [
+        (
+            "snapshot",
+            "rds:CopyDBSnapshot",
+            "rds:DeleteDBSnapshot",
+            "rds:orders-2026-11-25-03-10",
+        ),
+        (
+            "cluster-snapshot",
+            "rds:CopyDBClusterSnapshot",
+            "rds:DeleteDBClusterSnapshot",
+            "rds:phoenix-aurora-2026-11-25-03-10",
+        ),
+    ] {
+        let source = rds_arn(PRIMARY, kind, source_id);
+        let target = rds_arn(RECOVERY, kind, &target_identifier(&source, source_id));
+        let allowed = [
+            (copy_action, source.as_str(), &plan_tag[..], &[][..]),
+            (copy_action, target.as_str(), &plan_tag[..], &[][..]),
+            (
+                "rds:AddTagsToResource",
+                target.as_str(),
+                &plan_tag[..],
+                &[][..],
+            ),
+            (delete_action, target.as_str(), &[][..], &plan_tag[..]),
+        ];
+        for (action, resource, request_tags, resource_tags) in allowed {
+            assert!(
+                policy.allows(&Request {
+                    action,
+                    resource,
+                    request_tags,
+                    resource_tags
+                }),
+                "{action} on {resource} (request tags {request_tags:?}, resource tags \
+                 {resource_tags:?}) must be allowed: the copy task does it"
+            );
+        }
+    }
+    let option_group = rds_arn(RECOVERY, "og", "sqlserver-tde-dr");
+    assert!(policy.allows(&Request {
+        action: "rds:CopyDBSnapshot",
+        resource: &option_group,
+        request_tags: &plan_tag,
+        resource_tags: &[],
+    }));
+}
+
+/// Copies only under Lifeboat's names in the recovery Region, and only tagged as this plan's.
+#[test]
+fn copy_role_creates_copies_only_under_lifeboat_names_tagged_with_its_plan() {
+    let policy = Policy::of_copy_function();
+    let target = rds_arn(RECOVERY, "snapshot", "lifeboat-x");
+    for (what, resource, request_tags) in [
+        ("an untagged copy", target.as_str(), &[][..]),
+        (
+            "a copy claiming another plan",
+            target.as_str(),
+            &[(tags::PLAN, "orders")][..],
+        ),
+        (
+            "a copy under a name that is not Lifeboat's",
+            &*rds_arn(RECOVERY, "snapshot", "my-copy"),
+            &[(tags::PLAN, PLAN)][..],
+        ),
+    ] {
+        for action in ["rds:CopyDBSnapshot", "rds:AddTagsToResource"] {
+            assert!(
+                !policy.allows(&Request {
+                    action,
+                    resource,
+                    request_tags,
+                    resource_tags: &[]
+                }),
+                "{what}: {action} on {resource} with {request_tags:?} must be denied"
+            );
+        }
+    }
+    // And the allowed case next to them, so the denials are not an accident of the ARN.
+    assert!(policy.allows(&Request {
+        action: "rds:CopyDBSnapshot",
+        resource: &target,
+        request_tags: &[(tags::PLAN, PLAN)],
+        resource_tags: &[],
+    }));
+}
+
+/// Pruning can't reach a hand-made snapshot, another plan's copy, or the primary Region.
+#[test]
+fn copy_role_deletes_only_its_own_plans_copies_in_the_recovery_region() {
+    let policy = Policy::of_copy_function();
+    for (kind, action) in [
+        ("snapshot", "rds:DeleteDBSnapshot"),
+        ("cluster-snapshot", "rds:DeleteDBClusterSnapshot"),
+    ] {
+        // A hand-made snapshot matches no delete statement at all, whatever its tags.
+        let manual = rds_arn(RECOVERY, kind, "my-manual");
+        assert!(
+            policy.matching(action, &manual).is_empty(),
+            "{action} statements match the hand-made {manual}: {:?}",
+            policy.matching(action, &manual)
+        );
+        let own = rds_arn(RECOVERY, kind, "lifeboat-orders-1a2b3c4d");
+        let primary_copy = rds_arn(PRIMARY, kind, "lifeboat-orders-1a2b3c4d");
+        for (what, resource, resource_tags) in [
+            (
+                "a hand-made snapshot carrying the plan's tag",
+                manual.as_str(),
+                &[(tags::PLAN, PLAN)][..],
+            ),
+            (
+                "another plan's copy",
+                own.as_str(),
+                &[(tags::PLAN, "orders")][..],
+            ),
+            ("an untagged lifeboat-* snapshot", own.as_str(), &[][..]),
+            (
+                "a snapshot in the primary Region",
+                primary_copy.as_str(),
+                &[(tags::PLAN, PLAN)][..],
+            ),
+        ] {
+            assert!(
+                !policy.allows(&Request {
+                    action,
+                    resource,
+                    request_tags: &[],
+                    resource_tags
+                }),
+                "{what}: {action} on {resource} (tags {resource_tags:?}) must be denied"
+            );
+        }
+        assert!(
+            policy.allows(&Request {
+                action,
+                resource: &own,
+                request_tags: &[],
+                resource_tags: &[(tags::PLAN, PLAN)],
+            }),
+            "{action} of the plan's own copy {own} must be allowed (pruning)"
+        );
+    }
+}
+
+/// Tagging could otherwise make anything look like the plan's copy, and so deletable.
+#[test]
+fn copy_role_tags_nothing_in_the_primary_region_nor_what_is_not_its_own() {
+    let policy = Policy::of_copy_function();
+    let plan_tag = [(tags::PLAN, PLAN)];
+    for arn in [
+        rds_arn(PRIMARY, "snapshot", "lifeboat-x"),
+        rds_arn(PRIMARY, "snapshot", "rds:orders-2026-11-25-03-10"),
+        rds_arn(PRIMARY, "cluster-snapshot", "lifeboat-x"),
+        rds_arn(PRIMARY, "cluster-snapshot", "phoenix-manual"),
+        rds_arn(PRIMARY, "db", "orders"),
+        rds_arn(PRIMARY, "cluster", "phoenix-aurora"),
+        rds_arn(PRIMARY, "og", "sqlserver-tde"),
+    ] {
+        assert!(
+            policy.matching("rds:AddTagsToResource", &arn).is_empty(),
+            "a statement allows tagging {arn} in the primary Region: {:?}",
+            policy.matching("rds:AddTagsToResource", &arn)
+        );
+        assert!(!policy.allows(&Request {
+            action: "rds:AddTagsToResource",
+            resource: &arn,
+            request_tags: &plan_tag,
+            resource_tags: &plan_tag,
+        }));
+    }
+    for (what, resource, resource_tags) in [
+        (
+            "a hand-made snapshot",
+            rds_arn(RECOVERY, "snapshot", "my-manual"),
+            &[][..],
+        ),
+        (
+            "another plan's copy",
+            rds_arn(RECOVERY, "cluster-snapshot", "lifeboat-x"),
+            &[(tags::PLAN, "orders")][..],
+        ),
+        (
+            "a database",
+            rds_arn(RECOVERY, "db", "orders-restored"),
+            &[][..],
+        ),
+    ] {
+        assert!(
+            !policy.allows(&Request {
+                action: "rds:AddTagsToResource",
+                resource: &resource,
+                request_tags: &plan_tag,
+                resource_tags,
+            }),
+            "tagging {what} ({resource}) as the plan's must be denied"
+        );
+    }
+}
+
+/// EventBridge's pattern matching, for the pattern features Lifeboat's rules may use.
+fn pattern_matches(pattern: &Value, event: &Value) -> bool {
+    pattern
+        .as_object()
+        .expect("an event pattern is a map")
+        .iter()
+        .all(|(field, wanted)| {
+            let actual = event.get(field);
+            match wanted {
+                Value::Object(_) => {
+                    actual.is_some_and(|a| a.is_object() && pattern_matches(wanted, a))
+                }
+                Value::Array(alternatives) => alternatives
+                    .iter()
+                    .any(|alternative| field_matches(alternative, actual)),
+                other => panic!("pattern field {field} is neither a map nor a list: {other}"),
+            }
+        })
+}
+
+fn field_matches(alternative: &Value, actual: Option<&Value>) -> bool {
+    let values: Vec<&Value> = match actual {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(value) => vec![value],
+    };
+    match alternative {
+        Value::Object(matcher) => {
+            let (kind, argument) = matcher.iter().next().expect("a content filter");
+            let text = |v: &&Value| v.as_str().map(str::to_owned);
+            match kind.as_str() {
+                "exists" => argument.as_bool() == Some(actual.is_some()),
+                "prefix" => values
+                    .iter()
+                    .filter_map(text)
+                    .any(|v| v.starts_with(argument.as_str().unwrap_or_default())),
+                "suffix" => values
+                    .iter()
+                    .filter_map(text)
+                    .any(|v| v.ends_with(argument.as_str().unwrap_or_default())),
+                "equals-ignore-case" => values
+                    .iter()
+                    .filter_map(text)
+                    .any(|v| v.eq_ignore_ascii_case(argument.as_str().unwrap_or_default())),
+                "wildcard" => values
+                    .iter()
+                    .filter_map(text)
+                    .any(|v| wildcard(argument.as_str().unwrap_or_default(), &v)),
+                "anything-but" => {
+                    let excluded: Vec<&Value> = match argument {
+                        Value::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    !values.is_empty() && values.iter().all(|v| !excluded.contains(v))
+                }
+                other => panic!("the pattern evaluator does not handle {other}"),
+            }
+        }
+        literal => values.contains(&literal),
+    }
+}
+
+/// A `Lifeboat Run Finished` event as `record::publish` puts it on the bus.
+fn run_finished_event(outcome: RunOutcome) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "source": EVENT_SOURCE,
+        "detail-type": RUN_FINISHED,
+        "account": ACCOUNT,
+        "region": RECOVERY,
+        "time": "2026-11-25T05:00:40Z",
+        "resources": [],
+        "detail": {
+            "run_id": "20261125T050012Z-3f9c",
+            "task": COPY_SNAPSHOTS,
+            "plan": PLAN,
+            "trigger": "schedule",
+            "outcome": serde_json::to_value(outcome).expect("outcome serialises"),
+            "started_at": "2026-11-25T05:00:12Z",
+            "summary": {"started": 2, "failed": 1},
+            "report": {"bucket": "tracking-dr-state", "json": "runs/tracking/copy-snapshots/latest.json"},
+        },
+    })
+}
+
+fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// The notifications topic: the one the failed-run rule and the alarms send to.
+fn notifications_topic(template: &Value) -> &str {
+    let topics = resources_of_type(template, "AWS::SNS::Topic");
+    assert_eq!(topics.len(), 1, "one notifications topic: {topics:?}");
+    topics[0].0
+}
+
+/// Evaluates `Conditions` (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`).
+fn condition_holds(template: &Value, condition: &Value, params: &BTreeMap<&str, String>) -> bool {
+    let map = condition.as_object().expect("a condition is a function");
+    let (function, argument) = map.iter().next().expect("one function");
+    let list = || argument.as_array().expect("a list of arguments");
+    match function.as_str() {
+        "Fn::Equals" => resolve(&list()[0], params) == resolve(&list()[1], params),
+        "Fn::Not" => !condition_holds(template, &list()[0], params),
+        "Fn::And" => list().iter().all(|c| condition_holds(template, c, params)),
+        "Fn::Or" => list().iter().any(|c| condition_holds(template, c, params)),
+        "Condition" => {
+            let name = argument.as_str().expect("condition name");
+            condition_holds(template, &template["Conditions"][name], params)
+        }
+        other => panic!("the condition evaluator does not handle {other}"),
+    }
+}
+
+/// Failed and partial runs reach the topic, successful ones do not; EventBridge may publish to
+/// the (encrypted) topic for that rule; an e-mail subscription exists exactly when an address is
+/// given.
+#[test]
+fn failed_and_partial_runs_reach_the_notifications_topic() {
+    let template = load("template.yaml");
+    let topic = notifications_topic(&template);
+    let topic_ref = serde_json::json!({"Ref": topic});
+
+    let rules: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::Events::Rule")
+        .into_iter()
+        .filter(|(_, rule)| {
+            rule["Properties"]["Targets"]
+                .as_array()
+                .is_some_and(|targets| targets.iter().any(|t| t["Arn"] == topic_ref))
+        })
+        .collect();
+    assert_eq!(
+        rules.len(),
+        1,
+        "one rule sends to the topic {topic}: {rules:?}"
+    );
+    let (rule_name, rule) = rules[0];
+    let properties = &rule["Properties"];
+    assert_eq!(
+        properties["EventBusName"],
+        serde_json::json!({"Ref": "LifeboatBus"}),
+        "runs publish on Lifeboat's bus"
+    );
+    assert_ne!(properties["State"], "DISABLED");
+    let pattern = &properties["EventPattern"];
+    for (outcome, notified) in [
+        (RunOutcome::Failed, true),
+        (RunOutcome::Partial, true),
+        (RunOutcome::Succeeded, false),
+    ] {
+        assert_eq!(
+            pattern_matches(pattern, &run_finished_event(outcome)),
+            notified,
+            "a run with outcome {outcome} must {}be notified; pattern {pattern}",
+            if notified { "" } else { "not " }
+        );
+    }
+    let mut foreign = run_finished_event(RunOutcome::Failed);
+    foreign["source"] = "aws.rds".into();
+    assert!(
+        !pattern_matches(pattern, &foreign),
+        "only Lifeboat's own run events are notified"
+    );
+    let target = properties["Targets"]
+        .as_array()
+        .and_then(|targets| targets.iter().find(|t| t["Arn"] == topic_ref))
+        .expect("the topic target");
+    assert!(
+        target.get("RoleArn").is_none(),
+        "SNS targets are authorised by the topic policy; a RoleArn breaks encrypted topics"
+    );
+
+    // The topic policy lets EventBridge publish, for this rule only.
+    let policies: Vec<&Value> = resources_of_type(&template, "AWS::SNS::TopicPolicy")
+        .into_iter()
+        .map(|(_, p)| &p["Properties"])
+        .filter(|p| {
+            p["Topics"]
+                .as_array()
+                .is_some_and(|t| t.contains(&topic_ref))
+        })
+        .collect();
+    assert_eq!(policies.len(), 1, "one policy on the topic");
+    let rule_arn = serde_json::json!({"Fn::GetAtt": [rule_name, "Arn"]});
+    let statements = policies[0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements");
+    let from_events: Vec<&Value> = statements
+        .iter()
+        .filter(|s| strings(&s["Principal"]["Service"]).contains(&"events.amazonaws.com"))
+        .collect();
+    assert!(
+        !from_events.is_empty(),
+        "no statement lets EventBridge publish"
+    );
+    for statement in from_events {
+        assert_eq!(statement["Effect"], "Allow");
+        assert!(strings(&statement["Action"]).contains(&"sns:Publish"));
+        assert_eq!(statement["Resource"], topic_ref);
+        let source = statement["Condition"]
+            .as_object()
+            .and_then(|c| {
+                c.iter()
+                    .filter(|(op, _)| op.starts_with("ArnEquals") || op.starts_with("StringEquals"))
+                    .find_map(|(_, keys)| keys.get("aws:SourceArn"))
+            })
+            .unwrap_or_else(|| {
+                panic!("EventBridge's publish is not scoped to the rule: {statement}")
+            });
+        assert_eq!(source, &rule_arn, "scoped to another rule than {rule_name}");
+    }
+    assert!(
+        statements
+            .iter()
+            .any(|s| strings(&s["Principal"]["Service"]).contains(&"cloudwatch.amazonaws.com")),
+        "no statement lets CloudWatch alarms publish"
+    );
+
+    // An encrypted topic needs a key whose policy lets both publishers use it.
+    let topic_properties = &template["Resources"][topic]["Properties"];
+    if let Some(key_ref) = topic_properties.get("KmsMasterKeyId") {
+        let key = key_ref["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the topic's key must be the stack's own (AWS managed keys refuse EventBridge): {key_ref}"));
+        let key_statements = template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+            .as_array()
+            .expect("key policy statements");
+        for service in ["events.amazonaws.com", "cloudwatch.amazonaws.com"] {
+            let grants = |action: &str| {
+                key_statements.iter().any(|s| {
+                    s["Effect"] == "Allow"
+                        && strings(&s["Principal"]["Service"]).contains(&service)
+                        && strings(&s["Action"]).iter().any(|a| {
+                            wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase())
+                        })
+                })
+            };
+            assert!(
+                grants("kms:GenerateDataKey") && grants("kms:Decrypt"),
+                "the topic's key does not let {service} publish"
+            );
+        }
+    }
+
+    // The e-mail subscription, exactly when an address is given.
+    let subscriptions = resources_of_type(&template, "AWS::SNS::Subscription");
+    assert_eq!(subscriptions.len(), 1, "one e-mail subscription");
+    let subscription = subscriptions[0].1;
+    assert_eq!(subscription["Properties"]["TopicArn"], topic_ref);
+    assert_eq!(subscription["Properties"]["Protocol"], "email");
+    assert_eq!(
+        subscription["Properties"]["Endpoint"],
+        serde_json::json!({"Ref": "NotificationEmail"})
+    );
+    let condition_name = subscription["Condition"]
+        .as_str()
+        .expect("the subscription is conditional");
+    let condition = &template["Conditions"][condition_name];
+    for (email, subscribed) in [("", false), ("dr-oncall@example.com", true)] {
+        let mut params = deployment();
+        params.insert("NotificationEmail", email.to_owned());
+        assert_eq!(
+            condition_holds(&template, condition, &params),
+            subscribed,
+            "NotificationEmail={email:?}"
+        );
+    }
+    assert_eq!(
+        template["Parameters"]["NotificationEmail"]["Default"], "",
+        "no subscription unless asked for"
+    );
+}
+
+/// One alarm, found by its metric, with what it must do.
+struct ExpectedAlarm {
+    namespace: &'static str,
+    metric: &'static str,
+    dimensions: Value,
+    statistic: &'static str,
+    /// A value that must fire the alarm and one that must not.
+    fires_at: f64,
+    quiet_at: f64,
+    missing_data: &'static str,
+}
+
+fn alarm_fires(alarm: &Value, value: f64, params: &BTreeMap<&str, String>) -> bool {
+    let threshold: f64 = match &alarm["Threshold"] {
+        Value::Number(n) => n.as_f64().expect("a number"),
+        other => resolve(other, params)[0]
+            .parse()
+            .unwrap_or_else(|e| panic!("threshold {other}: {e}")),
+    };
+    match alarm["ComparisonOperator"]
+        .as_str()
+        .expect("ComparisonOperator")
+    {
+        "GreaterThanThreshold" => value > threshold,
+        "GreaterThanOrEqualToThreshold" => value >= threshold,
+        "LessThanThreshold" => value < threshold,
+        "LessThanOrEqualToThreshold" => value <= threshold,
+        other => panic!("unexpected comparison {other}"),
+    }
+}
+
+#[test]
+fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
+    let template = load("template.yaml");
+    let topic = notifications_topic(&template);
+    let mut params = deployment();
+    let lag_threshold: f64 = template["Parameters"]["CopyLagThresholdSeconds"]["Default"]
+        .as_f64()
+        .expect("CopyLagThresholdSeconds has a numeric default");
+    params.insert("CopyLagThresholdSeconds", lag_threshold.to_string());
+    let plan_and_task = serde_json::json!([
+        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
+        {"Name": "Task", "Value": COPY_SNAPSHOTS},
+    ]);
+    let expected = [
+        ExpectedAlarm {
+            namespace: NAMESPACE,
+            metric: "CopiesFailed",
+            dimensions: plan_and_task.clone(),
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: NAMESPACE,
+            metric: "PrunesFailed",
+            dimensions: plan_and_task,
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: NAMESPACE,
+            metric: "CopyLagSeconds",
+            dimensions: serde_json::json!([{"Name": "Plan", "Value": {"Ref": "PlanName"}}]),
+            statistic: "Maximum",
+            fires_at: lag_threshold + 1.0,
+            quiet_at: lag_threshold - 1.0,
+            missing_data: "breaching",
+        },
+        ExpectedAlarm {
+            namespace: "AWS/Lambda",
+            metric: "Errors",
+            dimensions: serde_json::json!([
+                {"Name": "FunctionName", "Value": {"Ref": "CopySnapshotsFunction"}}
+            ]),
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: "AWS/SQS",
+            metric: "ApproximateNumberOfMessagesVisible",
+            dimensions: serde_json::json!([
+                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopySnapshotsFailures", "QueueName"]}}
+            ]),
+            statistic: "Maximum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+    ];
+    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    for want in expected {
+        let found: Vec<&Value> = alarms
+            .iter()
+            .map(|(_, a)| &a["Properties"])
+            .filter(|a| a["Namespace"] == want.namespace && a["MetricName"] == want.metric)
+            .collect();
+        let what = format!("{}/{}", want.namespace, want.metric);
+        assert_eq!(found.len(), 1, "one alarm on {what}");
+        let alarm = found[0];
+        assert_eq!(alarm["Dimensions"], want.dimensions, "{what}: dimensions");
+        assert_eq!(alarm["Statistic"], want.statistic, "{what}: statistic");
+        assert!(
+            alarm_fires(alarm, want.fires_at, &params),
+            "{what}: must fire at {}",
+            want.fires_at
+        );
+        assert!(
+            !alarm_fires(alarm, want.quiet_at, &params),
+            "{what}: must stay quiet at {}",
+            want.quiet_at
+        );
+        assert_eq!(
+            alarm["TreatMissingData"], want.missing_data,
+            "{what}: missing data"
+        );
+        assert!(
+            alarm["AlarmActions"]
+                .as_array()
+                .is_some_and(|a| a.contains(&serde_json::json!({"Ref": topic}))),
+            "{what}: the alarm must notify the topic {topic}"
+        );
+        assert_ne!(alarm["ActionsEnabled"], false, "{what}: actions disabled");
+
+        // Periods CloudWatch accepts: a multiple of 60 s; Period x EvaluationPeriods at most 7
+        // days, and at most 1 day when the period is under an hour.
+        let period = alarm["Period"].as_u64().expect("a numeric Period");
+        let evaluations = alarm["EvaluationPeriods"]
+            .as_u64()
+            .expect("EvaluationPeriods");
+        assert_eq!(period % 60, 0, "{what}: period {period}");
+        let window = period * evaluations;
+        assert!(
+            window <= 604_800 && (period >= 3600 || window <= 86_400),
+            "{what}: {period} s x {evaluations} is longer than CloudWatch allows"
+        );
+        if want.missing_data == "breaching" {
+            assert!(
+                window >= 86_400,
+                "{what}: a {window} s window holds no daily run half of the time, and missing \
+                 data is breaching"
+            );
+        }
+    }
+}
+
+/// The stack's `PlanName` accepts exactly the plan names the plan schema accepts.
+#[test]
+fn plan_name_parameter_follows_the_plan_schema() {
+    let template = load("template.yaml");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("docs/plan.schema.json"))
+            .expect("docs/plan.schema.json"),
+    )
+    .expect("the schema is JSON");
+    assert_eq!(
+        template["Parameters"]["PlanName"]["AllowedPattern"],
+        schema["properties"]["name"]["pattern"]
+    );
+}
+
+/// checkov (offline) finds nothing in either template; what a resource skips, it justifies in
+/// its `Metadata` where a reviewer sees it.
+#[test]
+fn templates_pass_checkov() {
+    let files = [
+        template_path("template.yaml"),
+        template_path("forwarder.yaml"),
+    ];
+    let output = Command::new(lifeboat_tests::venv::checkov())
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+        ])
+        .args(files.iter().flat_map(|f| ["-f".as_ref(), f.as_os_str()]))
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run checkov: {e}"));
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", describe(&output)));
+    let summary = &report["summary"];
+    let results = &report["results"];
+    let failed: Vec<String> = results["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{} {} ({}): {}",
+                c["check_id"], c["resource"], c["file_path"], c["check_name"]
+            )
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "checkov failed checks:\n{}",
+        failed.join("\n")
+    );
+    assert_eq!(
+        summary["parsing_errors"], 0,
+        "checkov could not parse: {summary}"
+    );
+    // Both files were really scanned (a file checkov skips would pass vacuously).
+    for file in ["template.yaml", "forwarder.yaml"] {
+        assert!(
+            results["passed_checks"]
+                .as_array()
+                .is_some_and(|checks| checks
+                    .iter()
+                    .any(|c| c["file_path"].as_str().is_some_and(|p| p.ends_with(file)))),
+            "checkov checked nothing in {file}: {summary}"
+        );
+    }
+    for skipped in results["skipped_checks"].as_array().into_iter().flatten() {
+        let comment = skipped["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            comment.split_whitespace().count() >= 8,
+            "{} on {} is skipped without a real justification: {comment:?}",
+            skipped["check_id"],
+            skipped["resource"]
+        );
+    }
+    assert!(output.status.success(), "checkov: {}", describe(&output));
 }
