@@ -2,8 +2,8 @@
 //! against the AWS account and Regions the plan names; `AWS_ENDPOINT_URL` points it at an
 //! emulator instead.
 //!
-//! Exit status: 0 when everything succeeded, 1 when the plan is invalid or a run failed or
-//! partly failed, 2 for a command-line mistake.
+//! Exit status: 0 when everything succeeded, 1 when the plan or the `--event` file is invalid or
+//! a run failed or partly failed, 2 for a command-line mistake.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
