@@ -2,15 +2,15 @@
 //! against the AWS account and Regions the plan names; `AWS_ENDPOINT_URL` points it at an
 //! emulator instead.
 //!
-//! Exit status: 0 when everything succeeded, 1 when the plan is invalid or a run failed or
-//! partly failed, 2 for a command-line mistake.
+//! Exit status: 0 when everything succeeded, 1 when the plan or the `--event` file is invalid or
+//! a run failed or partly failed, 2 for a command-line mistake.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lifeboat_shared::aws::Tuning;
+use lifeboat_shared::aws::{Tuning, load_config};
 use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
 use lifeboat_shared::copy::report::age_in_words;
 use lifeboat_shared::copy::{CopyReport, Outcome};
@@ -100,16 +100,45 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             json,
             event,
         }) => {
-            let trigger = match event.as_deref().map(read_event).transpose() {
-                Ok(trigger) => trigger.unwrap_or(Trigger::Manual),
-                Err(message) => {
-                    eprintln!("lifeboat: {message}");
+            // The command's own inputs are read and checked before any AWS setting is loaded, so
+            // a bad file is reported alone (and every bad file at once), not after credential
+            // or Region warnings.
+            let trigger = event.as_deref().map(read_event).transpose();
+            let local_plan = local_plan(&plan).transpose();
+            let (trigger, local_plan) = match (trigger, local_plan) {
+                (Ok(trigger), Ok(local_plan)) => (trigger.unwrap_or(Trigger::Manual), local_plan),
+                (trigger, local_plan) => {
+                    for message in [trigger.err(), local_plan.err()].into_iter().flatten() {
+                        eprintln!("lifeboat: {message}");
+                    }
                     return ExitCode::from(1);
                 }
             };
-            copy_snapshots(&plan, &trigger, dry_run, json).await
+            let lifeboat = match local_plan {
+                Some(local_plan) => Ok(Lifeboat::new(
+                    &load_config(&Tuning::default()).await,
+                    local_plan,
+                )),
+                None => Lifeboat::load(&plan, &Tuning::default()).await,
+            };
+            match lifeboat {
+                Ok(lifeboat) => copy_snapshots(&lifeboat, &trigger, dry_run, json).await,
+                Err(error) => {
+                    eprintln!("lifeboat: {error}");
+                    ExitCode::from(1)
+                }
+            }
         }
     }
+}
+
+/// The plan, read and checked, when it is a file; `None` for an `s3://` location, which needs
+/// AWS settings to read.
+fn local_plan(location: &str) -> Option<Result<Plan, String>> {
+    if location.starts_with("s3://") {
+        return None;
+    }
+    Some(Plan::from_file(std::path::Path::new(location)).map_err(|errors| errors.to_string()))
 }
 
 fn init_logging() {
@@ -164,19 +193,17 @@ fn read_event(path: &std::path::Path) -> Result<Trigger, String> {
     Trigger::from_event(&event).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-async fn copy_snapshots(location: &str, trigger: &Trigger, dry_run: bool, json: bool) -> ExitCode {
-    let lifeboat = match Lifeboat::load(location, &Tuning::default()).await {
-        Ok(lifeboat) => lifeboat,
-        Err(error) => {
-            eprintln!("lifeboat: {error}");
-            return ExitCode::from(1);
-        }
-    };
+async fn copy_snapshots(
+    lifeboat: &Lifeboat,
+    trigger: &Trigger,
+    dry_run: bool,
+    json: bool,
+) -> ExitCode {
     let options = RunOptions {
         dry_run,
         ..RunOptions::default()
     };
-    match run_copy_snapshots(&lifeboat, trigger, options).await {
+    match run_copy_snapshots(lifeboat, trigger, options).await {
         Ok(Finished::Ran { report, record }) => {
             if json {
                 println!(

@@ -12,6 +12,24 @@ fn lifeboat(args: &[&str]) -> Output {
         .expect("run lifeboat")
 }
 
+/// The binary with no AWS settings at all: no credentials, no Region, no config files, nothing
+/// that turns IMDS off. Whatever AWS configuration loading would say shows up on stderr.
+fn lifeboat_without_aws(args: &[&str]) -> Output {
+    let home = scratch_dir("home");
+    Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(args)
+        .env_clear()
+        .env("HOME", &home)
+        .output()
+        .expect("run lifeboat")
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lifeboat-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -157,5 +175,104 @@ fn copy_snapshots_refuses_a_malformed_event_file_naming_the_field() {
         text(&out.stderr).contains("invalid event: detail.EventID is missing"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// One schema error (a string where an integer is expected) and one cross-field error (two
+/// selectors in one entry); `name` is missing too, so the plan cannot be read whole.
+const BAD_PLAN: &str = r#"
+primary_region = "us-west-2"
+recovery_region = "us-east-2"
+state_bucket = "b-x"
+[[copy.rds]]
+db_instance = "orders"
+db_cluster = "orders"
+retain_days = "7"
+"#;
+
+const BAD_PLAN_ERRORS: [&str; 3] = [
+    "  name: missing (this key is required)",
+    "  copy.rds[0].retain_days: wrong type: \"7\" is a string where an integer is expected",
+    "  copy.rds[0]: set only one of db_instance, db_cluster or tag",
+];
+
+#[test]
+fn plan_check_reports_schema_and_cross_field_errors_in_one_pass() {
+    let plan = scratch_dir("check").join("plan.toml");
+    std::fs::write(&plan, BAD_PLAN).unwrap();
+    let out = lifeboat(&["plan", "check", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let expected = format!(
+        "plan {} is invalid (3 errors):\n{}\n",
+        plan.display(),
+        BAD_PLAN_ERRORS.join("\n")
+    );
+    assert_eq!(stderr, expected);
+}
+
+#[test]
+fn copy_snapshots_reports_a_bad_plan_alone_before_loading_aws_settings() {
+    let plan = scratch_dir("copy").join("plan.toml");
+    std::fs::write(&plan, BAD_PLAN).unwrap();
+    let out = lifeboat_without_aws(&["copy", "snapshots", "--plan", plan.to_str().unwrap()]);
+    // Exit 1: the plan is invalid (see the CLI's documented exit statuses).
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // Only the plan's errors: no IMDS, Region or credential warnings before them.
+    let expected = format!(
+        "lifeboat: plan {} is invalid (3 errors):\n{}\n",
+        plan.display(),
+        BAD_PLAN_ERRORS.join("\n")
+    );
+    assert_eq!(text(&out.stderr), expected);
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn copy_snapshots_reports_a_malformed_event_file_and_a_bad_plan_before_loading_aws_settings() {
+    let dir = scratch_dir("event");
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, BAD_PLAN).unwrap();
+    let event = dir.join("event.json");
+    std::fs::write(&event, "{\"source\": \"aws.rds\",").unwrap();
+    let out = lifeboat_without_aws(&[
+        "copy",
+        "snapshots",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--event",
+        event.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("lifeboat: {} is not JSON: ", event.display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("lifeboat: plan {} is invalid (3 errors):", plan.display()),
+        "{stderr}"
+    );
+    assert_eq!(lines[2..], BAD_PLAN_ERRORS, "{stderr}");
+
+    // A well-formed event file with a good plan still gets no AWS noise when the event is not
+    // an EventBridge event.
+    std::fs::write(&event, "[1, 2]").unwrap();
+    let out = lifeboat_without_aws(&[
+        "copy",
+        "snapshots",
+        "--plan",
+        &example_plan(),
+        "--event",
+        event.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("lifeboat: {}: ", event.display())),
+        "{stderr}"
     );
 }

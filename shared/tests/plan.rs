@@ -124,9 +124,172 @@ fn missing_required_keys_and_wrong_types_are_named() {
         "{errors:#?}"
     );
     assert!(
+        errors.contains(
+            &"recovery_region: wrong type: 7 is an integer where a string is expected".to_owned()
+        ),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_called_wrong_typed_not_missing() {
+    let errors = errors_of(
+        r#"
+        name = "x"
+        primary_region = "us-west-2"
+        recovery_region = "us-east-2"
+        state_bucket = "b-x"
+        [[copy.rds]]
+        db_instance = "orders"
+        retain_days = "7"
+        snapshots = 3
+        "#,
+    );
+    // One error per key, saying what was found and what was expected (not also "3 is not one
+    // of "newest" or "all"", and never "missing").
+    assert_eq!(
+        errors,
+        [
+            "copy.rds[0].retain_days: wrong type: \"7\" is a string where an integer is expected",
+            "copy.rds[0].snapshots: wrong type: 3 is an integer where a string is expected",
+        ]
+    );
+}
+
+#[test]
+fn cross_field_errors_are_reported_even_when_a_required_key_is_missing() {
+    // A missing `name` means the plan as a whole cannot be read; the checks across fields still
+    // run on what can be read, so every error comes in one pass.
+    let errors = errors_of(
+        r#"
+        primary_region = "us-east-2"
+        recovery_region = "us-east-2"
+        state_bucket = "b-x"
+        [[copy.rds]]
+        db_instance = "a"
+        db_cluster = "b"
+        [[copy.rds]]
+        tag = { key = "dr" }
+        [[verify]]
+        name = "v"
+        db_cluster = "phoenix"
+        subnet_group = "g"
+        "#,
+    );
+    assert_eq!(
+        errors,
+        [
+            "name: missing (this key is required)",
+            "copy.rds[1].tag.value: missing (this key is required)",
+            "verify[0].instance_class: missing (this key is required)",
+            "recovery_region: must differ from primary_region (both are us-east-2)",
+            "copy.rds[0]: set only one of db_instance, db_cluster or tag",
+        ]
+    );
+}
+
+fn with_regions(primary: &str, recovery: &str, rest: &str) -> String {
+    format!(
+        "name = \"x\"\nprimary_region = \"{primary}\"\nrecovery_region = \"{recovery}\"\n\
+         state_bucket = \"b-x\"\n{rest}"
+    )
+}
+
+#[test]
+fn regions_in_different_partitions_are_refused() {
+    for (primary, recovery) in [
+        ("us-gov-west-1", "us-east-1"),
+        ("us-east-1", "us-gov-east-1"),
+        ("cn-north-1", "us-west-2"),
+    ] {
+        let errors = errors_of(&with_regions(primary, recovery, ""));
+        assert!(
+            errors.iter().any(|e| e.starts_with(&format!(
+                "recovery_region: {recovery} is in partition {}, but primary_region {primary} is in {}",
+                partition(recovery),
+                partition(primary)
+            ))),
+            "{primary} → {recovery}: {errors:#?}"
+        );
+    }
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
+    }
+}
+
+#[test]
+fn govcloud_pairs_stay_valid_and_their_keys_must_be_govcloud_arns() {
+    let copy = |partition: &str| {
+        format!(
+            "[[copy.rds]]\ndb_instance = \"orders\"\n\
+             kms_key = \"arn:{partition}:kms:us-gov-east-1:111122223333:key/k\"\n"
+        )
+    };
+    let plan = Plan::parse(
+        &with_regions("us-gov-west-1", "us-gov-east-1", &copy("aws-us-gov")),
+        "gov.toml",
+    )
+    .unwrap();
+    assert_eq!(plan.recovery_region.partition(), "aws-us-gov");
+    assert_eq!(
+        errors_of(&with_regions(
+            "us-gov-west-1",
+            "us-gov-east-1",
+            &copy("aws")
+        )),
+        [
+            "copy.rds[0].kms_key: arn:aws:kms:us-gov-east-1:111122223333:key/k is in the aws partition, the recovery Region us-gov-east-1 is in aws-us-gov"
+        ]
+    );
+}
+
+#[test]
+fn china_regions_are_refused_when_the_plan_copies_snapshots() {
+    let copy = "[[copy.rds]]\ndb_instance = \"orders\"\n";
+    let errors = errors_of(&with_regions("cn-north-1", "cn-northwest-1", copy));
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("primary_region: cn-north-1 is a China Region, and RDS copies no snapshots to or from China Regions"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].starts_with("recovery_region: cn-northwest-1 is a China Region"),
+        "{errors:#?}"
+    );
+    // A China Region on one side only is refused too, naming that side.
+    let errors = errors_of(&with_regions("cn-north-1", "ap-east-1", copy));
+    assert!(
         errors
             .iter()
-            .any(|e| e.starts_with("recovery_region: 7 is not of type \"string\"")),
+            .any(|e| e.starts_with("primary_region: cn-north-1 is a China Region")),
+        "{errors:#?}"
+    );
+    // A plan that copies nothing (failover only) may use China Regions.
+    Plan::parse(
+        &with_regions("cn-north-1", "cn-northwest-1", "[failover]\n"),
+        "cn.toml",
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_option_group_with_a_tag_selector_is_refused() {
+    let errors = errors_of(&with_regions(
+        "us-west-2",
+        "us-east-2",
+        "[[copy.rds]]\ntag = { key = \"dr\", value = \"true\" }\noption_group = \"sqlserver-tde\"\n\
+         [[copy.rds]]\ndb_instance = \"orders\"\noption_group = \"sqlserver-tde\"\n",
+    ));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("copy.rds[0].option_group: an option group fits one engine"),
         "{errors:#?}"
     );
 }

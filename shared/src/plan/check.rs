@@ -4,18 +4,24 @@
 //! 3. checks across fields that a schema cannot express (Regions of ARNs, one-of selectors,
 //!    references between sections).
 //!
-//! Unknown keys found in pass 2 are removed before pass 3, so a plan with a typo and a KMS key
-//! in the wrong Region gets both errors in one go.
+//! Keys refused in pass 2 are removed before pass 3, and pass 3 reads the plan part by part (a
+//! top-level key, an array entry), so it runs even when the plan cannot be read whole: a plan
+//! with a missing key, a typo and a KMS key in the wrong Region gets every error in one go.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::JsonType;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
-use super::{Arn, Plan, RdsSelector, Region};
+use serde::de::DeserializeOwned;
+
+use super::{
+    Arn, BackupCopy, DnsFlip, Failover, Plan, Promotion, RdsCopy, RdsSelector, Region, VerifyJob,
+};
 
 /// One problem with a plan, at a path such as `copy.rds[2].kms_key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,42 +104,45 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
     })?;
 
     let (mut errors, refused) = schema_errors(&document);
-    // Drop what the schema refused so the rest can be read and checked across fields. If that
-    // leaves a required key missing, try again keeping the refused values (a badly formatted
-    // name is still a string); if the plan still cannot be read, the schema errors are the news.
+    // Drop what the schema refused so the rest can be read and checked across fields. Where that
+    // leaves a required key missing, the same part is read again keeping the refused values (a
+    // badly formatted name is still a string).
     let unknown_only: Vec<&Refusal> = refused.iter().filter(|r| r.unknown).collect();
-    let attempts = [refused.iter().collect::<Vec<_>>(), unknown_only];
-    let mut parsed = None;
-    let mut first_failure = None;
-    for removals in attempts {
+    let readings = [refused.iter().collect::<Vec<_>>(), unknown_only].map(|removals| {
         let mut cleaned = document.clone();
         remove_all(&mut cleaned, &removals);
-        match serde_path_to_error::deserialize::<_, Plan>(&cleaned) {
-            Ok(plan) => {
-                parsed = Some(plan);
-                break;
-            }
-            Err(error) => {
+        cleaned
+    });
+    let mut first_failure = None;
+    let plan = readings.iter().find_map(|reading| {
+        serde_path_to_error::deserialize::<_, Plan>(reading)
+            .map_err(|error| {
                 first_failure.get_or_insert(error);
-            }
-        }
-    }
-    match parsed {
-        Some(plan) => {
-            // Cross-field checks about a field the schema already refused, or about the entry
-            // holding it, would only repeat the error.
-            let refused_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
-            errors.extend(cross_field_errors(&plan).into_iter().filter(|e| {
-                !refused_paths
-                    .iter()
-                    .any(|r| is_within(r, &e.path) || is_within(&e.path, r))
-            }));
-            if errors.is_empty() {
-                Ok(plan)
-            } else {
-                Err(fail(errors))
-            }
-        }
+            })
+            .ok()
+    });
+
+    // The cross-field checks run on every part of the plan that can be read, even when the whole
+    // cannot (a required key is missing), so one pass reports everything. A check about a key the
+    // schema already refused, or about the entry holding it, would only repeat the error.
+    let refused_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
+    let parts = Parts::read(&readings);
+    let findings = cross_field_errors(&parts).0.into_iter();
+    errors.extend(
+        findings
+            .filter(|finding| {
+                !finding.about.iter().any(|path| {
+                    refused_paths
+                        .iter()
+                        .any(|r| is_within(r, path) || is_within(path, r))
+                })
+            })
+            .map(|finding| finding.error),
+    );
+
+    match plan {
+        Some(plan) if errors.is_empty() => Ok(plan),
+        Some(_) => Err(fail(errors)),
         None => {
             // The schema should already have said why; this covers values only the parser
             // can judge.
@@ -148,6 +157,69 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {
             Err(fail(errors))
         }
     }
+}
+
+/// The parts of a plan the cross-field checks look at, each read on its own: a top-level key,
+/// or one entry of an array. A part that cannot be read (the schema has said why) is left out,
+/// and only the checks that need it are skipped.
+struct Parts {
+    primary_region: Option<Region>,
+    recovery_region: Option<Region>,
+    /// `[[copy.rds]]` entries with their index; `all_rds` says whether every entry was read.
+    rds: Vec<(usize, RdsCopy)>,
+    all_rds: bool,
+    backup: Vec<(usize, BackupCopy)>,
+    verify: Vec<(usize, VerifyJob)>,
+    /// `[failover]` without its arrays, which are read entry by entry below.
+    failover: Option<Failover>,
+    promote: Vec<(usize, Promotion)>,
+    dns: Vec<(usize, DnsFlip)>,
+}
+
+impl Parts {
+    /// Reads each part from the first of `readings` (the plan with refused keys removed, then
+    /// with only unknown keys removed) that holds a readable one.
+    fn read(readings: &[Value]) -> Parts {
+        let (rds, all_rds) = entries(readings, "/copy/rds");
+        let failover = readings.iter().find_map(|reading| {
+            let mut section = reading.pointer("/failover")?.clone();
+            let map = section.as_object_mut()?;
+            map.remove("promote");
+            map.remove("dns");
+            serde_json::from_value(section).ok()
+        });
+        Parts {
+            primary_region: part(readings, "/primary_region"),
+            recovery_region: part(readings, "/recovery_region"),
+            rds,
+            all_rds,
+            backup: entries(readings, "/copy/backup").0,
+            verify: entries(readings, "/verify").0,
+            failover,
+            promote: entries(readings, "/failover/promote").0,
+            dns: entries(readings, "/failover/dns").0,
+        }
+    }
+}
+
+fn part<T: DeserializeOwned>(readings: &[Value], pointer: &str) -> Option<T> {
+    readings
+        .iter()
+        .find_map(|reading| T::deserialize(reading.pointer(pointer)?).ok())
+}
+
+/// The readable entries of the array at `pointer`, with their indexes, and whether all were.
+fn entries<T: DeserializeOwned>(readings: &[Value], pointer: &str) -> (Vec<(usize, T)>, bool) {
+    let count = readings
+        .iter()
+        .filter_map(|reading| reading.pointer(pointer)?.as_array().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    let read: Vec<(usize, T)> = (0..count)
+        .filter_map(|i| Some((i, part(readings, &format!("{pointer}/{i}"))?)))
+        .collect();
+    let all = read.len() == count;
+    (read, all)
 }
 
 /// Whether `path` is `outer` or lies inside it (`copy.rds[0].kms_key` lies inside `copy.rds[0]`).
@@ -193,6 +265,7 @@ struct Refusal {
 fn schema_errors(document: &Value) -> (Vec<PlanError>, Vec<Refusal>) {
     let mut errors = Vec::new();
     let mut refused = Vec::new();
+    let mut wrong_typed = Vec::new();
     for error in validator().iter_errors(document) {
         let steps: Vec<PathStep> = error.instance_path().iter().map(PathStep::from).collect();
         let path = render(&steps);
@@ -222,15 +295,69 @@ fn schema_errors(document: &Value) -> (Vec<PlanError>, Vec<Refusal>) {
                         unknown: false,
                     });
                 }
-                let schema_path = error.schema_path().as_str().to_owned();
-                let message = friendly_message(&schema_path, error.instance())
-                    .unwrap_or_else(|| error.to_string());
+                let message = match error.kind() {
+                    ValidationErrorKind::Type { kind } => {
+                        wrong_typed.push(path.clone());
+                        wrong_type_message(error.instance(), kind)
+                    }
+                    _ => friendly_message(error.schema_path().as_str(), error.instance())
+                        .unwrap_or_else(|| error.to_string()),
+                };
                 errors.push(PlanError::at(path, message));
             }
         }
     }
+    // Of a value of the wrong type, say only that: "3 is not one of ..." adds nothing.
+    errors.retain(|error| {
+        !wrong_typed.contains(&error.path) || error.message.starts_with(WRONG_TYPE)
+    });
     errors.dedup();
     (errors, refused)
+}
+
+const WRONG_TYPE: &str = "wrong type: ";
+
+/// `wrong type: "7" is a string where an integer is expected`, in TOML's words.
+fn wrong_type_message(instance: &Value, expected: &TypeKind) -> String {
+    let found = match instance {
+        Value::String(_) => "a string",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::Bool(_) => "a boolean",
+        Value::Array(_) => "an array",
+        // The TOML reader hands dates and times over as a table with one private key.
+        Value::Object(map) if map.keys().any(|k| k.contains("toml_private_datetime")) => {
+            "a date-time"
+        }
+        Value::Object(_) => "a table",
+        Value::Null => "empty",
+    };
+    let expected: Vec<&str> = match expected {
+        TypeKind::Single(one) => vec![type_in_words(*one)],
+        TypeKind::Multiple(set) => set.iter().map(type_in_words).collect(),
+    };
+    let expected = match expected.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "another type".to_owned(),
+    };
+    let shown = match instance {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        value => format!("{value} "),
+    };
+    format!("{WRONG_TYPE}{shown}is {found} where {expected} is expected")
+}
+
+fn type_in_words(kind: JsonType) -> &'static str {
+    match kind {
+        JsonType::Array => "an array",
+        JsonType::Boolean => "a boolean",
+        JsonType::Integer => "an integer",
+        JsonType::Null => "nothing",
+        JsonType::Number => "a number",
+        JsonType::Object => "a table",
+        JsonType::String => "a string",
+    }
 }
 
 fn remove_all(document: &mut Value, removals: &[&Refusal]) {
@@ -325,20 +452,51 @@ fn walk<'a>(document: &'a mut Value, steps: &[PathStep]) -> Option<&'a mut Value
     })
 }
 
-/// Checks that span fields or sections.
-fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
-    let mut errors = Vec::new();
-    let recovery = &plan.recovery_region;
+/// A cross-field error and the keys it is about. It is left out when the schema refused one of
+/// them (or a key inside one), since it would only repeat that error.
+struct Finding {
+    error: PlanError,
+    about: Vec<String>,
+}
 
-    if plan.primary_region == plan.recovery_region {
-        errors.push(PlanError::at(
-            "recovery_region",
-            format!("must differ from primary_region (both are {recovery})"),
-        ));
+impl Finding {
+    /// An error about an entry as a whole, which depends on only some of its keys.
+    fn about(error: PlanError, keys: &[&str]) -> Self {
+        let about = keys.iter().map(|key| join(&error.path, key)).collect();
+        Finding { error, about }
+    }
+}
+
+impl From<PlanError> for Finding {
+    fn from(error: PlanError) -> Self {
+        let about = vec![error.path.clone()];
+        Finding { error, about }
+    }
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn push(&mut self, finding: impl Into<Finding>) {
+        self.0.push(finding.into());
+    }
+    fn extend<F: Into<Finding>>(&mut self, findings: impl IntoIterator<Item = F>) {
+        self.0.extend(findings.into_iter().map(Into::into));
+    }
+}
+
+/// Checks that span fields or sections.
+fn cross_field_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    let recovery = plan.recovery_region.as_ref();
+
+    if let (Some(primary), Some(recovery)) = (&plan.primary_region, recovery) {
+        errors.extend(region_pair_errors(plan, primary, recovery));
     }
 
     let mut copied_dbs = HashSet::new();
-    for (i, entry) in plan.copy.rds.iter().enumerate() {
+    for (i, entry) in &plan.rds {
         let path = format!("copy.rds[{i}]");
         let choice = exactly_one(
             &path,
@@ -352,9 +510,12 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
             Ok(()) => {
                 let selector = entry.selector();
                 if !copied_dbs.insert(selector.clone()) {
-                    errors.push(PlanError::at(
-                        &path,
-                        format!("{selector} is already selected by an earlier entry"),
+                    errors.push(Finding::about(
+                        PlanError::at(
+                            &path,
+                            format!("{selector} is already selected by an earlier entry"),
+                        ),
+                        &["db_instance", "db_cluster", "tag"],
                     ));
                 }
             }
@@ -363,16 +524,24 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
         if let Some(key) = &entry.kms_key {
             errors.extend(kms_key_error(&format!("{path}.kms_key"), key, recovery));
         }
+        // An option group belongs to one engine (and version); a tag can match DBs of several.
+        if entry.tag.is_some() && entry.option_group.is_some() {
+            errors.push(PlanError::at(
+                format!("{path}.option_group"),
+                "an option group fits one engine, but a tag selector can match DBs of \
+                 several; give each DB that needs an option group its own db_instance entry",
+            ));
+        }
     }
 
-    for (i, entry) in plan.copy.backup.iter().enumerate() {
+    for (i, entry) in &plan.backup {
         let path = format!("copy.backup[{i}]");
         errors.extend(arn_error(
             &format!("{path}.destination_vault"),
             &entry.destination_vault,
             "backup",
             Some("backup-vault:"),
-            Some(recovery),
+            recovery,
         ));
         errors.extend(arn_error(
             &format!("{path}.iam_role"),
@@ -384,14 +553,15 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
     }
 
     let protected_by_name: HashSet<&str> = plan
-        .copy
         .rds
         .iter()
-        .filter_map(|entry| entry.db_instance.as_deref().or(entry.db_cluster.as_deref()))
+        .filter_map(|(_, entry)| entry.db_instance.as_deref().or(entry.db_cluster.as_deref()))
         .collect();
-    let has_tag_selector = plan.copy.rds.iter().any(|entry| entry.tag.is_some());
+    // A tag selector cannot be resolved offline, and an entry that cannot be read may name the
+    // DB: either way, whether a verify job's DB is copied cannot be told.
+    let copied_dbs_known = plan.all_rds && plan.rds.iter().all(|(_, entry)| entry.tag.is_none());
     let mut verify_names = BTreeSet::new();
-    for (i, job) in plan.verify.iter().enumerate() {
+    for (i, job) in &plan.verify {
         let path = format!("verify[{i}]");
         if !verify_names.insert(job.name.as_str()) {
             errors.push(PlanError::at(
@@ -415,7 +585,7 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
             (Err(error), _) => errors.push(error),
             // A verify job restores the newest copy, so something must make copies of it.
             (Ok(()), Some((key, db)))
-                if !has_tag_selector && !protected_by_name.contains(db.as_str()) =>
+                if copied_dbs_known && !protected_by_name.contains(db.as_str()) =>
             {
                 errors.push(PlanError::at(
                     format!("{path}.{key}"),
@@ -442,7 +612,10 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
                 _ => None,
             };
             if let Some(message) = message {
-                errors.push(PlanError::at(check_path, message));
+                errors.push(Finding::about(
+                    PlanError::at(check_path, message),
+                    &["sql", "expect", "freshness_sql", "max_age"],
+                ));
             }
         }
     }
@@ -465,49 +638,87 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
                 "automatic failover needs at least one alarm",
             ));
         }
-        for (i, promotion) in failover.promote.iter().enumerate() {
-            let path = format!("failover.promote[{i}]");
-            errors.extend(
-                exactly_one(
-                    &path,
-                    &[
-                        ("aurora_global", promotion.aurora_global.is_some()),
-                        ("rds_replica", promotion.rds_replica.is_some()),
-                        (
-                            "aurora_replica_cluster",
-                            promotion.aurora_replica_cluster.is_some(),
-                        ),
-                    ],
-                )
-                .err(),
-            );
-            match (&promotion.aurora_global, &promotion.target_cluster) {
-                (Some(_), None) => errors.push(PlanError::at(
-                    format!("{path}.target_cluster"),
-                    "aurora_global needs the recovery-Region cluster that becomes the writer",
-                )),
-                (_, Some(target)) => errors.extend(arn_error(
-                    &format!("{path}.target_cluster"),
-                    target,
-                    "rds",
-                    Some("cluster:"),
-                    Some(recovery),
-                )),
-                (None, None) => {}
-            }
+    }
+    for (i, promotion) in &plan.promote {
+        let path = format!("failover.promote[{i}]");
+        errors.extend(
+            exactly_one(
+                &path,
+                &[
+                    ("aurora_global", promotion.aurora_global.is_some()),
+                    ("rds_replica", promotion.rds_replica.is_some()),
+                    (
+                        "aurora_replica_cluster",
+                        promotion.aurora_replica_cluster.is_some(),
+                    ),
+                ],
+            )
+            .err(),
+        );
+        match (&promotion.aurora_global, &promotion.target_cluster) {
+            (Some(_), None) => errors.push(PlanError::at(
+                format!("{path}.target_cluster"),
+                "aurora_global needs the recovery-Region cluster that becomes the writer",
+            )),
+            (_, Some(target)) => errors.extend(arn_error(
+                &format!("{path}.target_cluster"),
+                target,
+                "rds",
+                Some("cluster:"),
+                recovery,
+            )),
+            (None, None) => {}
         }
-        for (i, flip) in failover.dns.iter().enumerate() {
-            let path = format!("failover.dns[{i}]");
-            if !is_dns_name(&flip.record) {
+    }
+    for (i, flip) in &plan.dns {
+        let path = format!("failover.dns[{i}]");
+        if !is_dns_name(&flip.record) {
+            errors.push(PlanError::at(
+                format!("{path}.record"),
+                format!("{:?} is not a DNS name", flip.record),
+            ));
+        }
+        if flip.primary == flip.recovery {
+            errors.push(PlanError::at(
+                format!("{path}.recovery"),
+                "is the same as primary, so a flip would change nothing",
+            ));
+        }
+    }
+    errors
+}
+
+/// Region pairs AWS cannot serve: the same Region twice, Regions in two partitions (nothing is
+/// copied, replicated or failed over between `aws`, `aws-us-gov` and `aws-cn`), and RDS snapshot
+/// copies to or from a China Region, which RDS does not offer.
+fn region_pair_errors(plan: &Parts, primary: &Region, recovery: &Region) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    if primary == recovery {
+        errors.push(PlanError::at(
+            "recovery_region",
+            format!("must differ from primary_region (both are {recovery})"),
+        ));
+    }
+    if primary.partition() != recovery.partition() {
+        errors.push(PlanError::at(
+            "recovery_region",
+            format!(
+                "{recovery} is in partition {}, but primary_region {primary} is in {}: AWS \
+                 copies snapshots and replicates databases only within one partition",
+                recovery.partition(),
+                primary.partition()
+            ),
+        ));
+    }
+    if !plan.rds.is_empty() || !plan.all_rds {
+        for (key, region) in [("primary_region", primary), ("recovery_region", recovery)] {
+            if region.partition() == "aws-cn" {
                 errors.push(PlanError::at(
-                    format!("{path}.record"),
-                    format!("{:?} is not a DNS name", flip.record),
-                ));
-            }
-            if flip.primary == flip.recovery {
-                errors.push(PlanError::at(
-                    format!("{path}.recovery"),
-                    "is the same as primary, so a flip would change nothing",
+                    key,
+                    format!(
+                        "{region} is a China Region, and RDS copies no snapshots to or from \
+                         China Regions: remove the [[copy.rds]] entries or choose another Region"
+                    ),
                 ));
             }
         }
@@ -516,28 +727,25 @@ fn cross_field_errors(plan: &Plan) -> Vec<PlanError> {
 }
 
 /// Entries that take one of several keys ("db_instance, db_cluster or tag") must set exactly one.
-fn exactly_one(path: &str, keys: &[(&str, bool)]) -> Result<(), PlanError> {
+fn exactly_one(path: &str, keys: &[(&str, bool)]) -> Result<(), Finding> {
     let names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
     let listed = match names.split_last() {
         Some((last, [])) => (*last).to_owned(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => String::new(),
     };
-    match keys.iter().filter(|(_, set)| *set).count() {
-        1 => Ok(()),
-        0 => Err(PlanError::at(path, format!("set one of {listed}"))),
-        _ => Err(PlanError::at(path, format!("set only one of {listed}"))),
-    }
+    let error = match keys.iter().filter(|(_, set)| *set).count() {
+        1 => return Ok(()),
+        0 => PlanError::at(path, format!("set one of {listed}")),
+        _ => PlanError::at(path, format!("set only one of {listed}")),
+    };
+    Err(Finding::about(error, &names))
 }
 
 /// KMS key ARNs must be in the recovery Region: a copy re-encrypts there, and a key from another
 /// Region fails the copy with a fault that does not name the key.
-fn kms_key_error(path: &str, key: &Arn, recovery: &Region) -> Option<PlanError> {
-    if key.service == "kms" && key.region == recovery.as_str() {
-        return None;
-    }
-    arn_error(path, key, "kms", None, Some(recovery))
-        .or_else(|| Some(PlanError::at(path, format!("{key} is not a KMS key ARN"))))
+fn kms_key_error(path: &str, key: &Arn, recovery: Option<&Region>) -> Option<PlanError> {
+    arn_error(path, key, "kms", None, recovery)
 }
 
 fn arn_error(
@@ -573,6 +781,18 @@ fn arn_error(
         return Some(PlanError::at(
             path,
             format!("{what} is in {found}, the recovery Region is {region}"),
+        ));
+    }
+    if let Some(region) = region
+        && arn.partition != region.partition()
+    {
+        return Some(PlanError::at(
+            path,
+            format!(
+                "{arn} is in the {} partition, the recovery Region {region} is in {}",
+                arn.partition,
+                region.partition()
+            ),
         ));
     }
     None

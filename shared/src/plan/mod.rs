@@ -141,7 +141,8 @@ pub struct RdsCopy {
     #[serde(default = "default_keep_at_least")]
     #[schemars(range(min = 1, max = 100))]
     pub keep_at_least: u32,
-    /// Option group in the recovery Region (SQL Server / Oracle with options).
+    /// Option group in the recovery Region (SQL Server / Oracle with options). Not with a `tag`
+    /// selector: one option group fits one engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub option_group: Option<String>,
 }
