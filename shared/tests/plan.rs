@@ -295,6 +295,19 @@ fn an_option_group_with_a_tag_selector_is_refused() {
 }
 
 #[test]
+fn an_option_group_on_a_cluster_entry_is_refused_not_ignored() {
+    let errors = errors_of(&with_regions(
+        "us-west-2",
+        "us-east-2",
+        "[[copy.rds]]\ndb_cluster = \"phoenix\"\noption_group = \"aurora-audit\"\n",
+    ));
+    assert_eq!(
+        errors,
+        ["copy.rds[0].option_group: Aurora cluster snapshot copies take no option group; remove it"]
+    );
+}
+
+#[test]
 fn toml_syntax_errors_give_line_and_column() {
     let errors = errors_of("name = \"x\"\nprimary_region = \n");
     assert_eq!(errors.len(), 1);

@@ -532,6 +532,13 @@ fn cross_field_errors(plan: &Parts) -> Findings {
                  several; give each DB that needs an option group its own db_instance entry",
             ));
         }
+        // Aurora cluster snapshot copies take no option group: it would be silently ignored.
+        if entry.db_cluster.is_some() && entry.option_group.is_some() {
+            errors.push(PlanError::at(
+                format!("{path}.option_group"),
+                "Aurora cluster snapshot copies take no option group; remove it",
+            ));
+        }
     }
 
     for (i, entry) in &plan.backup {

@@ -142,7 +142,8 @@ pub struct RdsCopy {
     #[schemars(range(min = 1, max = 100))]
     pub keep_at_least: u32,
     /// Option group in the recovery Region (SQL Server / Oracle with options). Not with a `tag`
-    /// selector: one option group fits one engine.
+    /// selector (one option group fits one engine), nor with `db_cluster` (Aurora cluster
+    /// snapshot copies take none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub option_group: Option<String>,
 }
