@@ -122,8 +122,12 @@ pub async fn run_copy_snapshots(
 }
 
 /// The `copy-snapshots` Lambda's work for one EventBridge event: read the trigger, run, write the
-/// EMF metrics to stdout, and answer with a short summary. A malformed event is an error (so it
-/// shows in the function's error metric and lands in its failure destination), not a run.
+/// EMF metrics to stdout, and answer with a short summary. A well-formed event this function has
+/// nothing to do for (another source or detail-type, another RDS event) is answered
+/// `{"ignored": reason}`: a success, so Lambda neither retries it nor sends it to the failure
+/// queue. A malformed event of its own kind is an error: it shows in the function's error metric,
+/// Lambda retries it twice like any error of an asynchronous invocation (its `errorType`
+/// `Permanent.InvalidEvent` does not stop that), and then it lands in the failure destination.
 pub async fn handle_copy_snapshots_event(
     lifeboat: &Lifeboat,
     event: &serde_json::Value,
