@@ -68,6 +68,14 @@ pub enum Error {
         until: String,
     },
 
+    /// The lease this run held is no longer its own: it expired and another run took it over
+    /// (or it is gone). The run must not start more work.
+    #[error(
+        "{name} is no longer held by run {holder}: it expired and another run took it over; \
+         this run starts nothing more"
+    )]
+    LeaseLost { name: String, holder: String },
+
     #[error("{context}: {source}")]
     Other {
         context: String,
@@ -82,7 +90,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws { retryable, .. } => *retryable,
-            Error::Locked { .. } => true,
+            Error::Locked { .. } | Error::LeaseLost { .. } => true,
             _ => false,
         }
     }
@@ -102,6 +110,7 @@ impl Error {
             Error::Refused(_) => "Refused",
             Error::InvalidEvent(_) => "InvalidEvent",
             Error::Locked { .. } => "Locked",
+            Error::LeaseLost { .. } => "LeaseLost",
             Error::Other { .. } => "Internal",
         }
     }
