@@ -5,6 +5,7 @@
 //! and production run the same code. Retries and timeouts are explicit: the SDK defaults (three
 //! attempts, no operation timeout) are not what a DR tool should depend on without saying so.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -101,15 +102,52 @@ pub struct AwsClients {
     pub primary: RegionalClients,
     pub recovery: RegionalClients,
     config: SdkConfig,
+    /// STS in the recovery Region (a regional endpoint: nothing here depends on us-east-1).
+    sts: aws_sdk_sts::Client,
+    /// The account the credentials act in, asked once per process: it does not change for the
+    /// life of a Lambda container or a CLI command.
+    account_id: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AwsClients {
     pub fn new(config: &SdkConfig, plan: &Plan) -> Self {
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .region(aws_config::Region::new(
+                plan.recovery_region.as_str().to_owned(),
+            ))
+            .build();
         AwsClients {
             primary: RegionalClients::new(config, &plan.primary_region),
             recovery: RegionalClients::new(config, &plan.recovery_region),
             config: config.clone(),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            account_id: Arc::default(),
         }
+    }
+
+    /// The AWS account Lifeboat acts in (STS `GetCallerIdentity`, which needs no permission),
+    /// asked on first use and kept. Copy quotas are per account and destination Region, so
+    /// the copy lease is keyed by it.
+    pub async fn account_id(&self) -> Result<String, Error> {
+        self.account_id
+            .get_or_try_init(|| async {
+                let identity = self.sts.get_caller_identity().send().await.map_err(|e| {
+                    Error::from_sdk(
+                        e,
+                        "sts:GetCallerIdentity",
+                        "the caller's identity",
+                        &self.recovery.region,
+                    )
+                })?;
+                identity.account().map(str::to_owned).ok_or_else(|| {
+                    Error::other(
+                        "cannot tell which AWS account Lifeboat acts in",
+                        "sts:GetCallerIdentity returned no account",
+                    )
+                })
+            })
+            .await
+            .cloned()
     }
 
     /// The credentials in force now, for presigning requests that AWS forwards to another

@@ -3,8 +3,13 @@
 //! arn:... in us-east-2" does not.
 //!
 //! [`Error::is_retryable`] separates "not yet" (throttling, timeouts, a lock held by another run)
-//! from "wrong" (a bad plan, a missing DB, a key in the wrong Region): the Lambda entry points map
-//! it onto the error type Lambda reports, so retry policies and alarms can tell them apart.
+//! from "wrong" (a bad plan, a missing DB, a key in the wrong Region). The Lambda entry points put
+//! it in the `errorType` they report (`Retryable.Locked`, `Permanent.InvalidEvent`), for the
+//! people and the alarms reading the logs and the failure queue. It does not steer Lambda:
+//! an asynchronous invocation (schedules, EventBridge rules) is retried on *every* error, up to
+//! the function's `MaximumRetryAttempts` (two), whatever its `errorType`, and then goes to the
+//! failure destination. Retrying a "wrong" error is harmless because every task is idempotent;
+//! what must not be an error at all (an event for another function) is ignored instead.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -63,6 +68,14 @@ pub enum Error {
         until: String,
     },
 
+    /// The lease this run held is no longer its own: it expired and another run took it over
+    /// (or it is gone). The run must not start more work.
+    #[error(
+        "{name} is no longer held by run {holder}: it expired and another run took it over; \
+         this run starts nothing more"
+    )]
+    LeaseLost { name: String, holder: String },
+
     #[error("{context}: {source}")]
     Other {
         context: String,
@@ -72,16 +85,18 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the same call could succeed later without anyone changing anything.
+    /// Whether the same call could succeed later without anyone changing anything. Reported in
+    /// Lambda's `errorType` for humans and alarms; Lambda itself retries every error alike.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws { retryable, .. } => *retryable,
-            Error::Locked { .. } => true,
+            Error::Locked { .. } | Error::LeaseLost { .. } => true,
             _ => false,
         }
     }
 
-    /// A short, stable name of the kind of error, for Lambda's `errorType` and for reports.
+    /// A short, stable name of the kind of error, for Lambda's `errorType` (what an alarm or a
+    /// log filter matches on) and for reports.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Plan(_) | Error::PlanLocation { .. } => "InvalidPlan",
@@ -95,6 +110,7 @@ impl Error {
             Error::Refused(_) => "Refused",
             Error::InvalidEvent(_) => "InvalidEvent",
             Error::Locked { .. } => "Locked",
+            Error::LeaseLost { .. } => "LeaseLost",
             Error::Other { .. } => "Internal",
         }
     }

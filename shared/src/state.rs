@@ -4,14 +4,32 @@
 //! than the quota allows.
 //!
 //! A lease expires, so a run that died holding it blocks nobody for longer than its time to live.
+//! Expiry cuts both ways: a run that outlives its lease (the CLI has no deadline) may find it taken
+//! over. So every write of the lease remembers the ETag S3 gave it, and every later write or
+//! delete is conditional on that ETag (`If-Match`): a holder can renew or release only the lease
+//! it wrote, never the one another run took over after it expired. Long work asks
+//! [`Lease::ensure_time_left`] before each step, which renews the lease or says it is lost.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::RegionalClients;
 use crate::error::Error;
+use crate::plan::Region;
+
+/// The name (under `locks/` in the state bucket) of `task`'s lease for an account and a Region.
+/// AWS's copy quotas are per account and destination Region, so the copy lease is too: plans of
+/// one account and Region that share a state bucket take turns; another account, or another
+/// recovery Region, has a lease of its own even in the same bucket.
+pub fn lease_name(account_id: &str, region: &Region, task: &str) -> String {
+    format!("{account_id}/{region}/{task}")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LeaseBody {
@@ -21,11 +39,27 @@ struct LeaseBody {
 }
 
 /// A held lease. Release it when done; if the holder dies it expires by itself.
+///
+/// Shared by reference (`&Lease` is `Sync`): concurrent work can call
+/// [`ensure_time_left`](Lease::ensure_time_left), and only one renewal is made at a time.
 #[derive(Debug)]
 pub struct Lease {
+    s3: aws_sdk_s3::Client,
+    region: Region,
     bucket: String,
     key: String,
     holder: String,
+    time_to_live: Duration,
+    held: Mutex<Held>,
+    /// Serializes renewals, so two callers short of time renew once, not twice.
+    renewing: tokio::sync::Mutex<()>,
+}
+
+/// What this holder last wrote: the ETag S3 gave the write, and the expiry in it.
+#[derive(Debug, Clone)]
+struct Held {
+    etag: String,
+    expires_at: OffsetDateTime,
 }
 
 /// How to wait for a lease another run holds.
@@ -38,7 +72,8 @@ pub struct LeaseTiming {
 
 impl Default for LeaseTiming {
     fn default() -> Self {
-        // A Lambda invocation lasts 15 minutes at most; a copy run takes seconds.
+        // A Lambda invocation lasts 15 minutes at most; a copy run takes seconds. A longer run
+        // (the CLI has no deadline) renews through `Lease::ensure_time_left`.
         LeaseTiming {
             time_to_live: Duration::from_secs(15 * 60),
             wait_at_most: Duration::from_secs(60),
@@ -48,7 +83,7 @@ impl Default for LeaseTiming {
 }
 
 enum Attempt {
-    Acquired,
+    Acquired(Held),
     HeldBy(LeaseBody),
 }
 
@@ -65,11 +100,16 @@ impl Lease {
         let deadline = tokio::time::Instant::now() + timing.wait_at_most;
         loop {
             match try_acquire(clients, bucket, &key, holder, timing.time_to_live).await? {
-                Attempt::Acquired => {
+                Attempt::Acquired(held) => {
                     return Ok(Lease {
+                        s3: clients.s3.clone(),
+                        region: clients.region.clone(),
                         bucket: bucket.to_owned(),
                         key,
                         holder: holder.to_owned(),
+                        time_to_live: timing.time_to_live,
+                        held: Mutex::new(held),
+                        renewing: tokio::sync::Mutex::new(()),
                     });
                 }
                 Attempt::HeldBy(body) => {
@@ -77,10 +117,7 @@ impl Lease {
                         return Err(Error::Locked {
                             name: format!("s3://{bucket}/{key}"),
                             holder: body.holder,
-                            until: body
-                                .expires_at
-                                .format(&time::format_description::well_known::Rfc3339)
-                                .unwrap_or_default(),
+                            until: rfc3339(body.expires_at),
                         });
                     }
                     tokio::time::sleep(timing.poll_every).await;
@@ -89,28 +126,127 @@ impl Lease {
         }
     }
 
-    /// Gives the lease back, if it is still ours.
-    pub async fn release(self, clients: &RegionalClients) -> Result<(), Error> {
-        if let Some((body, _)) = read(clients, &self.bucket, &self.key).await?
-            && body.holder == self.holder
-        {
-            clients
-                .s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::from_sdk(e, "s3:DeleteObject", &self.location(), &clients.region)
-                })?;
-        }
-        Ok(())
-    }
-
-    fn location(&self) -> String {
+    /// `s3://bucket/locks/….json`.
+    pub fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }
+
+    /// When the lease runs out unless renewed, by this process's clock.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.held().expires_at
+    }
+
+    /// How long the lease is still ours without renewing (zero once expired).
+    pub fn time_left(&self) -> Duration {
+        let left = self.expires_at() - OffsetDateTime::now_utc();
+        left.try_into().unwrap_or(Duration::ZERO)
+    }
+
+    /// Makes sure the lease stays ours for at least `needed`: returns at once when that much
+    /// is left, otherwise renews it for another time to live. Call it before starting each
+    /// piece of work that must finish under the lease, with how long that piece may take.
+    ///
+    /// `Err(Error::LeaseLost)` when another run has taken the lease over (it expired before
+    /// this renewal): start nothing more. Asking for more than the time to live is a mistake
+    /// in the caller and refused.
+    pub async fn ensure_time_left(&self, needed: Duration) -> Result<(), Error> {
+        if needed > self.time_to_live {
+            return Err(Error::Refused(format!(
+                "{} lives {:?} per renewal; {needed:?} can never be left",
+                self.location(),
+                self.time_to_live
+            )));
+        }
+        if self.time_left() >= needed {
+            return Ok(());
+        }
+        let _one_at_a_time = self.renewing.lock().await;
+        // Another caller may have renewed while this one waited for its turn.
+        if self.time_left() >= needed {
+            return Ok(());
+        }
+        self.write_renewal().await
+    }
+
+    /// Extends the lease by its time to live from now, if it is still ours: a `PutObject` with
+    /// `If-Match` on the ETag of our last write, so a lease another run took over is never
+    /// overwritten. `Err(Error::LeaseLost)` when it is no longer ours.
+    pub async fn renew(&self) -> Result<(), Error> {
+        let _one_at_a_time = self.renewing.lock().await;
+        self.write_renewal().await
+    }
+
+    async fn write_renewal(&self) -> Result<(), Error> {
+        let current = self.held();
+        let body = LeaseBody {
+            holder: self.holder.clone(),
+            expires_at: OffsetDateTime::now_utc() + self.time_to_live,
+        };
+        let written = conditional_put(
+            &self.s3,
+            &self.region,
+            &self.bucket,
+            &self.key,
+            &body,
+            Some(&current.etag),
+        )
+        .await?;
+        match written {
+            Some(etag) => {
+                tracing::debug!(lease = %self.location(), until = %rfc3339(body.expires_at), "lease renewed");
+                *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Held {
+                    etag,
+                    expires_at: body.expires_at,
+                };
+                Ok(())
+            }
+            None => Err(Error::LeaseLost {
+                name: self.location(),
+                holder: self.holder.clone(),
+            }),
+        }
+    }
+
+    /// Gives the lease back, if it is still ours: a `DeleteObject` with `If-Match` on the ETag of
+    /// our last write. When the lease is no longer ours (it expired and another run took it
+    /// over, or it is gone) S3 refuses the delete and the lease is left to its holder.
+    pub async fn release(self) -> Result<(), Error> {
+        let etag = self.held().etag;
+        let result = self
+            .s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .if_match(&etag)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_lost_race(&error) => {
+                tracing::warn!(
+                    lease = %self.location(),
+                    holder = %self.holder,
+                    "the lease was no longer ours (it expired and another run took it over); left it to its holder"
+                );
+                Ok(())
+            }
+            Err(error) => Err(Error::from_sdk(
+                error,
+                "s3:DeleteObject",
+                &self.location(),
+                &self.region,
+            )),
+        }
+    }
+
+    fn held(&self) -> Held {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 async fn try_acquire(
@@ -124,11 +260,16 @@ async fn try_acquire(
         holder: holder.to_owned(),
         expires_at: OffsetDateTime::now_utc() + time_to_live,
     };
-    let bytes =
-        serde_json::to_vec(&body).map_err(|e| Error::other("cannot serialize a lease", e))?;
+    let acquired = |etag| {
+        Attempt::Acquired(Held {
+            etag,
+            expires_at: body.expires_at,
+        })
+    };
+    let (s3, region) = (&clients.s3, &clients.region);
     // Create only if absent.
-    if conditional_put(clients, bucket, key, bytes.clone(), None).await? {
-        return Ok(Attempt::Acquired);
+    if let Some(etag) = conditional_put(s3, region, bucket, key, &body, None).await? {
+        return Ok(acquired(etag));
     }
     let Some((current, etag)) = read(clients, bucket, key).await? else {
         // Released between our write and our read: try again at once.
@@ -140,58 +281,68 @@ async fn try_acquire(
     if current.expires_at > OffsetDateTime::now_utc() {
         return Ok(Attempt::HeldBy(current));
     }
-    // Expired: replace it, but only if nobody replaced it first.
-    if conditional_put(clients, bucket, key, bytes, Some(&etag)).await? {
-        tracing::warn!(lease = key, previous_holder = %current.holder, "took over an expired lease");
-        Ok(Attempt::Acquired)
-    } else {
-        Ok(Attempt::HeldBy(current))
+    // Expired: replace it, but only if nobody replaced (or renewed) it first.
+    match conditional_put(s3, region, bucket, key, &body, Some(&etag)).await? {
+        Some(etag) => {
+            tracing::warn!(lease = key, previous_holder = %current.holder, "took over an expired lease");
+            Ok(acquired(etag))
+        }
+        None => Ok(Attempt::HeldBy(current)),
     }
 }
 
-/// `PutObject` with `If-None-Match: *` (no `etag`) or `If-Match: etag`. `false` when the condition
-/// failed, i.e. someone else holds or just changed the lease.
+/// `PutObject` with `If-None-Match: *` (no `etag`) or `If-Match: etag`. The ETag of the new
+/// object when written; `None` when the condition failed, i.e. someone else holds, changed or
+/// removed the lease.
 async fn conditional_put(
-    clients: &RegionalClients,
+    s3: &aws_sdk_s3::Client,
+    region: &Region,
     bucket: &str,
     key: &str,
-    body: Vec<u8>,
+    body: &LeaseBody,
     etag: Option<&str>,
-) -> Result<bool, Error> {
-    let request = clients
-        .s3
+) -> Result<Option<String>, Error> {
+    let location = format!("s3://{bucket}/{key}");
+    let bytes =
+        serde_json::to_vec(body).map_err(|e| Error::other("cannot serialize a lease", e))?;
+    let request = s3
         .put_object()
         .bucket(bucket)
         .key(key)
-        .body(body.into())
+        .body(bytes.into())
         .content_type("application/json");
     let request = match etag {
         None => request.if_none_match("*"),
         Some(etag) => request.if_match(etag),
     };
     match request.send().await {
-        Ok(_) => Ok(true),
-        Err(error) => {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-            let status = error.raw_response().map(|r| r.status().as_u16());
-            let code = error.code().map(str::to_owned);
-            if matches!(status, Some(409 | 412))
-                || matches!(
-                    code.as_deref(),
-                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+        // S3 always answers a PutObject with the new object's ETag; without it, the lease
+        // could not later be renewed or released conditionally, so it is not taken.
+        Ok(output) => output
+            .e_tag()
+            .map(|etag| Some(etag.to_owned()))
+            .ok_or_else(|| {
+                Error::other(
+                    format!("cannot hold {location}"),
+                    "s3:PutObject returned no ETag",
                 )
-            {
-                Ok(false)
-            } else {
-                Err(Error::from_sdk(
-                    error,
-                    "s3:PutObject",
-                    &format!("s3://{bucket}/{key}"),
-                    &clients.region,
-                ))
-            }
-        }
+            }),
+        Err(error) if is_lost_race(&error) => Ok(None),
+        Err(error) => Err(Error::from_sdk(error, "s3:PutObject", &location, region)),
     }
+}
+
+/// Whether S3 refused a conditional request because the object is not the one we named:
+/// `412 PreconditionFailed` (another ETag), `409 ConditionalRequestConflict` (a concurrent
+/// write won), or `NoSuchKey` (with `If-Match`, the object is gone). The Rust SDK does not
+/// model these for PutObject / DeleteObject, so they are matched by code and status.
+fn is_lost_race<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    matches!(status, Some(409 | 412))
+        || matches!(
+            error.code(),
+            Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")
+        )
 }
 
 async fn read(

@@ -7,7 +7,7 @@ use crate::context::Lifeboat;
 use crate::copy::{CopyReport, Scope, copy_snapshots};
 use crate::error::Error;
 use crate::record::{RecordLocation, RunHeader, record};
-use crate::state::{Lease, LeaseTiming};
+use crate::state::{Lease, LeaseTiming, lease_name};
 use crate::trigger::Trigger;
 
 pub const COPY_SNAPSHOTS: &str = "copy-snapshots";
@@ -32,6 +32,10 @@ pub struct RunOptions {
 
 /// Runs the snapshot copy for a trigger: holds the copy lease for the decision and the calls
 /// (so concurrent runs cannot overrun the copy quota), then writes the record.
+///
+/// The lease is `locks/<account-id>/<recovery-region>/copy-snapshots.json` in the state bucket:
+/// the copy quotas it protects are per account and destination Region, so plans of one account
+/// sharing a bucket take turns, and another account's runs are not held up.
 pub async fn run_copy_snapshots(
     lifeboat: &Lifeboat,
     trigger: &Trigger,
@@ -83,17 +87,19 @@ pub async fn run_copy_snapshots(
             record: None,
         });
     }
+    let account_id = lifeboat.clients.account_id().await?;
     let lease = Lease::acquire(
         recovery,
         &plan.state_bucket,
-        COPY_SNAPSHOTS,
+        &lease_name(&account_id, &plan.recovery_region, COPY_SNAPSHOTS),
         &header.run_id,
         options.lease,
     )
     .await?;
     let result = copy_snapshots(&lifeboat.clients, plan, &scope, header.clone()).await;
-    // Release whatever happened; if this fails the lease expires by itself.
-    if let Err(error) = lease.release(recovery).await {
+    // Release whatever happened; if this fails the lease expires by itself. A lease that
+    // another run took over after it expired is left to that run.
+    if let Err(error) = lease.release().await {
         tracing::warn!(%error, "could not release the copy lease");
     }
     let report = match result {
@@ -122,8 +128,12 @@ pub async fn run_copy_snapshots(
 }
 
 /// The `copy-snapshots` Lambda's work for one EventBridge event: read the trigger, run, write the
-/// EMF metrics to stdout, and answer with a short summary. A malformed event is an error (so it
-/// shows in the function's error metric and lands in its failure destination), not a run.
+/// EMF metrics to stdout, and answer with a short summary. A well-formed event this function has
+/// nothing to do for (another source or detail-type, another RDS event) is answered
+/// `{"ignored": reason}`: a success, so Lambda neither retries it nor sends it to the failure
+/// queue. A malformed event of its own kind is an error: it shows in the function's error metric,
+/// Lambda retries it twice like any error of an asynchronous invocation (its `errorType`
+/// `Permanent.InvalidEvent` does not stop that), and then it lands in the failure destination.
 pub async fn handle_copy_snapshots_event(
     lifeboat: &Lifeboat,
     event: &serde_json::Value,

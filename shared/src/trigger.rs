@@ -1,6 +1,11 @@
-//! What started a run, read from the EventBridge event Lambda received. Malformed events are
-//! refused with the field that is wrong; well-formed events Lifeboat has nothing to do for
-//! (a snapshot *deletion*, a snapshot from another Region) are ignored, with the reason.
+//! What started a run, read from the EventBridge event Lambda received. Well-formed events
+//! Lifeboat has nothing to do for are ignored, with the reason: another source or detail-type
+//! (an `RDS DB Instance Event`, a CloudWatch `Alarm State Change` routed here by a broad rule),
+//! a snapshot *deletion*, a snapshot from another Region. Ignoring is a success: refusing them
+//! would make Lambda retry each twice and park it in the failure queue, burying real failures.
+//! Only what is malformed is refused, naming the field that is wrong: a payload that is not an
+//! EventBridge event, or an event of a kind Lifeboat acts on whose content is broken (an RDS
+//! snapshot event without `detail.EventID`, or with a `SourceArn` that is not a snapshot's).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,9 +72,11 @@ impl Trigger {
             ("aws.rds", "RDS DB Cluster Snapshot Event") => {
                 snapshot_event(&envelope, SnapshotKind::Cluster, &CLUSTER_SNAPSHOT_CREATED)
             }
-            (source, detail_type) => Err(Error::InvalidEvent(format!(
-                "source {source:?} with detail-type {detail_type:?} is not a schedule or an RDS snapshot event"
-            ))),
+            (source, detail_type) => Ok(Trigger::Ignored {
+                reason: format!(
+                    "source {source:?} with detail-type {detail_type:?} is not a schedule or an RDS snapshot event"
+                ),
+            }),
         }
     }
 }
@@ -192,6 +199,58 @@ mod tests {
         assert!(
             matches!(trigger, Trigger::Ignored { ref reason } if reason.contains("RDS-EVENT-0041"))
         );
+    }
+
+    /// Well-formed events of kinds this function does not act on, as AWS delivers them.
+    #[test]
+    fn events_of_other_kinds_are_ignored_naming_what_they_are() {
+        for (name, source, detail_type) in [
+            (
+                "rds-db-instance-event.json",
+                "aws.rds",
+                "RDS DB Instance Event",
+            ),
+            (
+                "cloudwatch-alarm-state-change.json",
+                "aws.cloudwatch",
+                "CloudWatch Alarm State Change",
+            ),
+        ] {
+            let event = fixture(name);
+            assert_eq!(event["source"], source, "{name}");
+            assert_eq!(event["detail-type"], detail_type, "{name}");
+            let trigger =
+                Trigger::from_event(&event).unwrap_or_else(|e| panic!("{name} was refused: {e}"));
+            let Trigger::Ignored { reason } = trigger else {
+                panic!("{name} was not ignored: {trigger:?}")
+            };
+            assert!(
+                reason.contains(source) && reason.contains(detail_type),
+                "{name}: {reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_source_is_ignored_but_a_payload_without_one_is_refused() {
+        let event = serde_json::json!({
+            "version": "0", "id": "1", "source": "com.example.orders",
+            "detail-type": "Order Placed", "account": "111122223333",
+            "time": "2026-11-25T03:12:41Z", "region": "us-west-2", "resources": [], "detail": {}
+        });
+        assert!(matches!(
+            Trigger::from_event(&event),
+            Ok(Trigger::Ignored { .. })
+        ));
+
+        let mut without_detail_type = event.clone();
+        without_detail_type
+            .as_object_mut()
+            .unwrap()
+            .remove("detail-type");
+        let error = Trigger::from_event(&without_detail_type).unwrap_err();
+        assert_eq!(error.kind(), "InvalidEvent");
+        assert!(error.to_string().contains("detail-type"), "{error}");
     }
 
     #[test]

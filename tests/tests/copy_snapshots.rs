@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use lifeboat_shared::copy::{CopyReport, Outcome, Scope, copy_snapshots};
 use lifeboat_shared::record::{RunHeader, RunOutcome};
-use lifeboat_shared::state::{Lease, LeaseTiming};
+use lifeboat_shared::state::{Lease, LeaseTiming, lease_name};
 use lifeboat_shared::tasks::{
-    Finished, RunOptions, handle_copy_snapshots_event, run_copy_snapshots,
+    COPY_SNAPSHOTS, Finished, RunOptions, handle_copy_snapshots_event, run_copy_snapshots,
 };
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::{Error, context::Lifeboat};
@@ -446,7 +446,11 @@ async fn a_run_waits_for_the_copy_lease_and_gives_up_naming_its_holder() {
     let held = Lease::acquire(
         &lifeboat.clients.recovery,
         &bucket,
-        "copy-snapshots",
+        &lease_name(
+            &world.account.id,
+            &lifeboat.plan.recovery_region,
+            COPY_SNAPSHOTS,
+        ),
         "other-run",
         timing,
     )
@@ -465,7 +469,7 @@ async fn a_run_waits_for_the_copy_lease_and_gives_up_naming_its_holder() {
     );
     assert!(error.is_retryable());
 
-    held.release(&lifeboat.clients.recovery).await.unwrap();
+    held.release().await.unwrap();
     assert!(
         run_copy_snapshots(&lifeboat, &Trigger::Manual, options)
             .await

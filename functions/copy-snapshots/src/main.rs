@@ -1,13 +1,16 @@
 //! Lambda `copy-snapshots`: copies the plan's RDS / Aurora snapshots to the recovery Region.
-//! Triggered by a daily schedule and by RDS snapshot-created events; the work is
-//! `lifeboat_shared::tasks::handle_copy_snapshots_event`.
+//! Triggered by a daily schedule and by RDS snapshot-created events; other well-formed events are
+//! answered `{"ignored": reason}`. The work is `lifeboat_shared::tasks::handle_copy_snapshots_event`.
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::tasks::handle_copy_snapshots_event;
 use serde_json::Value;
 
-/// Lambda's view of a Lifeboat error: `errorType` says whether a retry can help.
+/// Lambda's view of a Lifeboat error. `errorType` (`Retryable.Locked`, `Permanent.InvalidEvent`)
+/// says whether a retry can help, for whoever reads the logs, the failure queue or an alarm on
+/// them; Lambda itself retries every error of an asynchronous invocation alike (twice, per the
+/// template's `MaximumRetryAttempts`), whatever this says.
 #[derive(Debug)]
 struct Failure(lifeboat_shared::Error);
 

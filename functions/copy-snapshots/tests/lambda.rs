@@ -218,6 +218,59 @@ async fn the_function_answers_a_schedule_with_a_run_and_a_malformed_event_with_a
 }
 
 #[tokio::test]
+async fn the_function_answers_events_of_other_kinds_as_ignored_not_as_errors() {
+    let world = World::new(Emulator::shared().new_account().await);
+    world.recovery_stack("lifeboat").await;
+    let plan = write_plan(&world, "[[copy.rds]]\ndb_instance = \"orders\"\n");
+    let events: Vec<serde_json::Value> = [
+        include_str!("../../../events/rds-db-instance-event.json"),
+        include_str!("../../../events/cloudwatch-alarm-state-change.json"),
+    ]
+    .iter()
+    .map(|text| serde_json::from_str(text).unwrap())
+    .collect();
+    let (address, mut answers) = runtime_api(events.clone()).await;
+
+    let mut child = function(&world, &address, &plan).await.spawn().unwrap();
+    let mut received = Vec::new();
+    for _ in &events {
+        received.push(
+            tokio::time::timeout(Duration::from_secs(60), answers.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    for (index, (event, answer)) in events.iter().zip(&received).enumerate() {
+        // A response, not an error: Lambda neither retries it nor sends it to the failure queue.
+        assert_eq!(
+            (answer.request_id.as_str(), answer.kind.as_str()),
+            (format!("request-{index}").as_str(), "response"),
+            "{answer:#?}"
+        );
+        let reason = answer.body["ignored"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer:#?}"));
+        let detail_type = event["detail-type"].as_str().unwrap();
+        assert!(reason.contains(detail_type), "{reason}");
+        // And the reason is in the function's log, where an operator looks.
+        assert!(
+            logs.lines()
+                .any(|line| line.contains("event ignored") && line.contains(detail_type)),
+            "{logs}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_bad_plan_fails_the_function_at_start_naming_the_error() {
     let world = World::new(Emulator::shared().new_account().await);
     let plan = write_plan(&world, "[[copy.rds]]\ndb_instanse = \"orders\"\n");
