@@ -71,7 +71,7 @@ pub enum Error {
     /// The lease this run held is no longer its own: it expired and another run took it over
     /// (or it is gone). The run must not start more work.
     #[error(
-        "{name} is no longer held by run {holder}: it expired and another run took it over; \
+        "the lease {name} is no longer held by run {holder}: it expired and another run took it over; \
          this run starts nothing more"
     )]
     LeaseLost { name: String, holder: String },

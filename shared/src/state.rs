@@ -136,6 +136,11 @@ impl Lease {
         self.held().expires_at
     }
 
+    /// How long one acquisition or renewal holds the lease.
+    pub fn time_to_live(&self) -> Duration {
+        self.time_to_live
+    }
+
     /// How long the lease is still ours without renewing (zero once expired).
     pub fn time_left(&self) -> Duration {
         let left = self.expires_at() - OffsetDateTime::now_utc();

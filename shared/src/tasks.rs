@@ -81,7 +81,7 @@ pub async fn run_copy_snapshots(
     tracing::info!(run_id = %header.run_id, trigger = %header.trigger, dry_run = options.dry_run, "copy run starting");
 
     if options.dry_run {
-        let report = copy_snapshots(&lifeboat.clients, plan, &scope, header).await?;
+        let report = copy_snapshots(&lifeboat.clients, plan, &scope, header, None).await?;
         return Ok(Finished::Ran {
             report,
             record: None,
@@ -96,7 +96,14 @@ pub async fn run_copy_snapshots(
         options.lease,
     )
     .await?;
-    let result = copy_snapshots(&lifeboat.clients, plan, &scope, header.clone()).await;
+    let result = copy_snapshots(
+        &lifeboat.clients,
+        plan,
+        &scope,
+        header.clone(),
+        Some(&lease),
+    )
+    .await;
     // Release whatever happened; if this fails the lease expires by itself. A lease that
     // another run took over after it expired is left to that run.
     if let Err(error) = lease.release().await {

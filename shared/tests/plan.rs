@@ -303,7 +303,9 @@ fn an_option_group_on_a_cluster_entry_is_refused_not_ignored() {
     ));
     assert_eq!(
         errors,
-        ["copy.rds[0].option_group: Aurora cluster snapshot copies take no option group; remove it"]
+        [
+            "copy.rds[0].option_group: Aurora cluster snapshot copies take no option group; remove it"
+        ]
     );
 }
 

@@ -251,7 +251,7 @@ async fn pruning_keeps_at_least_keep_at_least_and_never_deletes_what_lifeboat_di
     // Ten days later every copy is older than retain_days.
     let later = OffsetDateTime::now_utc() + time::Duration::days(10);
     let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
-    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header, None)
         .await
         .unwrap();
     assert_eq!(report.count(Outcome::Pruned), 3, "{report:#?}");
@@ -768,7 +768,7 @@ async fn a_snapshot_copied_with_lifeboats_tags_inside_the_recovery_region_is_nev
     // Ten days later every copy is older than retain_days.
     let later = OffsetDateTime::now_utc() + time::Duration::days(10);
     let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
-    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header, None)
         .await
         .unwrap();
     // The hold neither counts toward keep_at_least nor is pruned: 4 copies, 2 kept, 2 pruned.

@@ -169,7 +169,7 @@ async fn a_prune_that_fails_is_a_failure_in_the_outcome_and_in_prunes_failed() {
     // Ten days later two of the three copies are due for pruning, and neither can be deleted.
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(10);
     let header = RunHeader::start("copy-snapshots", &plan, "test", false, later);
-    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header)
+    let report = copy_snapshots(&lifeboat.clients, &plan, &Scope::Everything, header, None)
         .await
         .unwrap();
 

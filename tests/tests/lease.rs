@@ -357,3 +357,110 @@ async fn plans_of_one_account_sharing_a_bucket_take_turns_and_another_account_do
             .is_ok()
     );
 }
+
+/// A copy run through a proxy that makes each `CopyDBSnapshot` take `copy_takes`, holding a
+/// lease of `time_to_live`: eleven copies (ten manual snapshots and the automated one), eight
+/// calls at a time, so the last three start only after the first calls returned.
+async fn slow_copy_run(
+    world: &World,
+    time_to_live: Duration,
+    copy_takes: Duration,
+) -> (Lifeboat, FaultProxy, RunOptions) {
+    world.db_instance("orders", None, &[]).await;
+    world.snapshots("orders", 10).await;
+    let proxy = FaultProxy::start(Emulator::shared().endpoint()).await;
+    proxy.delay("CopyDBSnapshot", copy_takes);
+    let plan = world.plan(
+        "long",
+        "[[copy.rds]]\ndb_instance = \"orders\"\nsnapshots = \"all\"\n",
+    );
+    let lifeboat = world.lifeboat_via(plan, proxy.endpoint());
+    let options = RunOptions {
+        dry_run: false,
+        lease: timing(time_to_live, Duration::from_secs(5)),
+    };
+    (lifeboat, proxy, options)
+}
+
+fn lease_writes(world: &World) -> usize {
+    Emulator::shared()
+        .calls_of(&world.account)
+        .into_iter()
+        .filter(|c| c.action.starts_with("PUT") && c.action.contains("/locks/"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_copy_run_longer_than_its_lease_renews_it_before_starting_more_copies() {
+    let world = world().await;
+    // The first eight copies outlast half the lease; the ninth finds too little left.
+    let (lifeboat, _proxy, options) =
+        slow_copy_run(&world, Duration::from_secs(3), Duration::from_secs(2)).await;
+    let report = match run_copy_snapshots(&lifeboat, &Trigger::Manual, options)
+        .await
+        .unwrap()
+    {
+        Finished::Ran { report, .. } => report,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        report.count(lifeboat_shared::copy::Outcome::Started),
+        11,
+        "{report:#?}"
+    );
+    assert!(
+        lease_writes(&world) >= 2,
+        "taken, then renewed before the ninth copy"
+    );
+}
+
+#[tokio::test]
+async fn a_copy_run_that_lost_its_lease_starts_nothing_more_and_defers_the_rest() {
+    let world = world().await;
+    let (lifeboat, _proxy, options) =
+        slow_copy_run(&world, Duration::from_secs(1), Duration::from_millis(2500)).await;
+    let usurper = world.lifeboat(world.plan("usurper", ORDERS));
+    let name = lifeboat_shared::state::lease_name(
+        &world.account.id,
+        &lifeboat.plan.recovery_region,
+        lifeboat_shared::tasks::COPY_SNAPSHOTS,
+    );
+    // While the first eight copies are in flight the run's one-second lease expires, and
+    // another run takes it over.
+    let (run, other) = tokio::join!(
+        run_copy_snapshots(&lifeboat, &Trigger::Manual, options),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            acquire(
+                &usurper,
+                &name,
+                "other-run",
+                timing(Duration::from_secs(60), Duration::from_secs(5)),
+            )
+            .await
+        }
+    );
+    let other = other.expect("the other run takes the expired lease");
+    let report = match run.unwrap() {
+        Finished::Ran { report, .. } => report,
+        outcome => panic!("{outcome:?}"),
+    };
+    use lifeboat_shared::copy::Outcome;
+    assert_eq!(report.count(Outcome::Started), 8, "{report:#?}");
+    let deferred: Vec<&str> = report
+        .items_with(Outcome::Deferred)
+        .map(|i| i.detail.as_str())
+        .collect();
+    assert_eq!(deferred.len(), 3, "{report:#?}");
+    assert!(
+        deferred.iter().all(
+            |d| d.starts_with("not started, the next run copies it: the lease")
+                && d.contains("another run took it over")
+        ),
+        "{deferred:#?}"
+    );
+    // The other run's lease is untouched by the first run's release.
+    let key = format!("locks/{name}.json");
+    assert_eq!(holder_of(&world, &key).await.as_deref(), Some("other-run"));
+    other.release().await.unwrap();
+}

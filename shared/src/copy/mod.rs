@@ -25,6 +25,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::plan::{Plan, RdsSelector};
 use crate::record::{RunHeader, RunOutcome};
+use crate::state::Lease;
 
 /// What one item of a copy run came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -232,11 +233,16 @@ impl CopyReport {
 /// Copies and prunes as the plan says, within `scope`. Per-item failures are items in the report;
 /// an error is returned only when the run could not decide anything (the recovery Region cannot
 /// be listed).
+///
+/// `lease` is the copy lease the run holds (`None` for a dry run, which starts nothing): no copy
+/// starts without enough of it left, so a run that outlives it (the CLI has no deadline) renews
+/// it, and one that lost it to another run starts nothing more.
 pub async fn copy_snapshots(
     clients: &AwsClients,
     plan: &Plan,
     scope: &Scope,
     header: RunHeader,
+    lease: Option<&Lease>,
 ) -> Result<CopyReport, Error> {
     let now = header.started_at;
     let mut items = Vec::new();
@@ -298,7 +304,7 @@ pub async fn copy_snapshots(
     } else {
         // Prune first: the places it frees are counted on by the copies (manual snapshot quota).
         items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
-        items.extend(rds::start_copies(clients, decision.copies).await);
+        items.extend(rds::start_copies(clients, decision.copies, lease).await);
     }
 
     items.sort_by(|a, b| report_order(a).cmp(&report_order(b)));

@@ -2,6 +2,7 @@
 //! list what the recovery Region holds, start copies and delete pruned copies.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Filter, Tag};
 use futures::{StreamExt, stream};
@@ -14,6 +15,7 @@ use super::{Item, Outcome};
 use crate::aws::{AwsClients, RegionalClients};
 use crate::error::Error;
 use crate::plan::{Plan, RdsSelector};
+use crate::state::Lease;
 
 /// How many RDS calls of one kind run at once. Copy and delete calls return in well under a
 /// second; eight at a time keeps a run short without tripping RDS's API rate limits.
@@ -455,7 +457,11 @@ fn cluster_snapshot(s: &DbClusterSnapshot, region: &crate::plan::Region) -> Snap
 
 /// Starts the ordered copies concurrently. Each order ends as one report item: started, already
 /// there (a concurrent run or a duplicate event got there first), or failed with the reason.
-pub async fn start_copies(clients: &AwsClients, orders: Vec<CopyOrder>) -> Vec<Item> {
+pub async fn start_copies(
+    clients: &AwsClients,
+    orders: Vec<CopyOrder>,
+    lease: Option<&Lease>,
+) -> Vec<Item> {
     // Credentials are only needed to presign copies in AWS GovCloud (US); when they cannot be
     // loaded, only those copies fail.
     let credentials = if orders.iter().any(|o| o.needs_presigned_url) {
@@ -467,10 +473,21 @@ pub async fn start_copies(clients: &AwsClients, orders: Vec<CopyOrder>) -> Vec<I
         .map(|order| {
             let credentials = credentials.as_ref();
             async move {
-                let result = start_copy(clients, &order, credentials).await;
                 let item = Item::new(&order.db, Outcome::Started, String::new())
                     .snapshot(&order.source)
                     .target(&order.target_id);
+                if let Some(lease) = lease
+                    && let Err(error) = lease.ensure_time_left(call_budget(lease)).await
+                {
+                    // Another run may be deciding now: starting more could overrun the quota.
+                    tracing::warn!(source = %order.source.arn, %error, "copy not started: the copy lease is not ours");
+                    return Item {
+                        outcome: Outcome::Deferred,
+                        detail: format!("not started, the next run copies it: {error}"),
+                        ..item
+                    };
+                }
+                let result = start_copy(clients, &order, credentials).await;
                 match result {
                     Ok(()) => {
                         tracing::info!(source = %order.source.arn, target = %order.target_id, "copy started");
@@ -496,6 +513,13 @@ pub async fn start_copies(clients: &AwsClients, orders: Vec<CopyOrder>) -> Vec<I
         .buffer_unordered(CONCURRENT_CALLS)
         .collect()
         .await
+}
+
+/// How much of the copy lease must be left to start one copy: the call may take the SDK's
+/// operation timeout (60 s), and twice that absorbs the clock difference between runs. A lease
+/// shorter than that (tests) asks for half its life.
+fn call_budget(lease: &Lease) -> Duration {
+    Duration::from_secs(120).min(lease.time_to_live() / 2)
 }
 
 enum StartError {
