@@ -10,6 +10,7 @@
 //! - [`aws`]: one `SdkConfig`, clients for the primary and recovery Regions, retries, timeouts.
 //! - [`context`]: the plan and the clients, built once per process ([`context::Lifeboat`]).
 //! - [`trigger`]: what started a run, read from an EventBridge event.
+//! - [`backup`]: the AWS Backup copy task — decide (pure) which recovery points to copy.
 //! - [`copies`]: which snapshots are Lifeboat's copies (names and ownership tags).
 //! - [`copy`]: the snapshot copy task — decide (pure), then copy and prune within the quotas.
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
@@ -19,6 +20,7 @@
 //! - [`error`]: the error type, which names resource and Region and knows what is retryable.
 
 pub mod aws;
+pub mod backup;
 pub mod context;
 pub mod copies;
 pub mod copy;

@@ -225,6 +225,21 @@ pub struct BackupCopy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub delete_after_days: Option<u32>,
+    /// Only recovery points younger than this are copied, so a first run does not copy years of
+    /// backups. The copy jobs of that span are also how a run knows what is copied.
+    #[serde(default = "default_copy_within")]
+    pub copy_within: PlanDuration,
+    /// A copy job still CREATED or RUNNING after this is reported as stuck.
+    #[serde(default = "default_stuck_after")]
+    pub stuck_after: PlanDuration,
+}
+
+fn default_copy_within() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(7 * 86_400))
+}
+
+fn default_stuck_after() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(24 * 3600))
 }
 
 /// One `[[verify]]` job: restore the newest copy, run SQL checks, measure, clean up.
