@@ -6,9 +6,9 @@ Each extension is a module with an `install()` function and is tested through th
 by `tests/tests/emulator.rs`.
 """
 
-from . import rds_snapshot_option_group
+from . import backup, control, rds_snapshot_option_group
 
-EXTENSIONS = [rds_snapshot_option_group]
+EXTENSIONS = [control, rds_snapshot_option_group, backup]
 
 
 def install() -> None:
