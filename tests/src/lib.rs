@@ -7,7 +7,8 @@
 //! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
 //! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
-//! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus.
+//! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus, AWS
+//!   Backup vaults and recovery points, and the emulator's control API for Backup job states.
 
 pub mod emulator;
 pub mod proxy;

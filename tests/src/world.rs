@@ -22,6 +22,32 @@ pub struct World {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub primary_backup: aws_sdk_backup::Client,
+    pub recovery_backup: aws_sdk_backup::Client,
+}
+
+/// Which AWS Backup jobs a control call holds or fails (`operation` of the emulator's
+/// `/lifeboat-api/backup/behaviour`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupJobKind {
+    Backup,
+    Copy,
+    Restore,
+}
+
+impl BackupJobKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            BackupJobKind::Backup => "backup",
+            BackupJobKind::Copy => "copy",
+            BackupJobKind::Restore => "restore",
+        }
+    }
+}
+
+/// The IAM role tests pass to AWS Backup (the emulator checks no IAM).
+pub fn backup_role(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole")
 }
 
 /// A snapshot in the recovery Region as a test looks at it.
@@ -54,6 +80,8 @@ impl World {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sqs: aws_sdk_sqs::Client::new(&recovery),
             events: aws_sdk_eventbridge::Client::new(&recovery),
+            primary_backup: aws_sdk_backup::Client::new(&primary),
+            recovery_backup: aws_sdk_backup::Client::new(&recovery),
             account,
         }
     }
@@ -389,6 +417,222 @@ impl World {
             .ok()?;
         let bytes = out.body.collect().await.ok()?.into_bytes();
         Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// An AWS Backup client of this account in any Region.
+    pub fn backup(&self, region: &str) -> aws_sdk_backup::Client {
+        aws_sdk_backup::Client::new(&in_region(&self.account.config, region))
+    }
+
+    /// A backup vault in `region`; returns its ARN.
+    pub async fn backup_vault(&self, region: &str, name: &str) -> String {
+        let out = self
+            .backup(region)
+            .create_backup_vault()
+            .backup_vault_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create backup vault {name}: {e:?}"));
+        out.backup_vault_arn().expect("vault ARN").to_owned()
+    }
+
+    /// An on-demand backup of `resource_arn` into `vault` (the emulator completes it at once
+    /// unless told otherwise); returns the backup job id.
+    pub async fn backup_job(&self, region: &str, vault: &str, resource_arn: &str) -> String {
+        let out = self
+            .backup(region)
+            .start_backup_job()
+            .backup_vault_name(vault)
+            .resource_arn(resource_arn)
+            .iam_role_arn(backup_role(&self.account.id))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("start backup job of {resource_arn}: {e:?}"));
+        out.backup_job_id().expect("backup job id").to_owned()
+    }
+
+    /// A completed recovery point of `resource_arn` in `vault`; returns its ARN.
+    pub async fn recovery_point(&self, region: &str, vault: &str, resource_arn: &str) -> String {
+        let job = self.backup_job(region, vault, resource_arn).await;
+        let described = self
+            .backup(region)
+            .describe_backup_job()
+            .backup_job_id(&job)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe backup job {job}: {e:?}"));
+        assert_eq!(
+            described.state(),
+            Some(&aws_sdk_backup::types::BackupJobState::Completed),
+            "backup of {resource_arn}: {:?}",
+            described.status_message()
+        );
+        described
+            .recovery_point_arn()
+            .expect("a completed backup job names its recovery point")
+            .to_owned()
+    }
+
+    /// Makes the next `count` jobs of `kind` that this account starts in `region` stop in
+    /// `state` (`CREATED`, `RUNNING`, `PENDING`, `FAILED`, `ABORTED`, `PARTIAL`… as the job's
+    /// state enum allows) with `message` as their StatusMessage.
+    pub async fn hold_backup_jobs(
+        &self,
+        region: &str,
+        kind: BackupJobKind,
+        state: &str,
+        message: Option<&str>,
+        count: u32,
+    ) {
+        self.try_hold_backup_jobs(region, kind, state, message, count)
+            .await
+            .unwrap_or_else(|e| panic!("set the emulator's backup behaviour: {e}"));
+    }
+
+    /// [`World::hold_backup_jobs`], with the control API's refusal (a state the job's enum
+    /// lacks, say) as Err.
+    pub async fn try_hold_backup_jobs(
+        &self,
+        region: &str,
+        kind: BackupJobKind,
+        state: &str,
+        message: Option<&str>,
+        count: u32,
+    ) -> Result<(), String> {
+        self.control(
+            "backup/behaviour",
+            serde_json::json!({
+                "account_id": self.account.id,
+                "region": region,
+                "operation": kind.as_str(),
+                "state": state,
+                "message": message,
+                "count": count,
+            }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Moves a held AWS Backup job (backup, copy or restore) to `state`; COMPLETED (or
+    /// PARTIAL) does the job's work then. Refused (Err) for a job that is already over.
+    pub async fn set_backup_job_state(
+        &self,
+        job_id: &str,
+        state: &str,
+        message: Option<&str>,
+    ) -> Result<serde_json::Value, String> {
+        self.control(
+            &format!("backup/jobs/{job_id}/state"),
+            serde_json::json!({ "state": state, "message": message }),
+        )
+        .await
+    }
+
+    /// Completes a held AWS Backup job.
+    pub async fn complete_backup_job(&self, job_id: &str) -> Result<serde_json::Value, String> {
+        self.control(
+            &format!("backup/jobs/{job_id}/complete"),
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Moves a recovery point to cold storage (StorageClass COLD), as its lifecycle would.
+    pub async fn move_recovery_point_to_cold(&self, region: &str, vault: &str, arn: &str) {
+        self.update_recovery_point(
+            region,
+            vault,
+            arn,
+            serde_json::json!({"storage_class": "COLD"}),
+        )
+        .await;
+    }
+
+    /// Back-dates (or forward-dates) a recovery point's CreationDate; its CalculatedLifecycle
+    /// follows.
+    pub async fn set_recovery_point_creation_date(
+        &self,
+        region: &str,
+        vault: &str,
+        arn: &str,
+        created: std::time::SystemTime,
+    ) {
+        let secs = created
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs_f64();
+        self.update_recovery_point(
+            region,
+            vault,
+            arn,
+            serde_json::json!({"creation_date": secs}),
+        )
+        .await;
+    }
+
+    async fn update_recovery_point(
+        &self,
+        region: &str,
+        vault: &str,
+        arn: &str,
+        mut patch: serde_json::Value,
+    ) {
+        patch["account_id"] = self.account.id.clone().into();
+        patch["region"] = region.into();
+        patch["backup_vault_name"] = vault.into();
+        patch["recovery_point_arn"] = arn.into();
+        self.control("backup/recovery-point", patch)
+            .await
+            .unwrap_or_else(|e| panic!("update recovery point {arn}: {e}"));
+    }
+
+    /// POSTs to the emulator's control API (`/lifeboat-api/<path>`); Err holds the refusal.
+    async fn control(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        use http_body_util::{BodyExt, Full};
+        let endpoint = self
+            .account
+            .config
+            .endpoint_url()
+            .expect("accounts act against the emulator");
+        let authority = endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let stream = tokio::net::TcpStream::connect(&authority)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let request = hyper::Request::post(format!("/lifeboat-api/{path}"))
+            .header("host", &authority)
+            .header("content-type", "application/json")
+            .body(Full::new(bytes::Bytes::from(body.to_string())))
+            .map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if status.is_success() {
+            Ok(value)
+        } else {
+            Err(format!("{status}: {value}"))
+        }
     }
 }
 
