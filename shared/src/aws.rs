@@ -70,6 +70,7 @@ pub struct RegionalClients {
     pub rds: aws_sdk_rds::Client,
     pub s3: aws_sdk_s3::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub backup: aws_sdk_backup::Client,
 }
 
 impl RegionalClients {
@@ -84,6 +85,9 @@ impl RegionalClients {
             .force_path_style(config.endpoint_url().is_some())
             .build();
         let events = aws_sdk_eventbridge::config::Builder::from(config)
+            .region(sdk_region.clone())
+            .build();
+        let backup = aws_sdk_backup::config::Builder::from(config)
             .region(sdk_region)
             .build();
         RegionalClients {
@@ -91,6 +95,7 @@ impl RegionalClients {
             rds: aws_sdk_rds::Client::from_conf(rds),
             s3: aws_sdk_s3::Client::from_conf(s3),
             events: aws_sdk_eventbridge::Client::from_conf(events),
+            backup: aws_sdk_backup::Client::from_conf(backup),
         }
     }
 }

@@ -118,6 +118,8 @@ pub trait Report: Serialize {
     fn to_markdown(&self) -> String;
     /// Counts and figures worth putting in the run's event (keep it small: events max 256 KB).
     fn summary(&self) -> serde_json::Value;
+    /// The run's CloudWatch metrics (written as EMF by the Lambda).
+    fn metrics(&self) -> Vec<crate::metrics::MetricSet>;
 }
 
 /// Where a run's record was written.

@@ -136,6 +136,15 @@ impl Lease {
         self.held().expires_at
     }
 
+    /// Makes sure the lease stays ours long enough for one more AWS call that must finish under
+    /// it (starting a copy): two minutes — the call may take the SDK's 60 s operation timeout,
+    /// and the rest absorbs the clock difference between runs — or half the lease's life when
+    /// that is shorter. See [`Lease::ensure_time_left`].
+    pub async fn ensure_time_for_a_call(&self) -> Result<(), Error> {
+        self.ensure_time_left(Duration::from_secs(120).min(self.time_to_live / 2))
+            .await
+    }
+
     /// How long one acquisition or renewal holds the lease.
     pub fn time_to_live(&self) -> Duration {
         self.time_to_live

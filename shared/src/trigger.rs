@@ -38,6 +38,22 @@ pub enum Trigger {
         region: String,
         event_id: String,
     },
+    /// AWS Backup says a backup job completed: its vault holds a new recovery point.
+    BackupJobCompleted {
+        job_id: String,
+        vault_arn: String,
+        region: String,
+    },
+    /// AWS Backup says a copy job changed state.
+    CopyJobChanged {
+        job_id: String,
+        /// As AWS Backup writes it: `CREATED`, `RUNNING`, `COMPLETED`, `FAILED`, `PARTIAL`, …
+        state: String,
+        status_message: Option<String>,
+        source_vault_arn: String,
+        destination_vault_arn: String,
+        region: String,
+    },
     /// A well-formed event that asks for nothing.
     Ignored { reason: String },
 }
@@ -54,6 +70,14 @@ impl Trigger {
                 snapshot_arn,
                 ..
             } => format!("event {event_id} for {snapshot_arn}"),
+            Trigger::BackupJobCompleted {
+                job_id, vault_arn, ..
+            } => {
+                format!("backup job {job_id} completed in {vault_arn}")
+            }
+            Trigger::CopyJobChanged { job_id, state, .. } => {
+                format!("copy job {job_id} is {state}")
+            }
             Trigger::Ignored { reason } => format!("ignored event: {reason}"),
         }
     }
@@ -72,9 +96,12 @@ impl Trigger {
             ("aws.rds", "RDS DB Cluster Snapshot Event") => {
                 snapshot_event(&envelope, SnapshotKind::Cluster, &CLUSTER_SNAPSHOT_CREATED)
             }
+            ("aws.backup", "Backup Job State Change") => backup_job_event(&envelope),
+            ("aws.backup", "Copy Job State Change") => copy_job_event(&envelope),
             (source, detail_type) => Ok(Trigger::Ignored {
                 reason: format!(
-                    "source {source:?} with detail-type {detail_type:?} is not a schedule or an RDS snapshot event"
+                    "source {source:?} with detail-type {detail_type:?} is not a schedule, an RDS \
+                     snapshot event or an AWS Backup job event"
                 ),
             }),
         }
@@ -92,6 +119,85 @@ struct Envelope {
     resources: Vec<String>,
     #[serde(default)]
     detail: Value,
+}
+
+/// The string `detail.<name>` of an event, or the error naming it.
+fn required<'a>(envelope: &'a Envelope, name: &str) -> Result<&'a str, Error> {
+    envelope
+        .detail
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::InvalidEvent(format!("detail.{name} is missing")))
+}
+
+/// The Region an AWS Backup event comes from: the envelope's, which must match the vault's.
+fn backup_event_region(
+    envelope: &Envelope,
+    vault_field: &str,
+    vault_arn: &str,
+) -> Result<String, Error> {
+    let vault_region = match vault_arn.splitn(7, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "backup", region, _, "backup-vault", name]
+            if !region.is_empty() && !name.is_empty() =>
+        {
+            (*region).to_owned()
+        }
+        _ => {
+            return Err(Error::InvalidEvent(format!(
+                "detail.{vault_field} {vault_arn:?} is not a backup vault ARN"
+            )));
+        }
+    };
+    match &envelope.region {
+        Some(region) if region != &vault_region && vault_field != "destinationBackupVaultArn" => {
+            Err(Error::InvalidEvent(format!(
+                "region {region:?} does not match detail.{vault_field} {vault_arn:?}"
+            )))
+        }
+        Some(region) => Ok(region.clone()),
+        None => Ok(vault_region),
+    }
+}
+
+/// "Backup Job State Change": only COMPLETED asks for anything (a recovery point to copy).
+fn backup_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
+    let state = required(envelope, "state")?;
+    let job_id = required(envelope, "backupJobId")?;
+    if state != "COMPLETED" {
+        return Ok(Trigger::Ignored {
+            reason: format!("backup job {job_id} is {state}: no recovery point to copy"),
+        });
+    }
+    let vault_arn = required(envelope, "backupVaultArn")?;
+    let region = backup_event_region(envelope, "backupVaultArn", vault_arn)?;
+    Ok(Trigger::BackupJobCompleted {
+        job_id: job_id.to_owned(),
+        vault_arn: vault_arn.to_owned(),
+        region,
+    })
+}
+
+/// "Copy Job State Change", emitted in the Region the copy job was started in (the source's).
+fn copy_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
+    let job_id = required(envelope, "copyJobId")?;
+    let state = required(envelope, "state")?;
+    let source_vault_arn = required(envelope, "sourceBackupVaultArn")?;
+    let destination_vault_arn = required(envelope, "destinationBackupVaultArn")?;
+    let region = backup_event_region(envelope, "sourceBackupVaultArn", source_vault_arn)?;
+    backup_event_region(envelope, "destinationBackupVaultArn", destination_vault_arn)?;
+    Ok(Trigger::CopyJobChanged {
+        job_id: job_id.to_owned(),
+        state: state.to_owned(),
+        status_message: envelope
+            .detail
+            .get("statusMessage")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        source_vault_arn: source_vault_arn.to_owned(),
+        destination_vault_arn: destination_vault_arn.to_owned(),
+        region,
+    })
 }
 
 fn snapshot_event(

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use lifeboat_shared::copy::{CopyReport, Outcome, Scope, copy_snapshots};
-use lifeboat_shared::record::{RunHeader, RunOutcome};
+use lifeboat_shared::record::{Report, RunHeader, RunOutcome};
 use lifeboat_shared::state::{Lease, LeaseTiming, lease_name};
 use lifeboat_shared::tasks::{
     COPY_SNAPSHOTS, Finished, RunOptions, handle_copy_snapshots_event, run_copy_snapshots,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use lifeboat_shared::copy::{CopyReport, Outcome};
-use lifeboat_shared::record::RunOutcome;
+use lifeboat_shared::record::{Report, RunOutcome};
 use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_tests::world::RECOVERY;

@@ -8,13 +8,25 @@
 //! the daily schedule finds whatever they missed; an `IdempotencyToken` derived from the
 //! recovery point, the destination and the attempt keeps a retry from starting a second job.
 
+mod calls;
 mod decide;
 pub mod model;
+mod report;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::aws::AwsClients;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::record::{RunHeader, RunOutcome};
+use crate::state::Lease;
+
+/// The task's name in records, metrics and the lease.
+pub const TASK: &str = "copy-backups";
 
 pub use decide::{BackupDecision, EntryState, JobOrder, JobSlots, MAX_ATTEMPTS, decide};
 pub use model::{CopyJob, JobState, RecoveryPoint, idempotency_token};
@@ -110,4 +122,172 @@ pub struct BackupLag {
     pub data_taken_at: Option<OffsetDateTime>,
     /// `None` when no recovery point of the resource is known to be copied.
     pub lag_seconds: Option<i64>,
+}
+
+/// Which `[[copy.backup]]` entries a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every entry (the schedule, the CLI).
+    Everything,
+    /// The entries copying from this vault (a backup job completed in it), and, when given, to
+    /// this destination (a copy job into it changed state).
+    Vault {
+        name: String,
+        destination: Option<String>,
+    },
+}
+
+impl Scope {
+    fn covers(&self, entry: &crate::plan::BackupCopy) -> bool {
+        match self {
+            Scope::Everything => true,
+            Scope::Vault { name, destination } => {
+                entry.source_vault == *name
+                    && destination
+                        .as_deref()
+                        .is_none_or(|d| d == entry.destination_vault.as_str())
+            }
+        }
+    }
+}
+
+/// The record of one backup copy run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupReport {
+    #[serde(flatten)]
+    pub run: RunHeader,
+    pub slots: JobSlots,
+    pub items: Vec<Item>,
+    pub lag: Vec<BackupLag>,
+}
+
+impl BackupReport {
+    /// The report of a run that failed as a whole, before it could decide anything.
+    pub fn failed(header: RunHeader, error: &Error) -> Self {
+        BackupReport {
+            run: header.finish(RunOutcome::Failed),
+            slots: JobSlots::default(),
+            items: vec![Item {
+                entry: "-".into(),
+                resource: None,
+                recovery_point: None,
+                job: None,
+                outcome: Outcome::Failed,
+                detail: error.to_string(),
+            }],
+            lag: Vec::new(),
+        }
+    }
+
+    pub fn items_with(&self, outcome: Outcome) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| i.outcome == outcome)
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.items_with(outcome).count()
+    }
+
+    /// The items that are failures ([`Outcome::is_failure`]).
+    pub fn failures(&self) -> usize {
+        self.items.iter().filter(|i| i.outcome.is_failure()).count()
+    }
+
+    pub fn counts(&self) -> BTreeMap<Outcome, usize> {
+        let mut counts = BTreeMap::new();
+        for item in &self.items {
+            *counts.entry(item.outcome).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Copies what the plan's `[[copy.backup]]` entries in `scope` ask for. Per-item failures are
+/// items in the report; an error is returned only when the run could not decide anything (the
+/// copy jobs cannot be listed, so what is copied cannot be known).
+pub async fn copy_backups(
+    clients: &AwsClients,
+    plan: &Plan,
+    scope: &Scope,
+    header: RunHeader,
+    lease: Option<&Lease>,
+) -> Result<BackupReport, Error> {
+    let now = header.started_at;
+    let primary = &clients.primary;
+    let entries: Vec<usize> = (0..plan.copy.backup.len())
+        .filter(|&i| scope.covers(&plan.copy.backup[i]))
+        .collect();
+    let within = |i: usize| {
+        time::Duration::try_from(plan.copy.backup[i].copy_within.0).unwrap_or(time::Duration::WEEK)
+    };
+    let oldest = entries
+        .iter()
+        .map(|&i| now - within(i))
+        .min()
+        .unwrap_or(now);
+    let account_id = clients.account_id().await?;
+    // One listing of the copy jobs serves every entry; the jobs in flight are counted apart,
+    // whenever they were created, since each holds one of the account's places.
+    let jobs = calls::copy_jobs(primary, Some(oldest), None).await?;
+    let in_flight = calls::jobs_in_flight_into(primary, &plan.recovery_region).await?;
+
+    let mut items = Vec::new();
+    let mut states = Vec::new();
+    for &entry in &entries {
+        let vault = &plan.copy.backup[entry].source_vault;
+        match calls::recovery_points(primary, vault, now - within(entry)).await {
+            Ok(recovery_points) => states.push(EntryState {
+                entry,
+                recovery_points,
+                jobs: jobs.clone(),
+            }),
+            Err(error) => items.push(Item::new(
+                entry,
+                Outcome::Failed,
+                format!("copy.backup[{entry}].source_vault: {error}"),
+            )),
+        }
+    }
+    let decision = decide(plan, now, &account_id, in_flight, &states);
+    items.extend(decision.items);
+    if header.dry_run {
+        items.extend(decision.orders.iter().map(|o| {
+            Item::new(
+                o.entry,
+                Outcome::WouldStart,
+                format!("copy job to {}", o.destination_vault),
+            )
+            .of(&o.recovery_point)
+        }));
+    } else {
+        items.extend(calls::start_jobs(primary, decision.orders, lease).await);
+    }
+    // Failures first, then by entry and resource: the order an operator reads a report in.
+    items.sort_by(|a, b| {
+        (
+            !a.outcome.is_failure(),
+            &a.entry,
+            &a.resource,
+            &a.recovery_point,
+        )
+            .cmp(&(
+                !b.outcome.is_failure(),
+                &b.entry,
+                &b.resource,
+                &b.recovery_point,
+            ))
+    });
+    let failures = items.iter().filter(|i| i.outcome.is_failure()).count();
+    let outcome = if failures == 0 {
+        RunOutcome::Succeeded
+    } else if failures == items.len() {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::Partial
+    };
+    Ok(BackupReport {
+        run: header.finish(outcome),
+        slots: decision.slots,
+        items,
+        lag: decision.lag,
+    })
 }

@@ -2,7 +2,6 @@
 //! list what the recovery Region holds, start copies and delete pruned copies.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Filter, Tag};
 use futures::{StreamExt, stream};
@@ -477,7 +476,7 @@ pub async fn start_copies(
                     .snapshot(&order.source)
                     .target(&order.target_id);
                 if let Some(lease) = lease
-                    && let Err(error) = lease.ensure_time_left(call_budget(lease)).await
+                    && let Err(error) = lease.ensure_time_for_a_call().await
                 {
                     // Another run may be deciding now: starting more could overrun the quota.
                     tracing::warn!(source = %order.source.arn, %error, "copy not started: the copy lease is not ours");
@@ -513,13 +512,6 @@ pub async fn start_copies(
         .buffer_unordered(CONCURRENT_CALLS)
         .collect()
         .await
-}
-
-/// How much of the copy lease must be left to start one copy: the call may take the SDK's
-/// operation timeout (60 s), and twice that absorbs the clock difference between runs. A lease
-/// shorter than that (tests) asks for half its life.
-fn call_budget(lease: &Lease) -> Duration {
-    Duration::from_secs(120).min(lease.time_to_live() / 2)
 }
 
 enum StartError {

@@ -93,32 +93,15 @@ impl Report for CopyReport {
             "copies_started": self.count(Outcome::Started),
             "copies_skipped": self.count(Outcome::AlreadyCopied) + self.count(Outcome::CopyInProgress),
             "copies_deferred": self.count(Outcome::Deferred),
-            "copies_failed": self.count(Outcome::Failed) + self.count(Outcome::Refused),
+            "copies_failed": self.failures(Failure::Copy),
             "copies_pruned": self.count(Outcome::Pruned),
+            "prunes_failed": self.failures(Failure::Prune),
             "copy_lag_seconds": self.copy_lag.iter().map(|l| (l.db.clone(), l.lag_seconds)).collect::<std::collections::BTreeMap<_, _>>(),
         })
     }
-}
-
-impl CopyReport {
-    /// The recovery Region's room as the run found it, in one line.
-    pub fn slots_in_words(&self) -> String {
-        let (i, c) = (&self.slots.instance, &self.slots.cluster);
-        format!(
-            "copies in flight {}/{} DB snapshot, {}/{} cluster snapshot; manual snapshots held {}/{} DB, {}/{} cluster",
-            i.copies_in_flight,
-            i.copy_limit,
-            c.copies_in_flight,
-            c.copy_limit,
-            i.manual_snapshots,
-            i.manual_limit,
-            c.manual_snapshots,
-            c.manual_limit
-        )
-    }
 
     /// The run's metrics: counts per run, and the copy lag of each database.
-    pub fn metrics(&self) -> Vec<MetricSet> {
+    fn metrics(&self) -> Vec<MetricSet> {
         let plan = self.run.plan.as_str();
         let count =
             |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>() as f64;
@@ -157,6 +140,24 @@ impl CopyReport {
             }
         }
         sets
+    }
+}
+
+impl CopyReport {
+    /// The recovery Region's room as the run found it, in one line.
+    pub fn slots_in_words(&self) -> String {
+        let (i, c) = (&self.slots.instance, &self.slots.cluster);
+        format!(
+            "copies in flight {}/{} DB snapshot, {}/{} cluster snapshot; manual snapshots held {}/{} DB, {}/{} cluster",
+            i.copies_in_flight,
+            i.copy_limit,
+            c.copies_in_flight,
+            c.copy_limit,
+            i.manual_snapshots,
+            i.manual_limit,
+            c.manual_snapshots,
+            c.manual_limit
+        )
     }
 }
 
