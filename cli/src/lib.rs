@@ -5,18 +5,17 @@
 //! Exit status: 0 when everything succeeded, 1 when the plan or the `--event` file is invalid or
 //! a run failed or partly failed, 2 for a command-line mistake.
 
+mod commands;
+
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lifeboat_shared::aws::{Tuning, load_config};
 use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
-use lifeboat_shared::copy::report::age_in_words;
-use lifeboat_shared::copy::{CopyReport, Outcome};
 use lifeboat_shared::plan::Plan;
-use lifeboat_shared::record::RunOutcome;
-use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
+use lifeboat_shared::record::{Report, RunOutcome};
+use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_backups, run_copy_snapshots};
 use lifeboat_shared::trigger::Trigger;
 
 #[derive(Debug, Parser)]
@@ -54,21 +53,36 @@ enum PlanCommand {
 #[derive(Debug, Subcommand)]
 enum CopyCommand {
     /// Copy the plan's RDS / Aurora snapshots to the recovery Region and prune old copies.
-    Snapshots {
-        /// The plan: a file path or an s3:// URI.
-        #[arg(long, env = PLAN_ENV)]
-        plan: String,
-        /// Decide and print what would happen; copy, delete and record nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the run report as JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Run for this EventBridge event (a JSON file, e.g. events/rds-snapshot-created.json),
-        /// exactly as the Lambda would; without it, the run covers the whole plan.
-        #[arg(long, value_name = "FILE")]
-        event: Option<std::path::PathBuf>,
-    },
+    Snapshots(TaskArgs),
+    /// Copy the plan's AWS Backup recovery points to their destination vaults.
+    Backups(TaskArgs),
+}
+
+/// What every task command takes.
+#[derive(Debug, clap::Args)]
+struct TaskArgs {
+    /// The plan: a file path or an s3:// URI.
+    #[arg(long, env = PLAN_ENV)]
+    plan: String,
+    /// Decide and print what would happen; change and record nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the run report as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Run for this EventBridge event (a JSON file from events/), exactly as the Lambda would;
+    /// without it, the run covers the whole plan.
+    #[arg(long, value_name = "FILE")]
+    event: Option<std::path::PathBuf>,
+}
+
+impl TaskArgs {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            dry_run: self.dry_run,
+            ..RunOptions::default()
+        }
+    }
 }
 
 /// Runs the command line `args` (program name first) and returns the exit status.
@@ -86,48 +100,54 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     init_logging();
     match cli.command {
-        Command::Plan(PlanCommand::Check { file }) => check_plan(&file),
-        Command::Plan(PlanCommand::Schema) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&Plan::json_schema()).expect("schema is JSON")
-            );
-            ExitCode::SUCCESS
-        }
-        Command::Copy(CopyCommand::Snapshots {
-            plan,
-            dry_run,
-            json,
-            event,
-        }) => {
-            // The command's own inputs are read and checked before any AWS setting is loaded, so
-            // a bad file is reported alone (and every bad file at once), not after credential
-            // or Region warnings.
-            let trigger = event.as_deref().map(read_event).transpose();
-            let local_plan = local_plan(&plan).transpose();
-            let (trigger, local_plan) = match (trigger, local_plan) {
-                (Ok(trigger), Ok(local_plan)) => (trigger.unwrap_or(Trigger::Manual), local_plan),
-                (trigger, local_plan) => {
-                    for message in [trigger.err(), local_plan.err()].into_iter().flatten() {
-                        eprintln!("lifeboat: {message}");
-                    }
-                    return ExitCode::from(1);
-                }
-            };
-            let lifeboat = match local_plan {
-                Some(local_plan) => Ok(Lifeboat::new(
-                    &load_config(&Tuning::default()).await,
-                    local_plan,
-                )),
-                None => Lifeboat::load(&plan, &Tuning::default()).await,
-            };
-            match lifeboat {
-                Ok(lifeboat) => copy_snapshots(&lifeboat, &trigger, dry_run, json).await,
-                Err(error) => {
-                    eprintln!("lifeboat: {error}");
-                    ExitCode::from(1)
-                }
+        Command::Plan(PlanCommand::Check { file }) => commands::plan::check_plan(&file),
+        Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
+        Command::Copy(CopyCommand::Snapshots(args)) => match load(&args).await {
+            Ok((lifeboat, trigger)) => print_run(
+                run_copy_snapshots(&lifeboat, &trigger, args.options()).await,
+                args.json,
+                commands::copy_snapshots::render,
+            ),
+            Err(status) => status,
+        },
+        Command::Copy(CopyCommand::Backups(args)) => match load(&args).await {
+            Ok((lifeboat, trigger)) => print_run(
+                run_copy_backups(&lifeboat, &trigger, args.options()).await,
+                args.json,
+                commands::copy_backups::render,
+            ),
+            Err(status) => status,
+        },
+    }
+}
+
+/// Lifeboat for a task command, and what started the run. The command's own inputs (the plan
+/// file, the `--event` file) are read and checked before any AWS setting is loaded, so a bad
+/// file is reported alone (and every bad file at once), not after credential or Region warnings.
+async fn load(args: &TaskArgs) -> Result<(Lifeboat, Trigger), ExitCode> {
+    let trigger = args.event.as_deref().map(read_event).transpose();
+    let local_plan = local_plan(&args.plan).transpose();
+    let (trigger, local_plan) = match (trigger, local_plan) {
+        (Ok(trigger), Ok(local_plan)) => (trigger.unwrap_or(Trigger::Manual), local_plan),
+        (trigger, local_plan) => {
+            for message in [trigger.err(), local_plan.err()].into_iter().flatten() {
+                eprintln!("lifeboat: {message}");
             }
+            return Err(ExitCode::from(1));
+        }
+    };
+    let lifeboat = match local_plan {
+        Some(local_plan) => Ok(Lifeboat::new(
+            &load_config(&Tuning::default()).await,
+            local_plan,
+        )),
+        None => Lifeboat::load(&args.plan, &Tuning::default()).await,
+    };
+    match lifeboat {
+        Ok(lifeboat) => Ok((lifeboat, trigger)),
+        Err(error) => {
+            eprintln!("lifeboat: {error}");
+            Err(ExitCode::from(1))
         }
     }
 }
@@ -151,40 +171,6 @@ fn init_logging() {
         .try_init();
 }
 
-fn check_plan(file: &std::path::Path) -> ExitCode {
-    match Plan::from_file(file) {
-        Ok(plan) => {
-            println!(
-                "plan {} is valid: \"{}\", {} → {}, {} snapshot copy entr{}, {} backup copy entr{}, {} verify job{}, failover {}",
-                file.display(),
-                plan.name,
-                plan.primary_region,
-                plan.recovery_region,
-                plan.copy.rds.len(),
-                plural(plan.copy.rds.len(), "y", "ies"),
-                plan.copy.backup.len(),
-                plural(plan.copy.backup.len(), "y", "ies"),
-                plan.verify.len(),
-                plural(plan.verify.len(), "", "s"),
-                if plan.failover.is_some() {
-                    "configured"
-                } else {
-                    "not configured"
-                },
-            );
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            eprintln!("{errors}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
-    if count == 1 { one } else { many }
-}
-
 fn read_event(path: &std::path::Path) -> Result<Trigger, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -193,17 +179,15 @@ fn read_event(path: &std::path::Path) -> Result<Trigger, String> {
     Trigger::from_event(&event).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-async fn copy_snapshots(
-    lifeboat: &Lifeboat,
-    trigger: &Trigger,
-    dry_run: bool,
+/// Prints a task run the way every `lifeboat` task command does: the report (as JSON with
+/// `--json`, else `render`ed), where its record went, and an exit status that follows the run's
+/// outcome (one failure predicate for both).
+fn print_run<R: Report>(
+    result: Result<Finished<R>, lifeboat_shared::Error>,
     json: bool,
+    render: fn(&R) -> String,
 ) -> ExitCode {
-    let options = RunOptions {
-        dry_run,
-        ..RunOptions::default()
-    };
-    match run_copy_snapshots(lifeboat, trigger, options).await {
+    match result {
         Ok(Finished::Ran { report, record }) => {
             if json {
                 println!(
@@ -219,7 +203,7 @@ async fn copy_snapshots(
                     None => println!("dry run: nothing was copied, deleted or recorded"),
                 }
             }
-            match report.run.outcome {
+            match report.header().outcome {
                 Some(RunOutcome::Succeeded) => ExitCode::SUCCESS,
                 _ => ExitCode::from(1),
             }
@@ -233,58 +217,4 @@ async fn copy_snapshots(
             ExitCode::from(1)
         }
     }
-}
-
-/// The report as a terminal reads it: a line per item, then the copy lag of each database.
-pub fn render(report: &CopyReport) -> String {
-    let mut out = String::new();
-    let run = &report.run;
-    let outcome = run
-        .outcome
-        .map_or("unfinished".to_owned(), |o| o.to_string());
-    let _ = writeln!(
-        out,
-        "copy-snapshots {} — plan {} — {outcome}",
-        run.run_id, run.plan
-    );
-    let _ = writeln!(out, "before this run: {}", report.slots_in_words());
-    for item in &report.items {
-        let subject = match (&item.source_snapshot, &item.target) {
-            (Some(source), Some(target)) => format!("{source} → {target}"),
-            (Some(source), None) => source.clone(),
-            (None, Some(target)) => target.clone(),
-            (None, None) => item.db.clone(),
-        };
-        let marker = match item.outcome {
-            Outcome::Failed | Outcome::Refused | Outcome::PruneFailed => "!!",
-            _ => "  ",
-        };
-        let _ = write!(out, "{marker} {:<15} {subject}", item.outcome.to_string());
-        if !item.detail.is_empty() {
-            let _ = write!(out, "\n   {:<15} {}", "", item.detail);
-        }
-        out.push('\n');
-    }
-    for lag in &report.copy_lag {
-        let age = lag.lag_seconds.map_or(
-            "no available copy in the recovery Region yet".to_owned(),
-            |s| format!("newest copy holds data from {} ago", age_in_words(s)),
-        );
-        let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);
-    }
-    let counts: Vec<String> = report
-        .counts()
-        .iter()
-        .map(|(o, n)| format!("{n} {o}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "total: {}",
-        if counts.is_empty() {
-            "nothing to do".into()
-        } else {
-            counts.join(", ")
-        }
-    );
-    out
 }

@@ -150,6 +150,69 @@ async fn copy_snapshots_runs_against_aws_named_by_the_environment() {
     assert_eq!(world.recovery_snapshots().await.len(), 1);
 }
 
+#[tokio::test]
+async fn copy_backups_runs_against_aws_named_by_the_environment() {
+    let emulator = Emulator::shared();
+    let world = World::new(emulator.new_account().await);
+    world.recovery_stack("lifeboat").await;
+    world.backup_vault("us-west-2", "Default").await;
+    let dr = world.backup_vault(RECOVERY, "dr").await;
+    let instance = format!(
+        "arn:aws:ec2:us-west-2:{}:instance/i-0123456789abcdef0",
+        world.account.id
+    );
+    let point = world
+        .recovery_point("us-west-2", "Default", &instance)
+        .await;
+    let plan_path = std::env::temp_dir().join(format!(
+        "lifeboat-cli-backup-plan-{}.toml",
+        world.account.id
+    ));
+    std::fs::write(
+        &plan_path,
+        format!(
+            "name = \"cli\"\nprimary_region = \"us-west-2\"\nrecovery_region = \"{RECOVERY}\"\nstate_bucket = \"{}\"\n\
+             [[copy.backup]]\nsource_vault = \"Default\"\ndestination_vault = \"{dr}\"\n\
+             iam_role = \"{}\"\nresource_types = [\"EC2\"]\n",
+            world.state_bucket(),
+            lifeboat_tests::world::backup_role(&world.account.id)
+        ),
+    )
+    .unwrap();
+    let run = async |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+        command
+            .args(["copy", "backups", "--plan", plan_path.to_str().unwrap()])
+            .args(extra);
+        world
+            .account
+            .configure(&mut command, emulator, RECOVERY)
+            .await;
+        command.output().unwrap()
+    };
+
+    let dry = run(&["--dry-run"]).await;
+    let stdout = text(&dry.stdout);
+    assert!(dry.status.success(), "{stdout}{}", text(&dry.stderr));
+    assert!(
+        stdout.contains(&format!("would-start     {point}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dry run: nothing was copied, deleted or recorded"),
+        "{stdout}"
+    );
+
+    let real = run(&["--json"]).await;
+    assert!(real.status.success(), "{}", text(&real.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&real.stdout).expect("--json prints the report");
+    assert_eq!(report["task"], "copy-backups");
+    assert_eq!(report["outcome"], "succeeded");
+    assert_eq!(report["items"][0]["outcome"], "started");
+    assert_eq!(report["items"][0]["recovery_point"], point.as_str());
+}
+
 #[test]
 fn copy_snapshots_refuses_a_malformed_event_file_naming_the_field() {
     let event =

@@ -1,0 +1,68 @@
+//! `lifeboat copy backups`: the AWS Backup copy, as the `copy-backups` Lambda runs it.
+
+use std::fmt::Write as _;
+
+use lifeboat_shared::backup::BackupReport;
+use lifeboat_shared::copy::report::age_in_words;
+
+/// The report as a terminal reads it: a line per recovery point, then the copy lag of each
+/// protected resource.
+pub fn render(report: &BackupReport) -> String {
+    let mut out = String::new();
+    let run = &report.run;
+    let outcome = run
+        .outcome
+        .map_or("unfinished".to_owned(), |o| o.to_string());
+    let _ = writeln!(
+        out,
+        "copy-backups {} — plan {} — {outcome}",
+        run.run_id, run.plan
+    );
+    let _ = writeln!(
+        out,
+        "before this run: copy jobs in flight {}/{}",
+        report.slots.in_flight, report.slots.limit
+    );
+    for item in &report.items {
+        let subject = item
+            .recovery_point
+            .clone()
+            .unwrap_or_else(|| item.entry.clone());
+        let marker = if item.outcome.is_failure() {
+            "!!"
+        } else {
+            "  "
+        };
+        let _ = write!(out, "{marker} {:<15} {subject}", item.outcome.to_string());
+        if let Some(job) = &item.job {
+            let _ = write!(out, " (copy job {job})");
+        }
+        if !item.detail.is_empty() {
+            let _ = write!(out, "\n   {:<15} {}", "", item.detail);
+        }
+        out.push('\n');
+    }
+    for lag in &report.lag {
+        let age = lag
+            .lag_seconds
+            .map_or("no copied recovery point yet".to_owned(), |s| {
+                format!("newest copy holds data from {} ago", age_in_words(s))
+            });
+        let _ = writeln!(out, "lag  {} {}: {age}", lag.resource_type, lag.resource);
+    }
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(o, n)| format!("{n} {o}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "total: {}",
+        if counts.is_empty() {
+            "nothing to do".into()
+        } else {
+            counts.join(", ")
+        }
+    );
+    out
+}

@@ -1,0 +1,5 @@
+//! One module per `lifeboat` command.
+
+pub mod copy_backups;
+pub mod copy_snapshots;
+pub mod plan;
