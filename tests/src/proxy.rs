@@ -21,8 +21,12 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Debug, Clone)]
 enum Fault {
-    /// Answer with this status and body instead of the emulator.
-    Respond { status: u16, body: String },
+    /// Answer with this status, content type and body instead of the emulator.
+    Respond {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
     /// Wait this long, then forward.
     Delay(Duration),
 }
@@ -95,7 +99,37 @@ impl FaultProxy {
             "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
              <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
         );
-        self.add(action, Fault::Respond { status, body }, times);
+        self.add(
+            action,
+            Fault::Respond {
+                status,
+                content_type: "text/xml",
+                body,
+            },
+            times,
+        );
+    }
+
+    /// Answers `action` with an AWS error in the JSON shape of JSON and REST-JSON protocols
+    /// (AWS Backup's: the `__type` names the error, as `x-amzn-ErrorType` would).
+    pub fn fail_with_json(
+        &self,
+        action: &str,
+        times: Option<usize>,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) {
+        let body = serde_json::json!({ "__type": code, "message": message }).to_string();
+        self.add(
+            action,
+            Fault::Respond {
+                status,
+                content_type: "application/json",
+                body,
+            },
+            times,
+        );
     }
 
     /// Delays every call of `action` by `delay` before forwarding it.
@@ -149,10 +183,14 @@ async fn handle(
             })
     };
     match fault {
-        Some(Fault::Respond { status, body }) => {
+        Some(Fault::Respond {
+            status,
+            content_type,
+            body,
+        }) => {
             let response = Response::builder()
                 .status(status)
-                .header("content-type", "text/xml")
+                .header("content-type", content_type)
                 .body(Full::new(Bytes::from(body)))
                 .expect("a valid response");
             return Ok(response);

@@ -398,3 +398,61 @@ async fn a_copy_job_held_past_stuck_after_is_reported_stuck() {
         "no second job beside a stuck one"
     );
 }
+
+#[tokio::test]
+async fn a_role_aws_backup_cannot_use_is_named_and_other_copies_go_on() {
+    let (world, dr) = world().await;
+    let plan = lifeboat(&world, &dr, "").plan.clone();
+    point(&world, &ec2(&world, "i-0dddddddddddddddd"), 1).await;
+    point(&world, &ebs(&world, "vol-0dddddddddddddddd"), 2).await;
+    let proxy = lifeboat_tests::FaultProxy::start(Emulator::shared().endpoint()).await;
+    let role = backup_role(&world.account.id);
+    proxy.fail_with_json(
+        "PUT /copy-jobs",
+        Some(1),
+        400,
+        "InvalidParameterValueException",
+        &format!("The provided role {role} cannot be assumed by AWS Backup."),
+    );
+    let report = run(&world.lifeboat_via(plan, proxy.endpoint())).await;
+    assert_eq!(report.run.outcome, Some(RunOutcome::Partial), "{report:#?}");
+    let failed: Vec<_> = report.items_with(Outcome::Failed).collect();
+    assert_eq!(failed.len(), 1, "{report:#?}");
+    assert!(
+        failed[0].detail.starts_with(&format!(
+            "copy.backup[0].iam_role: AWS Backup cannot use {role} ("
+        )),
+        "{}",
+        failed[0].detail
+    );
+    assert!(failed[0].detail.contains("cannot be assumed by AWS Backup"));
+    assert_eq!(report.count(Outcome::Started), 1, "the other copy went on");
+}
+
+#[tokio::test]
+async fn an_rds_point_bound_for_another_account_and_region_is_refused_before_any_call() {
+    let (world, _) = world().await;
+    world.db_instance("orders", None, &[]).await;
+    let rds = format!("arn:aws:rds:{PRIMARY}:{}:db:orders", world.account.id);
+    point(&world, &rds, 1).await;
+    let other_account = format!("arn:aws:backup:{RECOVERY}:444455556666:backup-vault:dr");
+    let lifeboat = world.lifeboat(world.plan(
+        "shop",
+        &format!(
+            "[[copy.backup]]\nsource_vault = \"Default\"\ndestination_vault = \"{other_account}\"\n\
+             iam_role = \"{}\"\nresource_types = [\"RDS\"]\n",
+            backup_role(&world.account.id)
+        ),
+    ));
+    let report = run(&lifeboat).await;
+    let refused: Vec<_> = report.items_with(Outcome::Refused).collect();
+    assert_eq!(refused.len(), 1, "{report:#?}");
+    assert!(
+        refused[0].detail.starts_with(
+            "copy.backup[0].destination_vault: RDS recovery points are copied across Regions or across accounts, not both in one step"
+        ),
+        "{}",
+        refused[0].detail
+    );
+    assert!(start_copy_job_calls(&world).is_empty(), "no call was made");
+}

@@ -10,7 +10,7 @@ use futures::{StreamExt, stream};
 use time::OffsetDateTime;
 
 use super::decide::JobOrder;
-use super::model::{CopyJob, JobState, RecoveryPoint};
+use super::model::{CopyJob, JobState, RecoveryPoint, blames_the_role};
 use super::{Item, Outcome};
 use crate::aws::RegionalClients;
 use crate::error::Error;
@@ -213,8 +213,7 @@ async fn start_job(primary: &RegionalClients, order: &JobOrder) -> Result<String
 /// A refused `StartCopyJob`, said so the operator knows which key of the plan to look at.
 fn explain_start_error(order: &JobOrder, error: &Error) -> String {
     let text = error.to_string();
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("assume") || lower.contains("iam role") || lower.contains("passrole") {
+    if blames_the_role(&text) {
         format!(
             "copy.backup[{}].iam_role: AWS Backup cannot use {} ({text}); check that the role \
              exists, trusts backup.amazonaws.com, and that Lifeboat may pass it (iam:PassRole)",

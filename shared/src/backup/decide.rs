@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use time::{Duration, OffsetDateTime};
 
-use super::model::{CopyJob, JobState, RecoveryPoint, idempotency_token};
+use super::model::{CopyJob, JobState, RecoveryPoint, blames_the_role, idempotency_token};
 use super::{BackupLag, Item, Outcome};
 use crate::plan::{BackupCopy, Plan};
 
@@ -149,16 +149,22 @@ pub fn decide(
                     .status_message
                     .as_deref()
                     .unwrap_or("no message from AWS Backup");
+                // Name the plan key to fix when AWS Backup blames the role.
+                let key = if blames_the_role(message) {
+                    format!("copy.backup[{}].iam_role: ", state.entry)
+                } else {
+                    String::new()
+                };
                 let detail = if attempt >= MAX_ATTEMPTS {
                     format!(
-                        "copy job {} ended {}: {message}; {attempt} jobs failed, so Lifeboat starts \
-                         no more until the cause is fixed (then start one by hand, or delete the \
-                         failed jobs' history by waiting out copy_within)",
+                        "{key}copy job {} ended {}: {message}; {attempt} jobs failed, so Lifeboat \
+                         starts no more: fix the cause, then start one by hand \
+                         (aws backup start-copy-job)",
                         failed.id, failed.state
                     )
                 } else {
                     format!(
-                        "copy job {} ended {}: {message}; attempt {} of {MAX_ATTEMPTS} follows",
+                        "{key}copy job {} ended {}: {message}; attempt {} of {MAX_ATTEMPTS} follows",
                         failed.id,
                         failed.state,
                         attempt + 1
@@ -533,6 +539,25 @@ mod tests {
         );
         assert!(
             decision.items[0].detail.contains("3 jobs failed"),
+            "{}",
+            decision.items[0].detail
+        );
+    }
+
+    #[test]
+    fn a_job_that_failed_on_the_role_names_the_iam_role_key() {
+        let plan = plan("");
+        let p = point("instance/i-1", "EC2", 5);
+        let mut failed = job(&p, "job-1", JobState::Failed, 4);
+        failed.status_message = Some(
+            "The provided role arn:aws:iam::111122223333:role/backup cannot be assumed by AWS Backup."
+                .into(),
+        );
+        let decision = decide(&plan, NOW, ACCOUNT, 0, &entry(vec![p], vec![failed]));
+        assert!(
+            decision.items[0].detail.starts_with(
+                "copy.backup[0].iam_role: copy job job-1 ended FAILED: The provided role"
+            ),
             "{}",
             decision.items[0].detail
         );

@@ -101,6 +101,16 @@ pub struct CopyJob {
     pub created: Option<OffsetDateTime>,
 }
 
+/// Whether AWS Backup's message says it could not use the copy's IAM role ("The provided role
+/// … cannot be assumed by AWS Backup", an `iam:PassRole` refusal): then the plan's `iam_role`
+/// (or its trust policy) is what to fix.
+pub fn blames_the_role(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("cannot be assumed")
+        || message.contains("assume role")
+        || message.contains("iam:passrole")
+}
+
 /// The `IdempotencyToken` of the `attempt`-th copy job (0 = the first) of a recovery point into a
 /// vault. AWS Backup answers a retry with the same token with the job it already started, so a
 /// retried invocation, a second run or a duplicate event never starts a second job; a new attempt
