@@ -27,6 +27,32 @@ pub enum RunOutcome {
     Failed,
 }
 
+impl RunOutcome {
+    /// The outcome of a run whose `items` include `failures`: succeeded with none, failed when
+    /// every item failed, partial otherwise.
+    pub fn of(failures: usize, items: usize) -> Self {
+        if failures == 0 {
+            RunOutcome::Succeeded
+        } else if failures == items {
+            RunOutcome::Failed
+        } else {
+            RunOutcome::Partial
+        }
+    }
+}
+
+/// Item counts as people read them: `3 started, 1 deferred`, or `none`.
+pub fn counts_in_words<O: fmt::Display>(counts: &std::collections::BTreeMap<O, usize>) -> String {
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(outcome, n)| format!("{n} {outcome}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl fmt::Display for RunOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -55,6 +81,34 @@ pub struct RunHeader {
 }
 
 impl RunHeader {
+    /// The head of a run's Markdown report: `# <title> — <plan> — <outcome>` and the run's
+    /// id, trigger and times.
+    pub fn markdown_head(&self, title: &str) -> String {
+        let outcome = self
+            .outcome
+            .map_or("unfinished".to_owned(), |o| o.to_string());
+        let time = |t: OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let mut md = format!("# {title} — {} — {outcome}\n\n", self.plan);
+        md += &format!(
+            "- Run: `{}`{}\n",
+            self.run_id,
+            if self.dry_run {
+                " (dry run: nothing was changed)"
+            } else {
+                ""
+            }
+        );
+        md += &format!("- Trigger: {}\n", self.trigger);
+        md += &format!("- Started: {}\n", time(self.started_at));
+        if let Some(finished) = self.finished_at {
+            md += &format!("- Finished: {}\n", time(finished));
+        }
+        md
+    }
+
     pub fn start(
         task: &str,
         plan: &Plan,

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use lifeboat_shared::backup::BackupReport;
 use lifeboat_shared::copy::report::age_in_words;
+use lifeboat_shared::record::counts_in_words;
 
 /// The report as a terminal reads it: a line per recovery point, then the copy lag of each
 /// protected resource.
@@ -50,19 +51,6 @@ pub fn render(report: &BackupReport) -> String {
             });
         let _ = writeln!(out, "lag  {} {}: {age}", lag.resource_type, lag.resource);
     }
-    let counts: Vec<String> = report
-        .counts()
-        .iter()
-        .map(|(o, n)| format!("{n} {o}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "total: {}",
-        if counts.is_empty() {
-            "nothing to do".into()
-        } else {
-            counts.join(", ")
-        }
-    );
+    let _ = writeln!(out, "total: {}", counts_in_words(&report.counts()));
     out
 }

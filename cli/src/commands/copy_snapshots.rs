@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use lifeboat_shared::copy::CopyReport;
 use lifeboat_shared::copy::report::age_in_words;
+use lifeboat_shared::record::counts_in_words;
 
 /// The report as a terminal reads it: a line per item, then the copy lag of each database.
 pub fn render(report: &CopyReport) -> String {
@@ -43,19 +44,6 @@ pub fn render(report: &CopyReport) -> String {
         );
         let _ = writeln!(out, "lag  {} {}: {age}", lag.kind, lag.db);
     }
-    let counts: Vec<String> = report
-        .counts()
-        .iter()
-        .map(|(o, n)| format!("{n} {o}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "total: {}",
-        if counts.is_empty() {
-            "nothing to do".into()
-        } else {
-            counts.join(", ")
-        }
-    );
+    let _ = writeln!(out, "total: {}", counts_in_words(&report.counts()));
     out
 }

@@ -277,13 +277,7 @@ pub async fn copy_backups(
             ))
     });
     let failures = items.iter().filter(|i| i.outcome.is_failure()).count();
-    let outcome = if failures == 0 {
-        RunOutcome::Succeeded
-    } else if failures == items.len() {
-        RunOutcome::Failed
-    } else {
-        RunOutcome::Partial
-    };
+    let outcome = RunOutcome::of(failures, items.len());
     Ok(BackupReport {
         run: header.finish(outcome),
         slots: decision.slots,

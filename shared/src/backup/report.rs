@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::{BackupReport, Outcome};
 use crate::copy::report::age_in_words;
 use crate::metrics::{MetricSet, Unit};
-use crate::record::{Report, RunHeader};
+use crate::record::{Report, RunHeader, counts_in_words};
 
 impl Report for BackupReport {
     fn header(&self) -> &RunHeader {
@@ -13,42 +13,13 @@ impl Report for BackupReport {
     }
 
     fn to_markdown(&self) -> String {
-        let run = &self.run;
-        let mut md = String::new();
-        let outcome = run
-            .outcome
-            .map_or("unfinished".to_owned(), |o| o.to_string());
-        let _ = writeln!(md, "# AWS Backup copy — {} — {outcome}\n", run.plan);
-        let _ = writeln!(
-            md,
-            "- Run: `{}`{}",
-            run.run_id,
-            if run.dry_run {
-                " (dry run: nothing was changed)"
-            } else {
-                ""
-            }
-        );
-        let _ = writeln!(md, "- Trigger: {}", run.trigger);
+        let mut md = self.run.markdown_head("AWS Backup copy");
         let _ = writeln!(
             md,
             "- Before this run: copy jobs in flight {}/{}",
             self.slots.in_flight, self.slots.limit
         );
-        let counts: Vec<String> = self
-            .counts()
-            .into_iter()
-            .map(|(outcome, n)| format!("{n} {outcome}"))
-            .collect();
-        let _ = writeln!(
-            md,
-            "- Items: {}\n",
-            if counts.is_empty() {
-                "none".to_owned()
-            } else {
-                counts.join(", ")
-            }
-        );
+        let _ = writeln!(md, "- Items: {}\n", counts_in_words(&self.counts()));
 
         let _ = writeln!(md, "## Copy lag\n");
         let _ = writeln!(

@@ -337,13 +337,7 @@ fn ignored(detail: String) -> Item {
 
 fn outcome_of(items: &[Item]) -> RunOutcome {
     let failures = items.iter().filter(|i| i.outcome.is_failure()).count();
-    if failures == 0 {
-        RunOutcome::Succeeded
-    } else if failures == items.len() {
-        RunOutcome::Failed
-    } else {
-        RunOutcome::Partial
-    }
+    RunOutcome::of(failures, items.len())
 }
 
 fn copy_lag(plan: &Plan, db: &SourceDb, recovery: &[Snapshot], now: OffsetDateTime) -> CopyLag {

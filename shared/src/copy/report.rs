@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{CopyReport, Failure, Outcome};
 use crate::metrics::{MetricSet, Unit};
-use crate::record::{Report, RunHeader};
+use crate::record::{Report, RunHeader, counts_in_words};
 
 impl Report for CopyReport {
     fn header(&self) -> &RunHeader {
@@ -12,42 +12,9 @@ impl Report for CopyReport {
     }
 
     fn to_markdown(&self) -> String {
-        let run = &self.run;
-        let mut md = String::new();
-        let outcome = run
-            .outcome
-            .map_or("unfinished".to_owned(), |o| o.to_string());
-        let _ = writeln!(md, "# Snapshot copy — {} — {outcome}\n", run.plan);
-        let _ = writeln!(
-            md,
-            "- Run: `{}`{}",
-            run.run_id,
-            if run.dry_run {
-                " (dry run: nothing was changed)"
-            } else {
-                ""
-            }
-        );
-        let _ = writeln!(md, "- Trigger: {}", run.trigger);
-        let _ = writeln!(md, "- Started: {}", rfc3339(run.started_at));
-        if let Some(finished) = run.finished_at {
-            let _ = writeln!(md, "- Finished: {}", rfc3339(finished));
-        }
+        let mut md = self.run.markdown_head("Snapshot copy");
         let _ = writeln!(md, "- Before this run: {}", self.slots_in_words());
-        let counts: Vec<String> = self
-            .counts()
-            .iter()
-            .map(|(o, n)| format!("{n} {o}"))
-            .collect();
-        let _ = writeln!(
-            md,
-            "- Items: {}\n",
-            if counts.is_empty() {
-                "none".into()
-            } else {
-                counts.join(", ")
-            }
-        );
+        let _ = writeln!(md, "- Items: {}\n", counts_in_words(&self.counts()));
 
         if !self.copy_lag.is_empty() {
             let _ = writeln!(
