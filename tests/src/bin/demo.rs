@@ -1,10 +1,13 @@
-//! The demo: Lifeboat's snapshot copy against a local AWS emulator, from nothing.
+//! The demo: Lifeboat's snapshot and AWS Backup copies against a local AWS emulator, from
+//! nothing.
 //!
 //! `cargo run -p lifeboat-tests --bin demo` installs the pinned emulator (moto) into `.venv` if
 //! needed, starts it, seeds a primary Region (us-west-2) with two PostgreSQL instances — one
 //! KMS-encrypted — and an Aurora MySQL cluster with snapshots, creates what Lifeboat's stack
 //! would in the recovery Region (us-east-2), writes a plan to `.lifeboat-demo/plan.toml`, then
 //! runs `lifeboat copy snapshots` twice: the first run copies, the second finds nothing to do.
+//! Then the same for AWS Backup: recovery points of EC2 instances and an EBS volume in the
+//! primary Region's `Default` vault, `lifeboat copy backups` copying them to the `dr` vault.
 //!
 //! With `--serve`, the emulator stays up afterwards (until Enter or end of input), so the CLI or
 //! the Lambda under `cargo lambda watch` can be run against the same seeded world by hand.
@@ -12,13 +15,15 @@
 use std::process::ExitCode;
 
 use lifeboat_tests::Emulator;
-use lifeboat_tests::world::{PRIMARY, RECOVERY, World};
+use lifeboat_tests::world::{PRIMARY, RECOVERY, World, backup_role};
 
 /// moto's default account: every request with unknown credentials acts in it.
 const DEMO_ACCOUNT: &str = "123456789012";
 
 fn main() -> ExitCode {
-    println!("Lifeboat demo: cross-Region snapshot copy against a local AWS emulator\n");
+    println!(
+        "Lifeboat demo: cross-Region snapshot and AWS Backup copies against a local AWS emulator\n"
+    );
     let emulator = Emulator::start();
     // The CLI reads its AWS settings from the environment, like it would in a shell. Set them
     // before any thread starts.
@@ -89,8 +94,20 @@ async fn demo(emulator: &Emulator) -> ExitCode {
         "seeded    {PRIMARY}: DB instances orders and billing (KMS-encrypted), tagged dr=true;\n          \
          Aurora cluster phoenix-aurora; one automated and one manual snapshot each"
     );
+    world.backup_vault(PRIMARY, "Default").await;
+    let dr_vault = world.backup_vault(RECOVERY, "dr").await;
+    for resource in [
+        format!("arn:aws:ec2:{PRIMARY}:{DEMO_ACCOUNT}:instance/i-0a1b2c3d4e5f60001"),
+        format!("arn:aws:ec2:{PRIMARY}:{DEMO_ACCOUNT}:instance/i-0a1b2c3d4e5f60002"),
+        format!("arn:aws:ec2:{PRIMARY}:{DEMO_ACCOUNT}:volume/vol-0a1b2c3d4e5f60003"),
+    ] {
+        world.recovery_point(PRIMARY, "Default", &resource).await;
+    }
     println!(
-        "          {RECOVERY}: state bucket {}, event bus lifeboat, KMS key for copies",
+        "          AWS Backup vault Default: recovery points of two EC2 instances and an EBS volume"
+    );
+    println!(
+        "          {RECOVERY}: state bucket {}, event bus lifeboat, KMS key for copies, backup vault dr",
         world.state_bucket()
     );
 
@@ -115,27 +132,54 @@ kms_key = "{recovery_key}"
 snapshots = "all"
 retain_days = 7
 keep_at_least = 3
+
+[[copy.backup]]
+source_vault = "Default"
+destination_vault = "{dr_vault}"
+iam_role = "{role}"
+resource_types = ["EC2", "EBS"]
+delete_after_days = 14
 "#,
         path = plan_path.display(),
         bucket = world.state_bucket(),
+        role = backup_role(DEMO_ACCOUNT),
     );
     std::fs::write(&plan_path, plan).expect("write the plan");
     println!("plan      {}\n", plan_path.display());
 
     let plan_arg = plan_path.display().to_string();
-    let mut status = ExitCode::SUCCESS;
-    for round in [
-        "first run: copies what the recovery Region lacks",
-        "second run: the same plan again changes nothing",
+    let mut failed = false;
+    for (task, round) in [
+        (
+            "snapshots",
+            "first run: copies what the recovery Region lacks",
+        ),
+        (
+            "snapshots",
+            "second run: the same plan again changes nothing",
+        ),
+        (
+            "backups",
+            "AWS Backup: copy jobs for every recovery point the dr vault lacks",
+        ),
+        (
+            "backups",
+            "AWS Backup, again: every recovery point is copied",
+        ),
     ] {
         println!("── {round}");
-        println!("$ lifeboat copy snapshots --plan {plan_arg}");
-        status = lifeboat_cli::main(
-            ["lifeboat", "copy", "snapshots", "--plan", &plan_arg].map(Into::into),
-        )
-        .await;
+        println!("$ lifeboat copy {task} --plan {plan_arg}");
+        let status =
+            lifeboat_cli::main(["lifeboat", "copy", task, "--plan", &plan_arg].map(Into::into))
+                .await;
+        failed |= status != ExitCode::SUCCESS;
         println!();
     }
+    let status = if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
 
     let copies = world.recovery_snapshots().await;
     println!("── {RECOVERY} now holds {} Lifeboat copies:", copies.len());
