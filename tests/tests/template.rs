@@ -8,9 +8,12 @@
 //!   action or a `!Ref` to a parameter that does not exist there lints clean. The tests below close
 //!   that gap (every reference resolves, every IAM action exists in cfn-lint's IAM data) and pin
 //!   the facts users and docs/deploy.md rely on: runtime, architecture, triggers.
-//! - The copy function's IAM policy is *evaluated*, not read: a small evaluator (wildcard ARNs,
-//!   request and resource tag conditions, after substituting parameters with test values) shows
-//!   what the role may copy, tag and delete, and what it may not.
+//! - The copy functions' IAM policies are *evaluated*, not read: a small evaluator (wildcard ARNs,
+//!   request and resource tag conditions, other condition keys such as `iam:PassedToService`,
+//!   after substituting parameters with test values) shows what copy-snapshots may copy, tag and
+//!   delete, what copy-backups may start and pass, and what neither may do.
+//! - Event rules are evaluated against the real payloads in `events/`, and the forwarder must
+//!   forward exactly what each function's rules listen for.
 //! - The notifications are evaluated the same way: the failed-run rule's event pattern against
 //!   sample run events, each alarm's metric, dimensions, threshold and missing-data treatment.
 //! - `checkov` (pinned, in its own virtualenv) finds no failed check in either template, and
