@@ -10,6 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::backup::model::JobState;
 use crate::copy::SnapshotKind;
 use crate::error::Error;
 
@@ -179,9 +180,24 @@ fn backup_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
 }
 
 /// "Copy Job State Change", emitted in the Region the copy job was started in (the source's).
+///
+/// AWS Backup's own example of a CREATED copy job event carries no `copyJobId` (only the state,
+/// the creation date and the two vaults): such an event asks for nothing, so it is ignored rather
+/// than refused. A copy job that ended without a full copy (FAILED, PARTIAL, ABORTED) must name
+/// its job, or the event is malformed.
 fn copy_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
-    let job_id = required(envelope, "copyJobId")?;
     let state = required(envelope, "state")?;
+    let job_id = match required(envelope, "copyJobId") {
+        Ok(job_id) => job_id,
+        Err(_) if !JobState::parse(state).is_failure() => {
+            return Ok(Trigger::Ignored {
+                reason: format!(
+                    "a copy job is {state} (the event names no detail.copyJobId): nothing to do"
+                ),
+            });
+        }
+        Err(error) => return Err(error),
+    };
     let source_vault_arn = required(envelope, "sourceBackupVaultArn")?;
     let destination_vault_arn = required(envelope, "destinationBackupVaultArn")?;
     let region = backup_event_region(envelope, "sourceBackupVaultArn", source_vault_arn)?;
@@ -383,5 +399,182 @@ mod tests {
                 .to_string()
                 .contains("detail.EventID")
         );
+    }
+
+    // AWS Backup events, as the AWS Backup developer guide's EventBridge page shows them
+    // (https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
+
+    #[test]
+    fn backup_job_completed_fixture_names_the_job_and_its_vault() {
+        let event = fixture("backup-job-completed.json");
+        assert_eq!(event["source"], "aws.backup");
+        assert_eq!(event["detail-type"], "Backup Job State Change");
+        let trigger = Trigger::from_event(&event).unwrap();
+        assert_eq!(
+            trigger,
+            Trigger::BackupJobCompleted {
+                job_id: "a827233a-d405-4a86-a440-759fa94f34dd".into(),
+                vault_arn: "arn:aws:backup:us-west-2:111122223333:backup-vault:Default".into(),
+                region: "us-west-2".into(),
+            }
+        );
+        assert!(trigger.describe().contains("completed"), "{trigger:?}");
+    }
+
+    #[test]
+    fn copy_job_failed_fixture_carries_the_state_and_aws_message() {
+        let event = fixture("copy-job-failed.json");
+        assert_eq!(event["source"], "aws.backup");
+        assert_eq!(event["detail-type"], "Copy Job State Change");
+        let trigger = Trigger::from_event(&event).unwrap();
+        assert_eq!(
+            trigger,
+            Trigger::CopyJobChanged {
+                job_id: "47C8EF56-74D8-059D-1301-C5BE1D5C926E".into(),
+                state: "FAILED".into(),
+                status_message: Some("Access denied exception while trying to list tags".into()),
+                source_vault_arn: "arn:aws:backup:us-west-2:111122223333:backup-vault:Default"
+                    .into(),
+                destination_vault_arn: "arn:aws:backup:us-east-2:111122223333:backup-vault:dr"
+                    .into(),
+                region: "us-west-2".into(),
+            }
+        );
+    }
+
+    /// Only a completed backup job has a recovery point to copy; the others (AWS's examples:
+    /// FAILED, RUNNING, ABORTED, EXPIRED, PENDING, CREATED) are ignored with the reason.
+    #[test]
+    fn backup_job_events_in_other_states_are_ignored_with_a_reason() {
+        for state in [
+            "RUNNING", "FAILED", "ABORTED", "EXPIRED", "PENDING", "CREATED",
+        ] {
+            let mut event = fixture("backup-job-completed.json");
+            event["detail"]["state"] = state.into();
+            let trigger = Trigger::from_event(&event).unwrap();
+            let Trigger::Ignored { reason } = trigger else {
+                panic!("{state}: {trigger:?}")
+            };
+            assert!(
+                reason.contains(state) && reason.contains("a827233a-d405-4a86-a440-759fa94f34dd"),
+                "{state}: {reason}"
+            );
+        }
+        // AWS's CREATED example carries the job id, the state and a date, nothing else.
+        let created = serde_json::json!({
+            "version": "0", "id": "29af2bf2-eace-58ab-da3a-8c0bf738d692",
+            "detail-type": "Backup Job State Change", "source": "aws.backup",
+            "account": "111122223333", "time": "2026-11-25T02:32:53Z", "region": "us-west-2",
+            "resources": [],
+            "detail": {
+                "backupJobId": "7e8845b5-ca30-415f-a842-e0152bf4d0ca",
+                "state": "CREATED",
+                "creationDate": "2026-11-25T02:32:47.466Z"
+            }
+        });
+        assert!(matches!(
+            Trigger::from_event(&created),
+            Ok(Trigger::Ignored { .. })
+        ));
+    }
+
+    #[test]
+    fn a_completed_backup_job_without_its_vault_or_job_id_is_refused_naming_the_field() {
+        for field in ["backupVaultArn", "backupJobId", "state"] {
+            let mut event = fixture("backup-job-completed.json");
+            event["detail"].as_object_mut().unwrap().remove(field);
+            let error = Trigger::from_event(&event).unwrap_err();
+            assert_eq!(error.kind(), "InvalidEvent", "{field}");
+            assert!(
+                error.to_string().contains(&format!("detail.{field}")),
+                "{field}: {error}"
+            );
+        }
+        let mut event = fixture("backup-job-completed.json");
+        event["detail"]["backupVaultArn"] = "arn:aws:s3:::not-a-vault".into();
+        let error = Trigger::from_event(&event).unwrap_err();
+        assert_eq!(error.kind(), "InvalidEvent");
+        assert!(
+            error.to_string().contains("detail.backupVaultArn"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_failed_copy_job_event_without_copy_job_id_is_refused_naming_the_field() {
+        let mut event = fixture("copy-job-failed.json");
+        event["detail"].as_object_mut().unwrap().remove("copyJobId");
+        let error = Trigger::from_event(&event).unwrap_err();
+        assert_eq!(error.kind(), "InvalidEvent");
+        assert_eq!(
+            error.to_string(),
+            "invalid event: detail.copyJobId is missing",
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_copy_job_event_with_a_bad_vault_arn_is_refused_naming_the_field() {
+        for field in ["sourceBackupVaultArn", "destinationBackupVaultArn"] {
+            for bad in [
+                "arn:aws:s3:::not-a-vault",
+                "arn:aws:backup:us-west-2:111122223333:recovery-point:1EB3B5E7",
+                "Default",
+            ] {
+                let mut event = fixture("copy-job-failed.json");
+                event["detail"][field] = bad.into();
+                let error = Trigger::from_event(&event).unwrap_err();
+                assert_eq!(error.kind(), "InvalidEvent", "{field} = {bad}");
+                assert!(
+                    error.to_string().contains(&format!("detail.{field}")),
+                    "{field} = {bad}: {error}"
+                );
+            }
+            let mut event = fixture("copy-job-failed.json");
+            event["detail"].as_object_mut().unwrap().remove(field);
+            let error = Trigger::from_event(&event).unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("detail.{field}")),
+                "{error}"
+            );
+        }
+        // The source vault is in the Region the event comes from; another Region is a mismatch.
+        let mut event = fixture("copy-job-failed.json");
+        event["region"] = "eu-west-1".into();
+        let error = Trigger::from_event(&event).unwrap_err();
+        assert!(
+            error.to_string().contains("detail.sourceBackupVaultArn"),
+            "{error}"
+        );
+    }
+
+    /// AWS Backup's example of a CREATED copy job event names no job: nothing to do, and
+    /// refusing it would make Lambda retry it and park it in the failure queue.
+    #[test]
+    fn a_copy_job_event_that_names_no_job_in_a_state_asking_for_nothing_is_ignored() {
+        let created = serde_json::json!({
+            "version": "0", "id": "8398a4c4-8fe8-2b49-a4b9-fd4fdcd34a4e",
+            "detail-type": "Copy Job State Change", "source": "aws.backup",
+            "account": "111122223333", "time": "2026-11-25T04:06:32Z", "region": "us-west-2",
+            "resources": ["arn:aws:ec2:us-west-2::image/ami-0f1e2d3c4b5a69788"],
+            "detail": {
+                "creationDate": "2026-11-25T04:06:25.754Z",
+                "state": "CREATED",
+                "sourceBackupVaultArn": "arn:aws:backup:us-west-2:111122223333:backup-vault:Default",
+                "destinationBackupVaultArn": "arn:aws:backup:us-east-2:111122223333:backup-vault:dr"
+            }
+        });
+        let trigger = Trigger::from_event(&created).unwrap();
+        assert!(
+            matches!(trigger, Trigger::Ignored { ref reason } if reason.contains("CREATED")),
+            "{trigger:?}"
+        );
+        // With its id, a copy job event of any state is read; the task decides what it asks for.
+        let mut completed = fixture("copy-job-failed.json");
+        completed["detail"]["state"] = "COMPLETED".into();
+        assert!(matches!(
+            Trigger::from_event(&completed),
+            Ok(Trigger::CopyJobChanged { ref state, .. }) if state == "COMPLETED"
+        ));
     }
 }

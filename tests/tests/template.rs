@@ -8,9 +8,12 @@
 //!   action or a `!Ref` to a parameter that does not exist there lints clean. The tests below close
 //!   that gap (every reference resolves, every IAM action exists in cfn-lint's IAM data) and pin
 //!   the facts users and docs/deploy.md rely on: runtime, architecture, triggers.
-//! - The copy function's IAM policy is *evaluated*, not read: a small evaluator (wildcard ARNs,
-//!   request and resource tag conditions, after substituting parameters with test values) shows
-//!   what the role may copy, tag and delete, and what it may not.
+//! - The copy functions' IAM policies are *evaluated*, not read: a small evaluator (wildcard ARNs,
+//!   request and resource tag conditions, other condition keys such as `iam:PassedToService`,
+//!   after substituting parameters with test values) shows what copy-snapshots may copy, tag and
+//!   delete, what copy-backups may start and pass, and what neither may do.
+//! - Event rules are evaluated against the real payloads in `events/`, and the forwarder must
+//!   forward exactly what each function's rules listen for.
 //! - The notifications are evaluated the same way: the failed-run rule's event pattern against
 //!   sample run events, each alarm's metric, dimensions, threshold and missing-data treatment.
 //! - `checkov` (pinned, in its own virtualenv) finds no failed check in either template, and
@@ -26,7 +29,7 @@ use std::process::{Command, Output};
 use lifeboat_shared::copy::model::{tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, RunOutcome};
-use lifeboat_shared::tasks::COPY_SNAPSHOTS;
+use lifeboat_shared::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS};
 use lifeboat_tests::venv::{tool, workspace_root};
 use serde_json::Value;
 
@@ -88,12 +91,29 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 fn copy_function(template: &Value) -> &Value {
-    let function = &template["Resources"]["CopySnapshotsFunction"];
+    function(template, "CopySnapshotsFunction")
+}
+
+fn backup_function(template: &Value) -> &Value {
+    function(template, "CopyBackupsFunction")
+}
+
+fn function<'a>(template: &'a Value, name: &str) -> &'a Value {
+    let function = &template["Resources"][name];
     assert_eq!(
         function["Type"], "AWS::Serverless::Function",
-        "CopySnapshotsFunction is missing or not a SAM function"
+        "{name} is missing or not a SAM function"
     );
     function
+}
+
+/// An event of `events/`, as AWS delivers it.
+fn event_fixture(name: &str) -> Value {
+    let path = workspace_root().join("events").join(name);
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Every statement of the function's inline policies.
@@ -207,23 +227,72 @@ fn template_declares_the_copy_function_as_documented() {
 fn forwarder_forwards_exactly_what_the_function_listens_for() {
     let template = load("template.yaml");
     let forwarder = load("forwarder.yaml");
-    let listened = &copy_function(&template)["Properties"]["Events"]["RdsSnapshotCreated"]["Properties"]
-        ["Pattern"];
-    let rule = &forwarder["Resources"]["RdsSnapshotForwardRule"]["Properties"];
-    assert_eq!(
-        &rule["EventPattern"], listened,
-        "forwarder.yaml and template.yaml disagree on the RDS pattern"
-    );
-    assert_eq!(
-        rule["EventBusName"], "default",
-        "RDS emits its events on the primary Region's default bus"
-    );
-    let target = &rule["Targets"][0];
-    assert_eq!(target["Arn"], serde_json::json!({"Ref": "LifeboatBusArn"}));
+    let forward_rules = resources_of_type(&forwarder, "AWS::Events::Rule");
+
+    // Every event rule of every function listens on Lifeboat's bus, where only forwarded events
+    // arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder would
+    // starve the function, a wider one would forward events nobody reads).
+    let mut covered = Vec::new();
+    for (name, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
+        for (event_name, event) in resource["Properties"]["Events"]
+            .as_object()
+            .expect("Events")
+        {
+            if event["Type"] != "EventBridgeRule" {
+                continue;
+            }
+            assert_eq!(
+                event["Properties"]["EventBusName"],
+                serde_json::json!({"Ref": "LifeboatBus"}),
+                "{name}.{event_name} listens on Lifeboat's bus"
+            );
+            let listened = &event["Properties"]["Pattern"];
+            let forwarding: Vec<&String> = forward_rules
+                .iter()
+                .filter(|(_, rule)| &rule["Properties"]["EventPattern"] == listened)
+                .map(|(rule_name, _)| *rule_name)
+                .collect();
+            assert_eq!(
+                forwarding.len(),
+                1,
+                "forwarder.yaml must forward {name}.{event_name}'s pattern exactly once: {listened}"
+            );
+            covered.push(format!("{name}.{event_name} <- {}", forwarding[0]));
+        }
+    }
     assert!(
-        target["RoleArn"].is_object(),
-        "a cross-Region bus target needs a role"
+        covered
+            .iter()
+            .any(|c| c == "CopySnapshotsFunction.RdsSnapshotCreated <- RdsSnapshotForwardRule"),
+        "{covered:?}"
     );
+    for event in ["BackupJobCompleted", "CopyJobEnded"] {
+        assert!(
+            covered
+                .iter()
+                .any(|c| c.starts_with(&format!("CopyBackupsFunction.{event} <- "))),
+            "{event} is not forwarded: {covered:?}"
+        );
+    }
+    assert_eq!(
+        covered.len(),
+        forward_rules.len(),
+        "a forwarding rule that no function listens for: {covered:?}"
+    );
+
+    for (rule_name, rule) in &forward_rules {
+        let rule = &rule["Properties"];
+        assert_eq!(
+            rule["EventBusName"], "default",
+            "{rule_name}: RDS and AWS Backup emit their events on the primary Region's default bus"
+        );
+        let target = &rule["Targets"][0];
+        assert_eq!(target["Arn"], serde_json::json!({"Ref": "LifeboatBusArn"}));
+        assert!(
+            target["RoleArn"].is_object(),
+            "{rule_name}: a cross-Region bus target needs a role"
+        );
+    }
 
     let outputs = template["Outputs"].as_object().expect("Outputs");
     assert_eq!(
@@ -336,7 +405,10 @@ fn every_iam_action_exists() {
     let template = load("template.yaml");
     let forwarder = load("forwarder.yaml");
     let mut actions = BTreeSet::new();
-    for statement in policy_statements(copy_function(&template)) {
+    for statement in policy_statements(copy_function(&template))
+        .into_iter()
+        .chain(policy_statements(backup_function(&template)))
+    {
         actions.extend(strings(&statement["Action"]).into_iter().map(String::from));
     }
     let role_policies = forwarder["Resources"]["ForwarderRole"]["Properties"]["Policies"]
@@ -371,6 +443,9 @@ const ACCOUNT: &str = "111122223333";
 const PRIMARY: &str = "us-west-2";
 const RECOVERY: &str = "us-east-2";
 const PLAN: &str = "tracking";
+/// The plan's `[[copy.backup]]` iam_role, as the deployment passes it in `BackupCopyRoleArn`.
+const BACKUP_COPY_ROLE: &str =
+    "arn:aws:iam::111122223333:role/service-role/AWSBackupDefaultServiceRole";
 
 /// The values a deployment of `examples/tracking.toml` gives the parameters and pseudo parameters.
 fn deployment() -> BTreeMap<&'static str, String> {
@@ -383,6 +458,7 @@ fn deployment() -> BTreeMap<&'static str, String> {
         ("StateBucketName", "tracking-dr-state".to_owned()),
         ("PlanUri", "s3://tracking-dr-state/plan.toml".to_owned()),
         ("EventBusName", "lifeboat".to_owned()),
+        ("BackupCopyRoleArn", BACKUP_COPY_ROLE.to_owned()),
     ])
 }
 
@@ -478,6 +554,8 @@ struct Request<'a> {
     resource: &'a str,
     request_tags: &'a [(&'a str, &'a str)],
     resource_tags: &'a [(&'a str, &'a str)],
+    /// Other condition keys of the request and their values (`iam:PassedToService`, …).
+    context: &'a [(&'a str, &'a str)],
 }
 
 impl Request<'_> {
@@ -504,7 +582,11 @@ impl Request<'_> {
                 .map(|(k, _)| k.to_string())
                 .collect()
         } else {
-            Vec::new()
+            self.context
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(_, v)| v.to_string())
+                .collect()
         }
     }
 }
@@ -517,9 +599,13 @@ struct Policy {
 
 impl Policy {
     fn of_copy_function() -> Self {
+        Policy::of_function("CopySnapshotsFunction")
+    }
+
+    fn of_function(name: &str) -> Self {
         let template = load("template.yaml");
         Policy {
-            statements: policy_statements(copy_function(&template))
+            statements: policy_statements(function(&template, name))
                 .into_iter()
                 .cloned()
                 .collect(),
@@ -655,10 +741,24 @@ fn iam_evaluator_matches_like_iam() {
         action: "rds:AddTagsToResource",
         resource: "x",
         request_tags: &tagged,
+        context: &[],
         resource_tags: &[],
     };
     assert_eq!(request.values("aws:RequestTag/lifeboat:plan"), ["tracking"]);
     assert!(request.values("aws:ResourceTag/lifeboat:plan").is_empty());
+    assert!(request.values("iam:PassedToService").is_empty());
+    let passing = Request {
+        action: "iam:PassRole",
+        resource: "x",
+        request_tags: &[],
+        resource_tags: &[],
+        context: &[("iam:PassedToService", "backup.amazonaws.com")],
+    };
+    assert_eq!(
+        passing.values("iam:passedtoservice"),
+        ["backup.amazonaws.com"],
+        "condition keys are case-insensitive"
+    );
 }
 
 /// What the copy function does, allowed: read a source in the primary Region, create a tagged
@@ -701,6 +801,7 @@ fn copy_role_allows_what_the_copy_task_does() {
                     action,
                     resource,
                     request_tags,
+                    context: &[],
                     resource_tags
                 }),
                 "{action} on {resource} (request tags {request_tags:?}, resource tags \
@@ -713,6 +814,7 @@ fn copy_role_allows_what_the_copy_task_does() {
         action: "rds:CopyDBSnapshot",
         resource: &option_group,
         request_tags: &plan_tag,
+        context: &[],
         resource_tags: &[],
     }));
 }
@@ -741,6 +843,7 @@ fn copy_role_creates_copies_only_under_lifeboat_names_tagged_with_its_plan() {
                     action,
                     resource,
                     request_tags,
+                    context: &[],
                     resource_tags: &[]
                 }),
                 "{what}: {action} on {resource} with {request_tags:?} must be denied"
@@ -752,6 +855,7 @@ fn copy_role_creates_copies_only_under_lifeboat_names_tagged_with_its_plan() {
         action: "rds:CopyDBSnapshot",
         resource: &target,
         request_tags: &[(tags::PLAN, PLAN)],
+        context: &[],
         resource_tags: &[],
     }));
 }
@@ -796,6 +900,7 @@ fn copy_role_deletes_only_its_own_plans_copies_in_the_recovery_region() {
                     action,
                     resource,
                     request_tags: &[],
+                    context: &[],
                     resource_tags
                 }),
                 "{what}: {action} on {resource} (tags {resource_tags:?}) must be denied"
@@ -806,6 +911,7 @@ fn copy_role_deletes_only_its_own_plans_copies_in_the_recovery_region() {
                 action,
                 resource: &own,
                 request_tags: &[],
+                context: &[],
                 resource_tags: &[(tags::PLAN, PLAN)],
             }),
             "{action} of the plan's own copy {own} must be allowed (pruning)"
@@ -836,6 +942,7 @@ fn copy_role_tags_nothing_in_the_primary_region_nor_what_is_not_its_own() {
             action: "rds:AddTagsToResource",
             resource: &arn,
             request_tags: &plan_tag,
+            context: &[],
             resource_tags: &plan_tag,
         }));
     }
@@ -861,6 +968,7 @@ fn copy_role_tags_nothing_in_the_primary_region_nor_what_is_not_its_own() {
                 action: "rds:AddTagsToResource",
                 resource: &resource,
                 request_tags: &plan_tag,
+                context: &[],
                 resource_tags,
             }),
             "tagging {what} ({resource}) as the plan's must be denied"
@@ -1187,9 +1295,23 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
         .as_f64()
         .expect("CopyLagThresholdSeconds has a numeric default");
     params.insert("CopyLagThresholdSeconds", lag_threshold.to_string());
+    let backup_lag_threshold: f64 =
+        template["Parameters"]["BackupCopyLagThresholdSeconds"]["Default"]
+            .as_f64()
+            .expect("BackupCopyLagThresholdSeconds has a numeric default");
+    // Distinct from the snapshot threshold here, so that each alarm is seen to use its own.
+    let backup_lag_threshold = backup_lag_threshold + 7200.0;
+    params.insert(
+        "BackupCopyLagThresholdSeconds",
+        backup_lag_threshold.to_string(),
+    );
     let plan_and_task = serde_json::json!([
         {"Name": "Plan", "Value": {"Ref": "PlanName"}},
         {"Name": "Task", "Value": COPY_SNAPSHOTS},
+    ]);
+    let backup_plan_and_task = serde_json::json!([
+        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
+        {"Name": "Task", "Value": COPY_BACKUPS},
     ]);
     let expected = [
         ExpectedAlarm {
@@ -1241,15 +1363,66 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             quiet_at: 0.0,
             missing_data: "notBreaching",
         },
+        // The AWS Backup copy (copy-backups), with the metrics `BackupReport::metrics` publishes.
+        ExpectedAlarm {
+            namespace: NAMESPACE,
+            metric: "CopyJobsFailed",
+            dimensions: backup_plan_and_task,
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: NAMESPACE,
+            metric: "BackupCopyLagSeconds",
+            dimensions: serde_json::json!([{"Name": "Plan", "Value": {"Ref": "PlanName"}}]),
+            statistic: "Maximum",
+            fires_at: backup_lag_threshold + 1.0,
+            quiet_at: backup_lag_threshold - 1.0,
+            missing_data: "breaching",
+        },
+        ExpectedAlarm {
+            namespace: "AWS/Lambda",
+            metric: "Errors",
+            dimensions: serde_json::json!([
+                {"Name": "FunctionName", "Value": {"Ref": "CopyBackupsFunction"}}
+            ]),
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: "AWS/SQS",
+            metric: "ApproximateNumberOfMessagesVisible",
+            dimensions: serde_json::json!([
+                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopyBackupsFailures", "QueueName"]}}
+            ]),
+            statistic: "Maximum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
     ];
     let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    assert_eq!(
+        alarms.len(),
+        expected.len(),
+        "every alarm is one of the expected ones: {:?}",
+        alarms.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
     for want in expected {
         let found: Vec<&Value> = alarms
             .iter()
             .map(|(_, a)| &a["Properties"])
-            .filter(|a| a["Namespace"] == want.namespace && a["MetricName"] == want.metric)
+            .filter(|a| {
+                a["Namespace"] == want.namespace
+                    && a["MetricName"] == want.metric
+                    && a["Dimensions"] == want.dimensions
+            })
             .collect();
-        let what = format!("{}/{}", want.namespace, want.metric);
+        let what = format!("{}/{} {}", want.namespace, want.metric, want.dimensions);
         assert_eq!(found.len(), 1, "one alarm on {what}");
         let alarm = found[0];
         assert_eq!(alarm["Dimensions"], want.dimensions, "{what}: dimensions");
@@ -1296,6 +1469,424 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The AWS Backup copy (copy-backups): function, rules, role, and when it exists.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn template_declares_the_backup_copy_function_as_documented() {
+    let template = load("template.yaml");
+    let snapshots = &copy_function(&template)["Properties"];
+    let function = backup_function(&template);
+    let properties = &function["Properties"];
+    assert_eq!(function["Condition"], "CopyBackups");
+
+    // Runs as the snapshot copy does.
+    for key in [
+        "Runtime",
+        "Architectures",
+        "Handler",
+        "MemorySize",
+        "Timeout",
+    ] {
+        assert_eq!(properties[key], snapshots[key], "{key}");
+    }
+    assert_eq!(
+        properties["ReservedConcurrentExecutions"], 1,
+        "backup copy runs must not run concurrently (one count of the copy job places)"
+    );
+    assert_eq!(
+        properties["Environment"]["Variables"]["LIFEBOAT_PLAN"],
+        serde_json::json!({"Ref": "PlanUri"})
+    );
+    assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
+
+    // SAM builds the workspace binary named here, the package of the same name.
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        "copy-backups"
+    );
+    let manifest =
+        std::fs::read_to_string(workspace_root().join("functions/copy-backups/Cargo.toml"))
+            .expect("functions/copy-backups/Cargo.toml");
+    assert!(manifest.contains("name = \"copy-backups\""));
+
+    // Triggers: its own daily reconcile and the two AWS Backup rules on Lifeboat's bus.
+    let events = properties["Events"].as_object().expect("Events");
+    let schedules: Vec<&Value> = events
+        .values()
+        .filter(|e| e["Type"] == "Schedule")
+        .collect();
+    assert_eq!(schedules.len(), 1, "{events:?}");
+    assert_eq!(
+        schedules[0]["Properties"]["Schedule"],
+        serde_json::json!({"Ref": "BackupCopyScheduleExpression"})
+    );
+    let rules: Vec<&String> = events
+        .iter()
+        .filter(|(_, e)| e["Type"] == "EventBridgeRule")
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(rules, ["BackupJobCompleted", "CopyJobEnded"], "{events:?}");
+    for rule in rules {
+        assert_eq!(
+            events[rule]["Properties"]["EventBusName"],
+            serde_json::json!({"Ref": "LifeboatBus"}),
+            "{rule} listens on Lifeboat's bus"
+        );
+    }
+
+    // Failures after retries are kept, in its own queue.
+    let invoke = &properties["EventInvokeConfig"];
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        invoke["DestinationConfig"]["OnFailure"]["Destination"],
+        serde_json::json!({"Fn::GetAtt": ["CopyBackupsFailures", "Arn"]})
+    );
+    assert_eq!(
+        template["Resources"]["CopyBackupsFailures"]["Type"],
+        "AWS::SQS::Queue"
+    );
+}
+
+/// The rules' patterns, evaluated against AWS's own payloads (`events/`): a completed backup job
+/// and a copy job that ended without a full copy reach the function, nothing else of AWS Backup
+/// does; and what reaches it is what the task acts on (the trigger reads it, not ignores it).
+#[test]
+fn backup_rules_match_exactly_the_aws_backup_events_the_task_acts_on() {
+    use lifeboat_shared::backup::JobState;
+    use lifeboat_shared::trigger::Trigger;
+
+    let template = load("template.yaml");
+    let events = &backup_function(&template)["Properties"]["Events"];
+    let backup_rule = &events["BackupJobCompleted"]["Properties"]["Pattern"];
+    let copy_rule = &events["CopyJobEnded"]["Properties"]["Pattern"];
+
+    let completed = event_fixture("backup-job-completed.json");
+    let copy_failed = event_fixture("copy-job-failed.json");
+    let with_state = |event: &Value, state: &str| {
+        let mut event = event.clone();
+        event["detail"]["state"] = state.into();
+        event
+    };
+    let mut cases: Vec<(String, Value, bool, bool)> = vec![
+        (
+            "backup job COMPLETED".into(),
+            completed.clone(),
+            true,
+            false,
+        ),
+        ("copy job FAILED".into(), copy_failed.clone(), false, true),
+    ];
+    for state in [
+        "CREATED", "PENDING", "RUNNING", "FAILED", "ABORTED", "EXPIRED",
+    ] {
+        cases.push((
+            format!("backup job {state}"),
+            with_state(&completed, state),
+            false,
+            false,
+        ));
+    }
+    for (state, acted_on) in [
+        ("PARTIAL", true),
+        ("ABORTED", true),
+        ("CREATED", false),
+        ("RUNNING", false),
+        ("COMPLETED", false),
+    ] {
+        cases.push((
+            format!("copy job {state}"),
+            with_state(&copy_failed, state),
+            false,
+            acted_on,
+        ));
+    }
+    for name in [
+        "rds-snapshot-created.json",
+        "schedule.json",
+        "cloudwatch-alarm-state-change.json",
+    ] {
+        cases.push((name.into(), event_fixture(name), false, false));
+    }
+    let mut restore = with_state(&completed, "COMPLETED");
+    restore["detail-type"] = "Restore Job State Change".into();
+    cases.push(("restore job COMPLETED".into(), restore, false, false));
+
+    for (what, event, by_backup_rule, by_copy_rule) in cases {
+        assert_eq!(
+            pattern_matches(backup_rule, &event),
+            by_backup_rule,
+            "{what}: BackupJobCompleted {backup_rule}"
+        );
+        assert_eq!(
+            pattern_matches(copy_rule, &event),
+            by_copy_rule,
+            "{what}: CopyJobEnded {copy_rule}"
+        );
+        if by_backup_rule || by_copy_rule {
+            let trigger = Trigger::from_event(&event).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let acted_on = match &trigger {
+                Trigger::BackupJobCompleted { .. } => by_backup_rule,
+                Trigger::CopyJobChanged { state, .. } => {
+                    by_copy_rule && JobState::parse(state).is_failure()
+                }
+                _ => false,
+            };
+            assert!(
+                acted_on,
+                "{what} reaches the function but reads as {trigger:?}"
+            );
+        }
+    }
+}
+
+fn backup_request<'a>(
+    action: &'a str,
+    resource: &'a str,
+    context: &'a [(&'a str, &'a str)],
+) -> Request<'a> {
+    Request {
+        action,
+        resource,
+        request_tags: &[],
+        resource_tags: &[],
+        context,
+    }
+}
+
+/// Recovery point ARNs as AWS Backup names them (the service's own ARN: an AMI, an EBS snapshot,
+/// an RDS snapshot; or a backup recovery point for EFS, DynamoDB, S3, …) in `region`.
+fn recovery_points(region: &str) -> Vec<String> {
+    vec![
+        format!("arn:aws:ec2:{region}::image/ami-0f1e2d3c4b5a69788"),
+        format!("arn:aws:ec2:{region}::snapshot/snap-03886bc8d6ef3a1f9"),
+        format!("arn:aws:rds:{region}:{ACCOUNT}:snapshot:awsbackup:job-4ece7121-d60e-00c2"),
+        format!("arn:aws:rds:{region}:{ACCOUNT}:cluster-snapshot:awsbackup:job-1a2bcd34"),
+        format!("arn:aws:backup:{region}:{ACCOUNT}:recovery-point:1EB3B5E7-9EB0-435A-A80B"),
+    ]
+}
+
+/// What the backup copy task does, allowed: list the copy jobs and a source vault's recovery
+/// points, start a copy job of a primary-Region recovery point passing the plan's role to AWS
+/// Backup, keep its lease and records, publish its run.
+#[test]
+fn backup_copy_role_allows_what_the_backup_task_does() {
+    let policy = Policy::of_function("CopyBackupsFunction");
+    let to_backup = [("iam:PassedToService", "backup.amazonaws.com")];
+    let source_vault = format!("arn:aws:backup:{PRIMARY}:{ACCOUNT}:backup-vault:Default");
+    let lease =
+        format!("arn:aws:s3:::tracking-dr-state/locks/{ACCOUNT}/{RECOVERY}/copy-backups.json");
+    let record = "arn:aws:s3:::tracking-dr-state/runs/tracking/copy-backups/latest.json";
+    let mut allowed = vec![
+        ("backup:ListCopyJobs", "*".to_owned(), &[][..]),
+        (
+            "backup:ListRecoveryPointsByBackupVault",
+            source_vault,
+            &[][..],
+        ),
+        ("iam:PassRole", BACKUP_COPY_ROLE.to_owned(), &to_backup[..]),
+        ("s3:GetObject", lease.clone(), &[][..]),
+        ("s3:PutObject", lease.clone(), &[][..]),
+        ("s3:DeleteObject", lease, &[][..]),
+        ("s3:PutObject", record.to_owned(), &[][..]),
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::tracking-dr-state/plan.toml".to_owned(),
+            &[][..],
+        ),
+        (
+            "s3:ListBucket",
+            "arn:aws:s3:::tracking-dr-state".to_owned(),
+            &[][..],
+        ),
+    ];
+    for point in recovery_points(PRIMARY) {
+        allowed.push(("backup:StartCopyJob", point, &[][..]));
+    }
+    for (action, resource, context) in &allowed {
+        assert!(
+            policy.allows(&backup_request(action, resource, context)),
+            "{action} on {resource} ({context:?}) must be allowed: the backup copy does it"
+        );
+    }
+    // The run event goes to Lifeboat's bus (its ARN is only known once deployed).
+    assert!(
+        policy.statements.iter().any(|s| s["Effect"] == "Allow"
+            && strings(&s["Action"]).contains(&"events:PutEvents")
+            && s["Resource"] == serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]})),
+        "events:PutEvents on LifeboatBus"
+    );
+}
+
+/// PassRole is the dangerous one: only the plan's copy role, and only to AWS Backup.
+#[test]
+fn backup_copy_role_passes_only_the_plans_role_and_only_to_aws_backup() {
+    let policy = Policy::of_function("CopyBackupsFunction");
+    for (what, role, context) in [
+        (
+            "the plan's role to EC2",
+            BACKUP_COPY_ROLE,
+            &[("iam:PassedToService", "ec2.amazonaws.com")][..],
+        ),
+        (
+            "the plan's role to Lambda",
+            BACKUP_COPY_ROLE,
+            &[("iam:PassedToService", "lambda.amazonaws.com")][..],
+        ),
+        (
+            "AWS Backup's restore testing service",
+            BACKUP_COPY_ROLE,
+            &[(
+                "iam:PassedToService",
+                "restore-testing.backup.amazonaws.com",
+            )][..],
+        ),
+        (
+            "the plan's role, no service named",
+            BACKUP_COPY_ROLE,
+            &[][..],
+        ),
+        (
+            "another role to AWS Backup",
+            "arn:aws:iam::111122223333:role/Admin",
+            &[("iam:PassedToService", "backup.amazonaws.com")][..],
+        ),
+        (
+            "a role of another account to AWS Backup",
+            "arn:aws:iam::444455556666:role/service-role/AWSBackupDefaultServiceRole",
+            &[("iam:PassedToService", "backup.amazonaws.com")][..],
+        ),
+    ] {
+        assert!(
+            !policy.allows(&backup_request("iam:PassRole", role, context)),
+            "passing {what} ({role}, {context:?}) must be denied"
+        );
+    }
+    // The copy-snapshots role passes no role and touches no AWS Backup resource at all.
+    let snapshots = Policy::of_copy_function();
+    for action in ["iam:PassRole", "backup:StartCopyJob", "backup:ListCopyJobs"] {
+        assert!(
+            snapshots.matching(action, BACKUP_COPY_ROLE).is_empty()
+                && snapshots.matching(action, "*").is_empty(),
+            "copy-snapshots' role grants {action}"
+        );
+    }
+}
+
+/// The backup copy changes nothing in AWS Backup but starting copy jobs: no delete, no policy,
+/// lifecycle, lock or restore, in either Region; and it copies from the primary Region only.
+#[test]
+fn backup_copy_role_deletes_nothing_and_copies_only_from_the_primary_region() {
+    let policy = Policy::of_function("CopyBackupsFunction");
+    for statement in &policy.statements {
+        for action in strings(&statement["Action"]) {
+            assert!(
+                !action.contains('*'),
+                "a wildcard action grants more than the task calls: {statement}"
+            );
+        }
+    }
+    for point in recovery_points(RECOVERY) {
+        assert!(
+            !policy.allows(&backup_request("backup:StartCopyJob", &point, &[])),
+            "StartCopyJob of the recovery Region's {point} must be denied"
+        );
+    }
+    assert!(!policy.allows(&backup_request(
+        "backup:ListRecoveryPointsByBackupVault",
+        &format!("arn:aws:backup:{RECOVERY}:{ACCOUNT}:backup-vault:dr"),
+        &[],
+    )));
+    let vaults = [
+        format!("arn:aws:backup:{PRIMARY}:{ACCOUNT}:backup-vault:Default"),
+        format!("arn:aws:backup:{RECOVERY}:{ACCOUNT}:backup-vault:dr"),
+    ];
+    let mut resources: Vec<String> = recovery_points(PRIMARY);
+    resources.extend(recovery_points(RECOVERY));
+    resources.extend(vaults);
+    for action in [
+        "backup:DeleteRecoveryPoint",
+        "backup:DeleteBackupVault",
+        "backup:DeleteBackupVaultAccessPolicy",
+        "backup:PutBackupVaultAccessPolicy",
+        "backup:PutBackupVaultLockConfiguration",
+        "backup:DeleteBackupVaultLockConfiguration",
+        "backup:UpdateRecoveryPointLifecycle",
+        "backup:DisassociateRecoveryPoint",
+        "backup:StartRestoreJob",
+        "backup:StartBackupJob",
+        "backup:StopBackupJob",
+        "backup:TagResource",
+        "backup:UntagResource",
+        "backup:CopyIntoBackupVault",
+    ] {
+        for resource in &resources {
+            assert!(
+                policy.matching(action, resource).is_empty(),
+                "{action} on {resource} is granted: {:?}",
+                policy.matching(action, resource)
+            );
+        }
+    }
+}
+
+/// Without a copy role (`BackupCopyRoleArn` empty, the default) the stack has no backup copy;
+/// with one, all of it. Every resource that names the backup function or its queue carries the
+/// same condition, or the stack would not deploy without it.
+#[test]
+fn the_backup_copy_exists_exactly_when_a_copy_role_is_given() {
+    let template = load("template.yaml");
+    assert_eq!(template["Parameters"]["BackupCopyRoleArn"]["Default"], "");
+    let condition = &template["Conditions"]["CopyBackups"];
+    for (role, exists) in [("", false), (BACKUP_COPY_ROLE, true)] {
+        let mut params = deployment();
+        params.insert("BackupCopyRoleArn", role.to_owned());
+        assert_eq!(
+            condition_holds(&template, condition, &params),
+            exists,
+            "BackupCopyRoleArn={role:?}"
+        );
+    }
+    let gated = ["CopyBackupsFunction", "CopyBackupsFailures"];
+    let mut conditional = Vec::new();
+    for section in ["Resources", "Outputs"] {
+        for (name, entry) in template[section].as_object().expect(section) {
+            let text = entry.to_string();
+            if gated.contains(&name.as_str())
+                || gated.iter().any(|g| text.contains(&format!("\"{g}\"")))
+            {
+                assert_eq!(
+                    entry["Condition"], "CopyBackups",
+                    "{section}.{name} needs Condition: CopyBackups"
+                );
+                conditional.push(name.clone());
+            }
+        }
+    }
+    for name in [
+        "CopyBackupsErrorsAlarm",
+        "CopyBackupsFailuresQueueAlarm",
+        "CopyBackupsFunctionArn",
+        "CopyBackupsFailuresQueueUrl",
+    ] {
+        assert!(
+            conditional.contains(&name.to_owned()),
+            "{name}: {conditional:?}"
+        );
+    }
+    assert_eq!(
+        template["Resources"]["CopyJobsFailedAlarm"]["Condition"], "CopyBackups",
+        "the backup copy's own metric alarm is gated too"
+    );
+    assert_eq!(
+        template["Resources"]["BackupCopyLagAlarm"]["Condition"], "CopyBackups",
+        "no backup copy, no backup lag: without the condition it would alarm forever"
+    );
 }
 
 /// The stack's `PlanName` accepts exactly the plan names the plan schema accepts.
