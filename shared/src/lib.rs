@@ -13,6 +13,7 @@
 //! - [`backup`]: the AWS Backup copy task — decide (pure) which recovery points to copy.
 //! - [`copies`]: which snapshots are Lifeboat's copies (names and ownership tags).
 //! - [`copy`]: the snapshot copy task — decide (pure), then copy and prune within the quotas.
+//! - [`lambda`]: a Lambda function's `main`: the plan once per container, then its task per event.
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
 //! - [`state`]: leases (locks) in the state bucket.
@@ -25,6 +26,7 @@ pub mod context;
 pub mod copies;
 pub mod copy;
 pub mod error;
+pub mod lambda;
 pub mod metrics;
 pub mod plan;
 pub mod record;

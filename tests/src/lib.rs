@@ -6,11 +6,13 @@
 //!
 //! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
+//! - [`lambda`]: a Lambda binary run as Lambda runs it, against a Runtime API stand-in.
 //! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
 //! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus, AWS
 //!   Backup vaults and recovery points, and the emulator's control API for Backup job states.
 
 pub mod emulator;
+pub mod lambda;
 pub mod proxy;
 pub mod venv;
 pub mod world;

@@ -3,149 +3,23 @@
 //! loopback (the same as `functions/copy-snapshots/tests/lambda.rs`'s) that serves the real
 //! payloads from `events/`; AWS is the emulator, with its AWS Backup extension.
 
-use std::collections::VecDeque;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
+use lifeboat_tests::lambda::{self, Answer, runtime_api, write_plan};
 use lifeboat_tests::world::{PRIMARY, RECOVERY, backup_role};
 use lifeboat_tests::{Emulator, World};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
-/// What the function posted back for one invocation.
-#[derive(Debug)]
-struct Answer {
-    request_id: String,
-    /// `response` or `error`.
-    kind: String,
-    body: serde_json::Value,
-}
-
-/// A minimal Lambda Runtime API: hands out `events` in order, then keeps the function waiting.
-async fn runtime_api(events: Vec<serde_json::Value>) -> (String, mpsc::UnboundedReceiver<Answer>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let queue = Arc::new(Mutex::new(
-        events.into_iter().enumerate().collect::<VecDeque<_>>(),
-    ));
-    let (answers, received) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let queue = queue.clone();
-            let answers = answers.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                loop {
-                    let mut request_line = String::new();
-                    if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut length = 0;
-                    loop {
-                        let mut header = String::new();
-                        reader.read_line(&mut header).await.unwrap();
-                        if header.trim().is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = header.split_once(':')
-                            && name.eq_ignore_ascii_case("content-length")
-                        {
-                            length = value.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).await.unwrap();
-                    let path = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_owned();
-                    if path.ends_with("/invocation/next") {
-                        let next = queue.lock().unwrap().pop_front();
-                        let Some((index, event)) = next else {
-                            // No more events: hold the function here until the test ends.
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
-                            return;
-                        };
-                        let payload = event.to_string();
-                        let deadline = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap()
-                            .as_millis()
-                            + 60_000;
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: request-{index}\r\n\
-                             Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                             Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{RECOVERY}:123456789012:function:copy-backups\r\n\
-                             Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\nContent-Length: {}\r\n\r\n{payload}",
-                            payload.len()
-                        );
-                        write.write_all(response.as_bytes()).await.unwrap();
-                    } else {
-                        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-                        if let ["2018-06-01", "runtime", "invocation", id, kind] = parts.as_slice()
-                        {
-                            let body =
-                                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-                            let _ = answers.send(Answer {
-                                request_id: (*id).to_owned(),
-                                kind: (*kind).to_owned(),
-                                body,
-                            });
-                        }
-                        write
-                            .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-                            .await
-                            .unwrap();
-                    }
-                }
-            });
-        }
-    });
-    (address, received)
-}
-
-/// The function's process with Lambda's environment, acting in `world`'s account.
+/// The `copy-backups` binary with Lambda's environment, acting in `world`'s account.
 async fn function(world: &World, runtime_api: &str, plan: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_copy-backups"));
-    command
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "copy-backups")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/copy-backups")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("LIFEBOAT_PLAN", plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    world
-        .account
-        .configure(&mut command, Emulator::shared(), RECOVERY)
-        .await;
-    command
-}
-
-fn write_plan(world: &World, body: &str) -> String {
-    let path = std::env::temp_dir().join(format!(
-        "lifeboat-lambda-backup-plan-{}.toml",
-        world.account.id
-    ));
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"lambda\"\nprimary_region = \"{PRIMARY}\"\nrecovery_region = \"{RECOVERY}\"\nstate_bucket = \"{}\"\n{body}",
-            world.state_bucket()
-        ),
+    lambda::function(
+        world,
+        env!("CARGO_BIN_EXE_copy-backups"),
+        "copy-backups",
+        runtime_api,
+        plan,
     )
-    .unwrap();
-    path.display().to_string()
+    .await
 }
 
 /// The world of a backup copy: Lifeboat's stack, the source vault `Default` in the primary

@@ -16,6 +16,25 @@ use crate::record::{RecordLocation, Report, RunHeader, record};
 use crate::state::{Lease, LeaseTiming, lease_name};
 use crate::trigger::Trigger;
 
+/// The tasks a Lambda function runs, one per function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    CopySnapshots,
+    CopyBackups,
+}
+
+/// One EventBridge event, handled by `task` as its Lambda function does.
+pub async fn handle_event(
+    task: Task,
+    lifeboat: &Lifeboat,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    match task {
+        Task::CopySnapshots => handle_copy_snapshots_event(lifeboat, event).await,
+        Task::CopyBackups => handle_copy_backups_event(lifeboat, event).await,
+    }
+}
+
 /// The result of a task run.
 #[derive(Debug)]
 pub enum Finished<R> {
