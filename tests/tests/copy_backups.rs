@@ -169,25 +169,19 @@ async fn copies_the_entrys_resource_types_only_then_does_nothing_twice() {
     );
 }
 
-/// "Backup Job State Change" as AWS Backup emits it in the primary Region.
+/// A payload from `events/`, as AWS would send it to this test's account.
+fn fixture(text: &str, world: &World) -> serde_json::Value {
+    serde_json::from_str(&text.replace("111122223333", &world.account.id)).expect("fixture JSON")
+}
+
+/// "Backup Job State Change" COMPLETED, as AWS Backup emits it in the primary Region.
 fn backup_job_completed(world: &World, job_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "version": "0",
-        "id": "7c1d4e3c-0b40-4f2c-9a4c-1d3f4e5a6b7c",
-        "detail-type": "Backup Job State Change",
-        "source": "aws.backup",
-        "account": world.account.id,
-        "time": "2026-11-25T03:20:00Z",
-        "region": PRIMARY,
-        "resources": [],
-        "detail": {
-            "backupJobId": job_id,
-            "backupVaultArn": format!("arn:aws:backup:{PRIMARY}:{}:backup-vault:Default", world.account.id),
-            "backupVaultName": "Default",
-            "resourceType": "EC2",
-            "state": "COMPLETED"
-        }
-    })
+    let mut event = fixture(
+        include_str!("../../events/backup-job-completed.json"),
+        world,
+    );
+    event["detail"]["backupJobId"] = job_id.into();
+    event
 }
 
 #[tokio::test]
@@ -231,7 +225,7 @@ async fn a_failed_copy_job_is_reported_with_its_message_and_tried_again() {
             PRIMARY,
             BackupJobKind::Copy,
             "FAILED",
-            Some("Insufficient privileges to perform this action on the destination vault"),
+            Some("Access denied exception while trying to list tags"),
             1,
         )
         .await;
@@ -240,24 +234,10 @@ async fn a_failed_copy_job_is_reported_with_its_message_and_tried_again() {
     let failed_job = first.items[0].job.clone().unwrap();
 
     // AWS Backup announces the failure; the run it triggers reports it and tries again.
-    let event = serde_json::json!({
-        "version": "0",
-        "id": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
-        "detail-type": "Copy Job State Change",
-        "source": "aws.backup",
-        "account": world.account.id,
-        "time": "2026-11-25T03:30:00Z",
-        "region": PRIMARY,
-        "resources": [rp],
-        "detail": {
-            "copyJobId": failed_job,
-            "state": "FAILED",
-            "statusMessage": "Insufficient privileges to perform this action on the destination vault",
-            "resourceType": "EC2",
-            "sourceBackupVaultArn": format!("arn:aws:backup:{PRIMARY}:{}:backup-vault:Default", world.account.id),
-            "destinationBackupVaultArn": dr,
-        }
-    });
+    let mut event = fixture(include_str!("../../events/copy-job-failed.json"), &world);
+    event["detail"]["copyJobId"] = failed_job.clone().into();
+    event["detail"]["destinationBackupVaultArn"] = dr.clone().into();
+    event["resources"] = serde_json::json!([rp]);
     let answer = handle_copy_backups_event(&lifeboat, &event).await.unwrap();
     assert_eq!(answer["outcome"], "partial", "{answer:#}");
     assert_eq!(answer["summary"]["copy_jobs_failed"], 1, "{answer:#}");
@@ -279,7 +259,7 @@ async fn a_failed_copy_job_is_reported_with_its_message_and_tried_again() {
     assert_eq!(failed[0].job.as_deref(), Some(failed_job.as_str()));
     assert!(
         failed[0].detail.starts_with(&format!(
-            "copy job {failed_job} ended FAILED: Insufficient privileges to perform this action on the destination vault; attempt 2 of 3"
+            "copy job {failed_job} ended FAILED: Access denied exception while trying to list tags; attempt 2 of 3"
         )),
         "{}",
         failed[0].detail
