@@ -33,5 +33,6 @@ pub mod record;
 pub mod state;
 pub mod tasks;
 pub mod trigger;
+pub mod verify;
 
 pub use error::Error;

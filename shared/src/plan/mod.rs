@@ -260,8 +260,28 @@ pub struct VerifyJob {
     #[serde(default = "default_max_restore_minutes")]
     #[schemars(range(min = 1, max = 1440))]
     pub max_restore_minutes: u32,
+    /// The database the checks run in (PostgreSQL: default `postgres`; MySQL / MariaDB: none,
+    /// so the checks name their tables with the schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub database: Option<String>,
+    /// Whether the checks' connection must be encrypted.
+    #[serde(default)]
+    pub tls: TlsMode,
     #[serde(default)]
     pub checks: Vec<SqlCheck>,
+}
+
+/// TLS for the connection the checks run on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    // Encrypted or nothing (RDS serves TLS); the server's certificate is not verified, as with
+    // PostgreSQL's sslmode=require (plain comments: see SnapshotSelection).
+    #[default]
+    Require,
+    // Encrypted when the server offers it, plain otherwise (a test server without TLS).
+    Prefer,
 }
 
 fn default_max_restore_minutes() -> u32 {
