@@ -5,12 +5,16 @@
 //! # Layout
 //!
 //! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
+//! - [`databases`]: the machine's PostgreSQL and MariaDB, which the emulator's restored DB
+//!   instances answer on: databases seeded for a test, queries as a given user.
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
 //! - [`lambda`]: a Lambda binary run as Lambda runs it, against a Runtime API stand-in.
 //! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
 //! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus, AWS
-//!   Backup vaults and recovery points, and the emulator's control API for Backup job states.
+//!   Backup vaults and recovery points, and the emulator's control API for Backup job states and
+//!   for restores held in `creating`.
 
+pub mod databases;
 pub mod emulator;
 pub mod lambda;
 pub mod proxy;

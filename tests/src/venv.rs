@@ -1,7 +1,8 @@
 //! The project's Python virtualenvs, with pinned tools, installed on first use:
 //!
-//! - `.venv`: `tests/emulator/requirements.txt`, moto for the emulator and cfn-lint for the
-//!   templates;
+//! - `.venv`: `tests/emulator/requirements.txt`, moto for the emulator (with psycopg and PyMySQL,
+//!   through which it sets passwords on the machine's PostgreSQL and MariaDB) and cfn-lint for
+//!   the templates;
 //! - `.venv/checkov`: `tests/emulator/requirements-checkov.txt`, checkov for the templates. It
 //!   lives apart because checkov pins boto3/botocore to versions older than the ones moto runs on
 //!   (see that file); inside `.venv` so that it is ignored and removed with it.
@@ -24,7 +25,7 @@ struct Venv {
 const MAIN: Venv = Venv {
     dir: ".venv",
     requirements: "tests/emulator/requirements.txt",
-    tools: "moto, cfn-lint",
+    tools: "moto, cfn-lint, psycopg, PyMySQL",
 };
 
 const CHECKOV: Venv = Venv {

@@ -587,6 +587,37 @@ impl World {
             .unwrap_or_else(|e| panic!("update recovery point {arn}: {e}"));
     }
 
+    /// Makes the next `count` DB instances this account restores in `region` (from a DB
+    /// snapshot, added to a restored cluster, or by an AWS Backup restore job; any engine) stay
+    /// `creating`, with no endpoint, until [`World::make_db_instance_available`] releases them.
+    /// `count` 0 cancels the holds not yet used.
+    pub async fn hold_restores(&self, region: &str, count: u32) {
+        self.control(
+            "rds/hold-restores",
+            serde_json::json!({
+                "account_id": self.account.id,
+                "region": region,
+                "count": count,
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("hold restores: {e}"));
+    }
+
+    /// Releases a held restore: the DB instance becomes `available`, with its endpoint. Refused
+    /// (Err) for an instance that is not `creating` or does not exist.
+    pub async fn make_db_instance_available(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<serde_json::Value, String> {
+        self.control(
+            &format!("rds/instances/{id}/available"),
+            serde_json::json!({ "account_id": self.account.id, "region": region }),
+        )
+        .await
+    }
+
     /// POSTs to the emulator's control API (`/lifeboat-api/<path>`); Err holds the refusal.
     async fn control(
         &self,

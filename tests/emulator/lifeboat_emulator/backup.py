@@ -38,7 +38,7 @@ from moto.backup.exceptions import InvalidRequestException
 from moto.backup.models import BackupBackend
 from moto.backup.responses import BackupResponse
 
-from . import control
+from . import control, rds_local_servers
 from .backup_models import (
     FINAL_STATES,
     JOB_STATES,
@@ -502,6 +502,8 @@ def _restore_rds_instance(job: Job, rp: RecoveryPoint, metadata: dict) -> str:
         del kwargs["option_group_name"]
     rds = rds_backend(job.account, job.region)
     db = _rds_call(lambda: rds.create_db_instance(kwargs))
+    # A restored database answers on the machine's server for its engine (rds_local_servers).
+    rds_local_servers.adopt_instance(db)
     return getattr(db, "db_instance_arn", None) or db.arn
 
 
@@ -514,6 +516,7 @@ def _restore_rds_cluster(job: Job, rp: RecoveryPoint, metadata: dict) -> str:
     if kwargs["db_cluster_identifier"] in rds.clusters:
         raise RestoreRefused(f"DB cluster {kwargs['db_cluster_identifier']} already exists")
     cluster = _rds_call(lambda: rds.create_db_cluster(kwargs))
+    rds_local_servers.adopt_cluster(cluster)
     return cluster.db_cluster_arn
 
 
