@@ -1,0 +1,513 @@
+//! The verification decision, free of I/O: which copy to restore, what a run does next given
+//! what its resources look like now, and which leftovers of crashed runs to delete. Every rule
+//! of the task lives here, so it is tested without AWS.
+
+use std::collections::BTreeMap;
+
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use super::run::{ChosenCopy, CopyKind, Phase, Verdict, VerifyRun};
+use crate::copies::{is_plans_copy, tags};
+use crate::plan::VerifyJob;
+
+/// Tags on everything a verification creates: with `lifeboat:plan`, they are how the sweep
+/// knows a leftover is a verification's, and when it may go.
+pub mod verify_tags {
+    /// The `[[verify]]` entry's name.
+    pub const JOB: &str = "lifeboat:verify";
+    pub const RUN: &str = "lifeboat:verify-run";
+    /// RFC 3339: after this, the sweep deletes the resource if its run did not.
+    pub const EXPIRES: &str = "lifeboat:expires";
+}
+
+/// A snapshot in the recovery Region that might be restored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub kind: CopyKind,
+    pub id: String,
+    pub engine: String,
+    pub status: String,
+    pub tags: BTreeMap<String, String>,
+    pub created: Option<OffsetDateTime>,
+}
+
+impl Candidate {
+    /// When the data in it was taken: its source's time, for a Lifeboat copy.
+    fn taken_at(&self) -> Option<OffsetDateTime> {
+        self.tags
+            .get(tags::SOURCE_CREATED)
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .or(self.created)
+    }
+}
+
+/// The newest available copy the plan made of the job's DB, if any.
+pub fn choose_copy(job: &VerifyJob, plan: &str, candidates: &[Candidate]) -> Option<ChosenCopy> {
+    let (kind, db) = match (&job.db_instance, &job.db_cluster) {
+        (Some(db), _) => (CopyKind::DbSnapshot, db),
+        (None, Some(db)) => (CopyKind::ClusterSnapshot, db),
+        (None, None) => return None,
+    };
+    candidates
+        .iter()
+        .filter(|c| c.kind == kind && c.status == "available")
+        .filter(|c| is_plans_copy(plan, &c.id, &c.tags))
+        .filter(|c| {
+            c.tags
+                .get(tags::SOURCE_DB)
+                .is_some_and(|d| d.eq_ignore_ascii_case(db))
+        })
+        .max_by_key(|c| (c.taken_at(), c.id.clone()))
+        .map(|c| ChosenCopy {
+            kind: c.kind.clone(),
+            id: c.id.clone(),
+            source_db: db.clone(),
+            engine: c.engine.clone(),
+            taken_at: c.taken_at(),
+        })
+}
+
+/// The state of one resource a run created, as described now; `None` when it does not exist.
+pub type Status = Option<String>;
+
+/// What the resources a run created look like now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub cluster: Status,
+    pub instance: Status,
+}
+
+/// The next thing a run does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Choose the newest copy and ask for its restore.
+    ChooseAndRestore,
+    /// The cluster is restored and has no instance (AWS creates none): add one.
+    AddInstance,
+    /// Nothing to do until the database is available: save, and look again later.
+    Wait { detail: String },
+    /// Available: a fresh password, then the checks, in this invocation.
+    Check,
+    /// The run failed: say why and clean up.
+    Fail { step: &'static str, why: String },
+    /// Delete what the run created that still stands (instance first, then cluster).
+    Delete {
+        instance: Option<String>,
+        cluster: Option<String>,
+    },
+    /// Nothing of the run is left standing: it ends with this verdict.
+    Finish(Verdict),
+}
+
+/// States a restore does not come back from.
+const BROKEN: [&str; 7] = [
+    "failed",
+    "incompatible-restore",
+    "incompatible-parameters",
+    "incompatible-network",
+    "inaccessible-encryption-credentials",
+    "restore-error",
+    "storage-full",
+];
+
+/// Decides a run's next action from its record and what its resources look like now.
+pub fn next_action(
+    run: &VerifyRun,
+    job: &VerifyJob,
+    observed: &Observed,
+    now: OffsetDateTime,
+) -> Action {
+    match run.phase {
+        Phase::Restoring => Action::ChooseAndRestore,
+        Phase::WaitingAvailable => waiting(run, job, observed, now),
+        Phase::Checking => Action::Check,
+        Phase::CleaningUp => {
+            let standing = |id: &Option<String>, status: &Status| {
+                id.clone()
+                    .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
+            };
+            let instance = standing(&run.created.instance, &observed.instance);
+            let cluster = standing(&run.created.cluster, &observed.cluster);
+            if instance.is_some() || cluster.is_some() {
+                Action::Delete { instance, cluster }
+            } else {
+                Action::Finish(verdict(run))
+            }
+        }
+        Phase::Finished => Action::Finish(run.verdict.unwrap_or(Verdict::Failed)),
+    }
+}
+
+fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDateTime) -> Action {
+    let created = &run.created;
+    let resources = [
+        ("DB cluster", &created.cluster, &observed.cluster),
+        ("DB instance", &created.instance, &observed.instance),
+    ];
+    for (what, id, status) in resources {
+        let Some(id) = id else { continue };
+        match status.as_deref() {
+            None => {
+                return Action::Fail {
+                    step: "wait",
+                    why: format!("the restored {what} {id} no longer exists"),
+                };
+            }
+            Some(s) if BROKEN.contains(&s) => {
+                return Action::Fail {
+                    step: "wait",
+                    why: format!("the restored {what} {id} is {s}"),
+                };
+            }
+            Some(_) => {}
+        }
+    }
+    let cluster_available = observed.cluster.as_deref() == Some("available");
+    if created.cluster.is_some() && created.instance.is_none() && cluster_available {
+        return Action::AddInstance;
+    }
+    let all_available = resources
+        .iter()
+        .filter(|(_, id, _)| id.is_some())
+        .all(|(_, _, status)| status.as_deref() == Some("available"));
+    if created.instance.is_some() && all_available {
+        return Action::Check;
+    }
+    let limit = Duration::minutes(job.max_restore_minutes.into());
+    let requested = run.restore_requested_at.unwrap_or(run.started_at);
+    let states: Vec<String> = resources
+        .iter()
+        .filter_map(|(what, id, status)| {
+            Some(format!(
+                "{what} {} is {}",
+                (*id).as_ref()?,
+                status.as_deref()?
+            ))
+        })
+        .collect();
+    if now - requested > limit {
+        return Action::Fail {
+            step: "wait",
+            why: format!(
+                "not available within max_restore_minutes = {} ({})",
+                job.max_restore_minutes,
+                states.join(", ")
+            ),
+        };
+    }
+    Action::Wait {
+        detail: format!(
+            "{}; {} of max_restore_minutes = {} used",
+            states.join(", "),
+            crate::copy::report::age_in_words((now - requested).whole_seconds()),
+            job.max_restore_minutes
+        ),
+    }
+}
+
+/// Verified only when the run never failed and every check passed.
+pub fn verdict(run: &VerifyRun) -> Verdict {
+    if run.failure.is_none() && run.checks.iter().all(|c| c.passed) {
+        Verdict::Verified
+    } else {
+        Verdict::Failed
+    }
+}
+
+/// A resource the sweep considers: an RDS instance or cluster in the recovery Region, its tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    pub id: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The leftovers of crashed runs to delete: a verification's resources (the plan's tag, the
+/// verify tag, an expiry) whose expiry has passed. Nothing without all three tags is ever
+/// touched, whatever its name.
+pub fn expired_leftovers<'a>(
+    plan: &str,
+    resources: &'a [Tagged],
+    now: OffsetDateTime,
+) -> Vec<&'a Tagged> {
+    resources
+        .iter()
+        .filter(|r| r.tags.get(tags::PLAN).map(String::as_str) == Some(plan))
+        .filter(|r| r.tags.contains_key(verify_tags::JOB))
+        .filter(|r| {
+            r.tags
+                .get(verify_tags::EXPIRES)
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_some_and(|expires| expires < now)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::copies::target_identifier;
+    use crate::plan::Plan;
+    use crate::verify::checks::CheckResult;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    fn job(extra: &str) -> VerifyJob {
+        let plan = Plan::parse(
+            &format!(
+                r#"
+                name = "tracking"
+                primary_region = "us-west-2"
+                recovery_region = "us-east-2"
+                state_bucket = "tracking-dr-state"
+                [[copy.rds]]
+                db_instance = "orders"
+                [[copy.rds]]
+                db_cluster = "phoenix"
+                [[verify]]
+                name = "weekly"
+                instance_class = "db.t4g.medium"
+                subnet_group = "dr-isolated"
+                max_restore_minutes = 30
+                {extra}
+                "#
+            ),
+            "test",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        plan.verify[0].clone()
+    }
+
+    fn copy(db: &str, source_id: &str, hours_ago: i64, plan: &str) -> Candidate {
+        let source_arn = format!("arn:aws:rds:us-west-2:111122223333:snapshot:{source_id}");
+        let taken = NOW - Duration::hours(hours_ago);
+        Candidate {
+            kind: CopyKind::DbSnapshot,
+            id: target_identifier(&source_arn, source_id),
+            engine: "postgres".into(),
+            status: "available".into(),
+            tags: [
+                (tags::PLAN, plan.to_owned()),
+                (tags::SOURCE_ARN, source_arn.clone()),
+                (tags::SOURCE_DB, db.to_owned()),
+                (tags::SOURCE_CREATED, taken.format(&Rfc3339).unwrap()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            created: Some(NOW),
+        }
+    }
+
+    #[test]
+    fn the_newest_available_copy_of_the_jobs_db_that_the_plan_made_is_chosen() {
+        let job = job("db_instance = \"orders\"");
+        let mut creating = copy("orders", "orders-0", 0, "tracking");
+        creating.status = "creating".into();
+        let mut hold = copy("orders", "orders-1", 1, "tracking");
+        hold.id = "legal-hold".into();
+        let candidates = [
+            copy("orders", "orders-5", 5, "tracking"),
+            copy("orders", "orders-3", 3, "tracking"),
+            copy("orders", "orders-2", 2, "another-plan"),
+            copy("billing", "billing-1", 1, "tracking"),
+            creating,
+            hold,
+        ];
+        let chosen = choose_copy(&job, "tracking", &candidates).unwrap();
+        assert_eq!(chosen.id, candidates[1].id);
+        assert_eq!(chosen.taken_at, Some(NOW - Duration::hours(3)));
+        assert_eq!(chosen.kind, CopyKind::DbSnapshot);
+        assert!(choose_copy(&job, "tracking", &candidates[3..]).is_none());
+    }
+
+    fn run(phase: Phase) -> VerifyRun {
+        let mut run = VerifyRun::start("r1", "tracking", "weekly", NOW - Duration::minutes(10));
+        run.phase = phase;
+        run.restore_requested_at = Some(NOW - Duration::minutes(10));
+        run.created.instance = Some("lifeboat-verify-weekly-r1".into());
+        run
+    }
+
+    fn observed(instance: Option<&str>) -> Observed {
+        Observed {
+            cluster: None,
+            instance: instance.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_restore_is_waited_for_checked_when_available_and_failed_past_the_limit() {
+        let job = job("db_instance = \"orders\"");
+        let waiting = run(Phase::WaitingAvailable);
+        match next_action(&waiting, &job, &observed(Some("creating")), NOW) {
+            Action::Wait { detail } => assert!(
+                detail.starts_with("DB instance lifeboat-verify-weekly-r1 is creating; 10m of max_restore_minutes = 30 used"),
+                "{detail}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            next_action(&waiting, &job, &observed(Some("available")), NOW),
+            Action::Check
+        );
+        let late = NOW + Duration::minutes(25);
+        match next_action(&waiting, &job, &observed(Some("creating")), late) {
+            Action::Fail { why, .. } => assert_eq!(
+                why,
+                "not available within max_restore_minutes = 30 (DB instance lifeboat-verify-weekly-r1 is creating)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match next_action(&waiting, &job, &observed(Some("incompatible-restore")), NOW) {
+            Action::Fail { why, .. } => assert!(why.ends_with("is incompatible-restore"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        match next_action(&waiting, &job, &observed(None), NOW) {
+            Action::Fail { why, .. } => assert!(why.ends_with("no longer exists"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_aurora_cluster_gets_an_instance_once_it_is_available() {
+        let job = job("db_cluster = \"phoenix\"");
+        let mut cluster_run = run(Phase::WaitingAvailable);
+        cluster_run.created.instance = None;
+        cluster_run.created.cluster = Some("lifeboat-verify-weekly-r1".into());
+        let seen = |cluster: &str, instance: Option<&str>| Observed {
+            cluster: Some(cluster.to_owned()),
+            instance: instance.map(str::to_owned),
+        };
+        assert!(matches!(
+            next_action(&cluster_run, &job, &seen("creating", None), NOW),
+            Action::Wait { .. }
+        ));
+        assert_eq!(
+            next_action(&cluster_run, &job, &seen("available", None), NOW),
+            Action::AddInstance
+        );
+        cluster_run.created.instance = Some("lifeboat-verify-weekly-r1-1".into());
+        assert!(matches!(
+            next_action(
+                &cluster_run,
+                &job,
+                &seen("available", Some("creating")),
+                NOW
+            ),
+            Action::Wait { .. }
+        ));
+        assert_eq!(
+            next_action(
+                &cluster_run,
+                &job,
+                &seen("available", Some("available")),
+                NOW
+            ),
+            Action::Check
+        );
+    }
+
+    #[test]
+    fn clean_up_deletes_what_stands_then_finishes_with_the_verdict() {
+        let job = job("db_instance = \"orders\"");
+        let mut cleaning = run(Phase::CleaningUp);
+        cleaning.checks.push(CheckResult {
+            sql: "SELECT 1".into(),
+            passed: true,
+            detail: String::new(),
+            value: Some(1.0),
+            newest_data: None,
+            data_age_seconds: None,
+            data_age_at_snapshot_seconds: None,
+        });
+        assert_eq!(
+            next_action(&cleaning, &job, &observed(Some("available")), NOW),
+            Action::Delete {
+                instance: Some("lifeboat-verify-weekly-r1".into()),
+                cluster: None
+            }
+        );
+        assert_eq!(
+            next_action(&cleaning, &job, &observed(Some("deleting")), NOW),
+            Action::Finish(Verdict::Verified)
+        );
+        assert_eq!(
+            next_action(&cleaning, &job, &observed(None), NOW),
+            Action::Finish(Verdict::Verified)
+        );
+
+        // A failed check, or a failure before the checks, is a failed verification, cleaned all the same.
+        cleaning.checks[0].passed = false;
+        assert_eq!(
+            next_action(&cleaning, &job, &observed(None), NOW),
+            Action::Finish(Verdict::Failed)
+        );
+        let mut failed = run(Phase::WaitingAvailable);
+        failed.fail("wait", NOW, "not available within max_restore_minutes = 30");
+        assert_eq!(failed.phase, Phase::CleaningUp);
+        assert!(matches!(
+            next_action(&failed, &job, &observed(Some("creating")), NOW),
+            Action::Delete { .. }
+        ));
+        assert_eq!(
+            next_action(&failed, &job, &observed(None), NOW),
+            Action::Finish(Verdict::Failed)
+        );
+    }
+
+    #[test]
+    fn the_sweep_deletes_only_expired_verification_resources_of_the_plan() {
+        let tagged = |id: &str, tags: &[(&str, &str)]| Tagged {
+            id: id.into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let past = "2026-11-25T11:00:00Z";
+        let future = "2026-11-25T13:00:00Z";
+        let resources = [
+            tagged(
+                "expired",
+                &[
+                    (tags::PLAN, "tracking"),
+                    (verify_tags::JOB, "weekly"),
+                    (verify_tags::EXPIRES, past),
+                ],
+            ),
+            tagged(
+                "live",
+                &[
+                    (tags::PLAN, "tracking"),
+                    (verify_tags::JOB, "weekly"),
+                    (verify_tags::EXPIRES, future),
+                ],
+            ),
+            tagged(
+                "other-plan",
+                &[
+                    (tags::PLAN, "billing"),
+                    (verify_tags::JOB, "weekly"),
+                    (verify_tags::EXPIRES, past),
+                ],
+            ),
+            tagged(
+                "not-a-verify",
+                &[(tags::PLAN, "tracking"), (verify_tags::EXPIRES, past)],
+            ),
+            tagged(
+                "no-expiry",
+                &[(tags::PLAN, "tracking"), (verify_tags::JOB, "weekly")],
+            ),
+            tagged("production", &[]),
+        ];
+        let swept: Vec<&str> = expired_leftovers("tracking", &resources, NOW)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(swept, ["expired"]);
+    }
+}

@@ -1,0 +1,146 @@
+//! A verification run as its record keeps it: which copy it restores, what it created, which
+//! phase it is in, each step with its time, the checks and the figures. A restore outlives a
+//! Lambda invocation (15 minutes), so the record is what one invocation saves and the next one
+//! advances; nothing waits in memory.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::checks::CheckResult;
+
+/// What a verification restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyKind {
+    /// A Lifeboat copy of a DB snapshot in the recovery Region.
+    DbSnapshot,
+    /// A Lifeboat copy of an Aurora cluster snapshot.
+    ClusterSnapshot,
+}
+
+/// The copy a run restores, chosen once, when the run starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenCopy {
+    pub kind: CopyKind,
+    /// The snapshot identifier in the recovery Region.
+    pub id: String,
+    /// The DB instance or cluster it is a copy of.
+    pub source_db: String,
+    pub engine: String,
+    /// When its source snapshot was taken: the data in it is at most this new.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub taken_at: Option<OffsetDateTime>,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Choosing the copy and asking for the restore.
+    Restoring,
+    /// Waiting until the restored database is available.
+    WaitingAvailable,
+    /// Giving the database a fresh password and running the checks (one invocation: the
+    /// password is never stored, so a run that dies here sets a new one next time).
+    Checking,
+    /// Deleting what the run created, whatever happened before.
+    CleaningUp,
+    Finished,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Restored, available in time, every check passed.
+    Verified,
+    Failed,
+}
+
+/// The resources a run created in the recovery Region, by identifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// One step of a run, for the report's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The record of one verification run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRun {
+    pub run_id: String,
+    pub plan: String,
+    /// The `[[verify]]` entry's `name`.
+    pub job: String,
+    pub phase: Phase,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<ChosenCopy>,
+    pub created: Created,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub restore_requested_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub available_at: Option<OffsetDateTime>,
+    pub checks: Vec<CheckResult>,
+    pub steps: Vec<StepRecord>,
+    /// Why the run failed, once it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+impl VerifyRun {
+    pub fn start(run_id: &str, plan: &str, job: &str, now: OffsetDateTime) -> Self {
+        VerifyRun {
+            run_id: run_id.to_owned(),
+            plan: plan.to_owned(),
+            job: job.to_owned(),
+            phase: Phase::Restoring,
+            started_at: now,
+            copy: None,
+            created: Created::default(),
+            restore_requested_at: None,
+            available_at: None,
+            checks: Vec::new(),
+            steps: Vec::new(),
+            failure: None,
+            verdict: None,
+        }
+    }
+
+    /// Notes a step in the timeline.
+    pub fn step(&mut self, step: &str, at: OffsetDateTime, ok: bool, detail: impl Into<String>) {
+        self.steps.push(StepRecord {
+            step: step.to_owned(),
+            at,
+            ok,
+            detail: detail.into(),
+        });
+    }
+
+    /// The run failed: say why, and go clean up.
+    pub fn fail(&mut self, step: &str, at: OffsetDateTime, why: impl Into<String>) {
+        let why = why.into();
+        self.step(step, at, false, why.clone());
+        self.failure.get_or_insert(why);
+        self.phase = Phase::CleaningUp;
+    }
+
+    /// Restore duration: requested → available.
+    pub fn restore_seconds(&self) -> Option<i64> {
+        Some((self.available_at? - self.restore_requested_at?).whole_seconds())
+    }
+}
