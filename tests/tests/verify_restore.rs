@@ -48,28 +48,67 @@ struct Setup {
 }
 
 async fn setup(family: Family, checks: &str) -> Setup {
+    let engine = match family {
+        Family::Postgres => "postgres",
+        Family::Mysql => "mariadb",
+    };
+    setup_source(Source::Instance(engine), checks).await
+}
+
+/// What the plan copies and verifies: a DB instance of an engine, or an Aurora cluster of one.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Instance(&'static str),
+    Cluster(&'static str),
+}
+
+async fn setup_source(source: Source, checks: &str) -> Setup {
     let world = World::new(Emulator::shared().new_account().await);
     let account = world.account.id.clone();
     let master = format!("lbv{account}");
-    let (seed, engine) = match family {
-        Family::Postgres => (SEED_POSTGRES, "postgres"),
-        Family::Mysql => (SEED_MYSQL, "mariadb"),
+    let engine = match source {
+        Source::Instance(engine) | Source::Cluster(engine) => engine,
+    };
+    let (family, seed) = match engine {
+        "postgres" | "aurora-postgresql" => (Family::Postgres, SEED_POSTGRES),
+        _ => (Family::Mysql, SEED_MYSQL),
     };
     let mut seeded = SeededDatabase::create(family, &format!("lbv_{account}"), seed);
     seeded.drops_login(&master);
-    world
-        .primary_rds
-        .create_db_instance()
-        .db_instance_identifier("orders")
-        .engine(engine)
-        .db_instance_class("db.t4g.micro")
-        .allocated_storage(20)
-        .master_username(&master)
-        .master_user_password("source-password-1")
-        .send()
-        .await
-        .expect("create the source DB instance");
-    world.snapshot("orders", "orders-1").await;
+    let selector = match source {
+        Source::Instance(_) => {
+            world
+                .primary_rds
+                .create_db_instance()
+                .db_instance_identifier("orders")
+                .engine(engine)
+                // moto knows no default MariaDB version: name one.
+                .set_engine_version((engine == "mariadb").then(|| "10.11.6".to_owned()))
+                .db_instance_class("db.t4g.micro")
+                .allocated_storage(20)
+                .master_username(&master)
+                .master_user_password("source-password-1")
+                .send()
+                .await
+                .expect("create the source DB instance");
+            world.snapshot("orders", "orders-1").await;
+            "db_instance = \"orders\""
+        }
+        Source::Cluster(_) => {
+            world
+                .primary_rds
+                .create_db_cluster()
+                .db_cluster_identifier("orders")
+                .engine(engine)
+                .master_username(&master)
+                .master_user_password("source-password-1")
+                .send()
+                .await
+                .expect("create the source DB cluster");
+            world.cluster_snapshot("orders", "orders-1").await;
+            "db_cluster = \"orders\""
+        }
+    };
     world.recovery_stack("lifeboat").await;
     world.db_subnet_group(RECOVERY, SUBNET_GROUP).await;
     let plan = world.plan(
@@ -77,10 +116,10 @@ async fn setup(family: Family, checks: &str) -> Setup {
         &format!(
             r#"
             [[copy.rds]]
-            db_instance = "orders"
+            {selector}
             [[verify]]
             name = "weekly"
-            db_instance = "orders"
+            {selector}
             instance_class = "db.t4g.micro"
             subnet_group = "{SUBNET_GROUP}"
             max_restore_minutes = 30
@@ -370,4 +409,62 @@ async fn the_sweep_deletes_expired_leftovers_and_nothing_else() {
     let mut standing = setup.recovery_instances().await;
     standing.sort();
     assert_eq!(standing, ["live", "production"]);
+}
+
+/// A MariaDB instance copy and an Aurora MySQL cluster copy (restored cluster, an instance added,
+/// the password through ModifyDBCluster) are verified on the machine's MariaDB, and nothing of
+/// either run is left.
+#[tokio::test]
+async fn mariadb_instance_and_aurora_mysql_cluster_copies_are_verified() {
+    for source in [Source::Instance("mariadb"), Source::Cluster("aurora-mysql")] {
+        let setup = setup_source(source, PASSING).await;
+        let run = setup
+            .advance_for(setup.new_run(), Duration::from_secs(120))
+            .await;
+        assert_eq!(run.verdict, Some(Verdict::Verified), "{source:?}: {run:#?}");
+        assert!(run.checks.iter().all(|c| c.passed), "{:#?}", run.checks);
+        assert!(run.restore_seconds().is_some());
+        assert!(run.checks[1].data_age_seconds.is_some());
+        assert!(setup.recovery_instances().await.is_empty(), "{source:?}");
+        let calls = setup.recovery_rds_calls();
+        let actions: Vec<&str> = calls
+            .iter()
+            .map(|c| c.action.as_str())
+            .filter(|a| !a.starts_with("Describe"))
+            // The setup's: the subnet group and Lifeboat's copy.
+            .filter(|a| {
+                !matches!(
+                    *a,
+                    "CreateDBSubnetGroup" | "CopyDBClusterSnapshot" | "CopyDBSnapshot"
+                )
+            })
+            .collect();
+        if let Source::Cluster(_) = source {
+            assert_eq!(
+                actions,
+                [
+                    "RestoreDBClusterFromSnapshot",
+                    "CreateDBInstance",
+                    "ModifyDBCluster",
+                    "DeleteDBInstance",
+                    "DeleteDBCluster"
+                ]
+            );
+            let clusters = setup
+                .world
+                .recovery_rds
+                .describe_db_clusters()
+                .send()
+                .await
+                .expect("describe clusters");
+            assert!(
+                clusters
+                    .db_clusters()
+                    .iter()
+                    .all(|c| c.status() == Some("deleting")),
+                "{clusters:?}"
+            );
+        }
+        assert!(calls.iter().all(|c| !holds_a_password(&c.body)));
+    }
 }
