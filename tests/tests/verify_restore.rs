@@ -111,6 +111,12 @@ async fn setup_source(source: Source, checks: &str) -> Setup {
     };
     world.recovery_stack("lifeboat").await;
     world.db_subnet_group(RECOVERY, SUBNET_GROUP).await;
+    // The machine's MariaDB serves no TLS: `prefer` unless the test says otherwise.
+    let tls = if checks.contains("tls =") {
+        ""
+    } else {
+        "tls = \"prefer\""
+    };
     let plan = world.plan(
         "tracking",
         &format!(
@@ -124,7 +130,7 @@ async fn setup_source(source: Source, checks: &str) -> Setup {
             subnet_group = "{SUBNET_GROUP}"
             max_restore_minutes = 30
             database = "{}"
-            tls = "prefer"
+            {tls}
             {checks}
             "#,
             seeded.name
@@ -467,4 +473,24 @@ async fn mariadb_instance_and_aurora_mysql_cluster_copies_are_verified() {
         }
         assert!(calls.iter().all(|c| !holds_a_password(&c.body)));
     }
+}
+
+/// Checks that cannot run at all (TLS required, and the machine's MariaDB serves none) fail the
+/// run with the reason; the instance is deleted all the same.
+#[tokio::test]
+async fn checks_that_cannot_connect_fail_the_run_and_it_still_cleans_up() {
+    let checks = format!("tls = \"require\"\n{PASSING}");
+    let setup = setup(Family::Mysql, &checks).await;
+    let run = setup
+        .advance_for(setup.new_run(), Duration::from_secs(120))
+        .await;
+    assert_eq!(run.verdict, Some(Verdict::Failed), "{run:#?}");
+    assert!(
+        run.failure
+            .as_deref()
+            .is_some_and(|f| f.starts_with("cannot connect to")),
+        "{run:#?}"
+    );
+    assert!(run.checks.is_empty());
+    assert!(setup.recovery_instances().await.is_empty());
 }
