@@ -618,6 +618,60 @@ impl World {
         .await
     }
 
+    /// A DB subnet group `name` in `region` (what a restore into the plan's isolated subnets
+    /// names), over a VPC and two subnets of its own. There is no EC2 client in the workspace, so
+    /// the virtualenv's boto3 makes them, acting in this account against the emulator.
+    pub async fn db_subnet_group(&self, region: &str, name: &str) {
+        use aws_credential_types::provider::ProvideCredentials;
+        const SCRIPT: &str = r#"
+import sys, boto3
+name = sys.argv[1]
+ec2 = boto3.client("ec2")
+vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+subnets = [
+    ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    for i, zone in enumerate(zones)
+]
+boto3.client("rds").create_db_subnet_group(
+    DBSubnetGroupName=name, DBSubnetGroupDescription="lifeboat verify", SubnetIds=subnets
+)
+"#;
+        let credentials = self
+            .account
+            .config
+            .credentials_provider()
+            .expect("accounts have credentials")
+            .provide_credentials()
+            .await
+            .expect("static credentials");
+        let output = std::process::Command::new(crate::venv::python())
+            .args(["-c", SCRIPT, name])
+            .env(
+                "AWS_ENDPOINT_URL",
+                self.account
+                    .config
+                    .endpoint_url()
+                    .expect("accounts act against the emulator"),
+            )
+            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+            .env(
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default(),
+            )
+            .env("AWS_DEFAULT_REGION", region)
+            .env("AWS_REGION", region)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run the virtualenv's python");
+        assert!(
+            output.status.success(),
+            "create DB subnet group {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// POSTs to the emulator's control API (`/lifeboat-api/<path>`); Err holds the refusal.
     async fn control(
         &self,

@@ -1,17 +1,419 @@
 //! Restore verification: restore the newest copy into an isolated place, run the plan's SQL
 //! checks on it, measure restore time and data age, always clean up.
 //!
-//! Built in steps. Here today:
 //! - [`checks`]: the SQL checks against a restored database through the real drivers, with the
 //!   measured data age;
 //! - [`secret`]: the throw-away master password;
 //! - [`run`]: the run record that each invocation advances and saves;
-//! - [`decide`]: the pure rules — which copy, what next, which leftovers to sweep.
+//! - [`decide`]: the pure rules — which copy, what next, which leftovers to sweep;
+//! - [`calls`]: the RDS calls in the recovery Region that carry the decisions out;
+//! - [`advance`]: one invocation's share of a run: describe, decide, act, until the run is
+//!   finished or the next look would outlast the invocation's deadline.
 //!
-//! Still to come: the AWS calls that carry the actions out, the `verify-restore` function and
-//! `lifeboat verify`.
+//! Still to come: the `verify-restore` function and `lifeboat verify`.
 
+pub mod calls;
 pub mod checks;
 pub mod decide;
 pub mod run;
 pub mod secret;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use crate::aws::{AwsClients, RegionalClients};
+use crate::error::Error;
+use crate::plan::{Plan, VerifyJob};
+use calls::DbState;
+use checks::{CheckError, EngineFamily, Target};
+use decide::{Action, Observed};
+use run::{CopyKind, Phase, VerifyRun};
+use secret::Password;
+
+/// How often a run looks at a restore in production.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+/// What the run's resources look like now, as described.
+struct Seen {
+    cluster: Option<DbState>,
+    instance: Option<DbState>,
+}
+
+impl Seen {
+    fn observed(&self) -> Observed {
+        Observed {
+            cluster: self.cluster.as_ref().map(|c| c.status.clone()),
+            instance: self.instance.as_ref().map(|i| i.status.clone()),
+        }
+    }
+}
+
+async fn describe(recovery: &RegionalClients, run: &VerifyRun) -> Result<Seen, Error> {
+    let cluster = match &run.created.cluster {
+        Some(id) => calls::describe_cluster(recovery, id).await?,
+        None => None,
+    };
+    let instance = match &run.created.instance {
+        Some(id) => calls::describe_instance(recovery, id).await?,
+        None => None,
+    };
+    Ok(Seen { cluster, instance })
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Sleeps `poll` if that ends before `deadline`; false when it would not.
+async fn pause(poll: Duration, deadline: Instant) -> bool {
+    if Instant::now() + poll >= deadline {
+        return false;
+    }
+    tokio::time::sleep(poll).await;
+    true
+}
+
+/// Advances `run` of the plan's `[[verify]]` entry `job_index` as far as it goes before
+/// `deadline`: describe what the run created, decide ([`decide::next_action`]), act, note the
+/// step, again. Returns the run finished (its verdict set), or as it stands when the next look
+/// would outlast the deadline, to be saved and advanced by the next invocation. A new run first
+/// sweeps the expired leftovers of crashed runs. `poll` is how long it waits between looks
+/// ([`POLL_INTERVAL`] in production).
+///
+/// The master password given to the restored database lives only in this call: it is never
+/// logged and never in the record, so a run that stops in [`Phase::Checking`] sets a new one.
+pub async fn advance(
+    clients: &AwsClients,
+    plan: &Plan,
+    job_index: usize,
+    mut run: VerifyRun,
+    deadline: Instant,
+    poll: Duration,
+) -> Result<VerifyRun, Error> {
+    let job = plan.verify.get(job_index).ok_or_else(|| {
+        Error::Refused(format!(
+            "the plan has no [[verify]] entry number {job_index}"
+        ))
+    })?;
+    let recovery = &clients.recovery;
+    if run.phase == Phase::Restoring && run.steps.is_empty() {
+        sweep(recovery, plan, &mut run).await;
+    }
+    loop {
+        if run.phase == Phase::Finished {
+            return Ok(run);
+        }
+        let seen = describe(recovery, &run).await?;
+        let now = now();
+        match decide::next_action(&run, job, &seen.observed(), now) {
+            Action::ChooseAndRestore => restore(recovery, plan, job, &mut run, now).await?,
+            Action::AddInstance => add_instance(recovery, job, &mut run, now).await?,
+            Action::Wait { detail } => {
+                if !pause(poll, deadline).await {
+                    run.step("wait", now, true, detail);
+                    return Ok(run);
+                }
+            }
+            Action::Check => {
+                if run.phase == Phase::WaitingAvailable {
+                    run.available_at = Some(now);
+                    let seconds = run.restore_seconds().unwrap_or_default();
+                    run.step(
+                        "available",
+                        now,
+                        true,
+                        format!("restored and available after {seconds} s"),
+                    );
+                }
+                // First: a run that stops from here on gives a new password next time.
+                run.phase = Phase::Checking;
+                if !check(recovery, job, &mut run, deadline, poll).await? {
+                    return Ok(run);
+                }
+            }
+            Action::Fail { step, why } => run.fail(step, now, why),
+            Action::Delete { instance, cluster } => {
+                let done = if let Some(id) = &instance {
+                    act_or_wait(
+                        calls::delete_instance(recovery, id).await,
+                        &mut run,
+                        "delete",
+                        format!("deleting the DB instance {id}"),
+                    )?
+                } else if let (Some(id), None) = (&cluster, &seen.instance) {
+                    // A cluster goes once its instance is gone (RDS refuses it before).
+                    act_or_wait(
+                        calls::delete_cluster(recovery, id).await,
+                        &mut run,
+                        "delete",
+                        format!("deleting the DB cluster {id}"),
+                    )?
+                } else {
+                    false
+                };
+                if !done && !pause(poll, deadline).await {
+                    return Ok(run);
+                }
+            }
+            Action::Finish(verdict) => {
+                run.verdict = Some(verdict);
+                run.phase = Phase::Finished;
+                let detail = match &run.failure {
+                    Some(why) => format!("{verdict:?}: {why}"),
+                    None => format!("{verdict:?}"),
+                };
+                run.step("finish", now, run.failure.is_none(), detail);
+                return Ok(run);
+            }
+        }
+    }
+}
+
+/// Notes a done step (true); a retryable error (false) is tried again at the next look, any
+/// other is the caller's.
+fn act_or_wait(
+    result: Result<(), Error>,
+    run: &mut VerifyRun,
+    step: &str,
+    detail: String,
+) -> Result<bool, Error> {
+    match result {
+        Ok(()) => {
+            run.step(step, now(), true, detail);
+            Ok(true)
+        }
+        Err(e) if e.is_retryable() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the leftovers of crashed runs of this plan whose expiry has passed: instances first,
+/// then clusters. A sweep that cannot list or delete is noted and does not stop the run.
+async fn sweep(recovery: &RegionalClients, plan: &Plan, run: &mut VerifyRun) {
+    let now = now();
+    let (instances, clusters) = match calls::tagged_resources(recovery).await {
+        Ok(found) => found,
+        Err(e) => {
+            run.step("sweep", now, false, e.to_string());
+            return;
+        }
+    };
+    for instance in decide::expired_leftovers(&plan.name, &instances, now) {
+        let (ok, detail) = match calls::delete_instance(recovery, &instance.id).await {
+            Ok(()) => (
+                true,
+                format!("deleted the expired DB instance {}", instance.id),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        run.step("sweep", now, ok, detail);
+    }
+    for cluster in decide::expired_leftovers(&plan.name, &clusters, now) {
+        let (ok, detail) = match calls::delete_cluster(recovery, &cluster.id).await {
+            Ok(()) => (
+                true,
+                format!("deleted the expired DB cluster {}", cluster.id),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        run.step("sweep", now, ok, detail);
+    }
+}
+
+/// Chooses the newest copy and asks for its restore (the identifiers are the run's, so asking
+/// twice is harmless).
+async fn restore(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    job: &VerifyJob,
+    run: &mut VerifyRun,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let candidates = calls::candidates(recovery).await?;
+    let Some(copy) = decide::choose_copy(job, &plan.name, &candidates) else {
+        let db = job.db_instance.as_ref().or(job.db_cluster.as_ref());
+        run.fail(
+            "choose",
+            now,
+            format!(
+                "no available copy of {} in {}",
+                db.map_or("the job's DB", String::as_str),
+                recovery.region
+            ),
+        );
+        return Ok(());
+    };
+    let (cluster_id, _) = calls::identifiers(&run.job, &run.run_id);
+    let tags = calls::run_tags(&plan.name, job, run, now);
+    let result = match copy.kind {
+        CopyKind::DbSnapshot => {
+            run.created.instance = Some(cluster_id.clone());
+            calls::restore_instance(recovery, job, &copy.id, &cluster_id, tags).await
+        }
+        CopyKind::ClusterSnapshot => {
+            run.created.cluster = Some(cluster_id.clone());
+            calls::restore_cluster(recovery, job, &copy.id, &copy.engine, &cluster_id, tags).await
+        }
+    };
+    let detail = format!("restoring {} as {cluster_id}", copy.id);
+    run.copy = Some(copy);
+    match result {
+        Ok(()) => {
+            run.restore_requested_at = Some(now);
+            run.phase = Phase::WaitingAvailable;
+            run.step("restore", now, true, detail);
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            run.fail("restore", now, e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// Adds the instance to the restored cluster.
+async fn add_instance(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    run: &mut VerifyRun,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let (cluster_id, instance_id) = calls::identifiers(&run.job, &run.run_id);
+    let engine = run
+        .copy
+        .as_ref()
+        .map(|c| c.engine.clone())
+        .unwrap_or_default();
+    let tags = calls::run_tags(&run.plan, job, run, now);
+    run.created.instance = Some(instance_id.clone());
+    match calls::add_instance(recovery, job, &cluster_id, &engine, &instance_id, tags).await {
+        Ok(()) => {
+            run.step(
+                "add-instance",
+                now,
+                true,
+                format!("adding the DB instance {instance_id} to {cluster_id}"),
+            );
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            run.fail("add-instance", now, e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// A fresh password, available again, the checks, then clean up. False when the deadline came
+/// first (the run stays in [`Phase::Checking`] and sets another password next time).
+async fn check(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    run: &mut VerifyRun,
+    deadline: Instant,
+    poll: Duration,
+) -> Result<bool, Error> {
+    let password = Password::random();
+    let set = match (&run.created.cluster, &run.created.instance) {
+        (Some(cluster), _) => calls::set_cluster_password(recovery, cluster, &password).await,
+        (None, Some(instance)) => calls::set_instance_password(recovery, instance, &password).await,
+        (None, None) => Err(Error::Refused("the run created nothing to check".into())),
+    };
+    match set {
+        Ok(()) => run.step(
+            "password",
+            now(),
+            true,
+            "a fresh master password, never stored",
+        ),
+        // Not yet (the instance is busy): again at the next look.
+        Err(e) if e.is_retryable() => return Ok(pause(poll, deadline).await),
+        Err(e) => {
+            run.fail("password", now(), e.to_string());
+            return Ok(true);
+        }
+    }
+    // The change makes the database `modifying` (or `resetting-master-credentials`) for a while.
+    let seen = loop {
+        let seen = describe(recovery, run).await?;
+        let available = |s: &Option<DbState>| s.as_ref().is_some_and(|s| s.status == "available");
+        if available(&seen.instance) && (run.created.cluster.is_none() || available(&seen.cluster))
+        {
+            break seen;
+        }
+        if seen.instance.is_none() {
+            run.fail(
+                "password",
+                now(),
+                "the restored DB instance no longer exists",
+            );
+            return Ok(true);
+        }
+        if !pause(poll, deadline).await {
+            return Ok(false);
+        }
+    };
+    let instance = seen.instance.unwrap_or_default();
+    let engine = run
+        .copy
+        .as_ref()
+        .map(|c| c.engine.clone())
+        .or(instance.engine.clone())
+        .unwrap_or_default();
+    let user = seen
+        .cluster
+        .as_ref()
+        .and_then(|c| c.master_username.clone())
+        .or(instance.master_username.clone())
+        .unwrap_or_default();
+    let Some((host, port)) = instance.endpoint.clone() else {
+        run.fail("checks", now(), "the restored DB instance has no endpoint");
+        return Ok(true);
+    };
+    let target = Target {
+        family: EngineFamily::of(&engine),
+        host,
+        port,
+        user,
+        password,
+        database: job.database.clone(),
+        tls: job.tls,
+    };
+    let taken_at = run.copy.as_ref().and_then(|c| c.taken_at);
+    match checks::run_checks(&target, &job.checks, now(), taken_at).await {
+        Ok(results) => {
+            let failed: Vec<&str> = results
+                .iter()
+                .filter(|r| !r.passed)
+                .map(|r| r.sql.as_str())
+                .collect();
+            let detail = if failed.is_empty() {
+                format!("{} of {} checks passed", results.len(), results.len())
+            } else {
+                format!(
+                    "{} of {} checks failed: {}",
+                    failed.len(),
+                    results.len(),
+                    failed.join("; ")
+                )
+            };
+            run.step("checks", now(), failed.is_empty(), detail);
+            run.checks = results;
+            run.phase = Phase::CleaningUp;
+        }
+        Err(CheckError::Unsupported { engine }) => {
+            run.step(
+                "checks",
+                now(),
+                true,
+                format!("{engine}: available; instance-level verification only, no SQL checks"),
+            );
+            run.phase = Phase::CleaningUp;
+        }
+        Err(e) => run.fail("checks", now(), e.to_string()),
+    }
+    Ok(true)
+}

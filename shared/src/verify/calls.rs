@@ -1,0 +1,483 @@
+//! The verification's RDS calls in the recovery Region: the candidate copies, the restore (an
+//! instance, or an Aurora cluster and the instance added to it), describing what a run created,
+//! the throw-away master password, the deletes, and the listing the sweep looks at.
+//!
+//! Every resource a run creates has an identifier fixed by the job and the run
+//! ([`identifiers`]), so a retried call (a Lambda retry, a duplicate event, a crash before the
+//! record was saved) finds what the first call asked for: `AlreadyExists` means "ours, already
+//! requested".
+
+use std::collections::BTreeMap;
+
+use aws_sdk_rds::types::Tag;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use super::decide::{Candidate, Tagged, verify_tags};
+use super::run::{CopyKind, VerifyRun};
+use super::secret::Password;
+use crate::aws::RegionalClients;
+use crate::copies::tags;
+use crate::error::Error;
+use crate::plan::VerifyJob;
+
+/// How long after its restore's deadline a run's resources may stand before the sweep of a
+/// later run deletes them (the run itself deletes them long before, unless it crashed).
+const EXPIRY_MARGIN: Duration = Duration::hours(2);
+
+/// The identifiers of what a run creates: (`lifeboat-verify-<job>-<8 chars of run id>` for the
+/// cluster or the lone instance, the same with `-1` for a cluster's instance). Within RDS's 63
+/// characters: a long job name is shortened.
+pub fn identifiers(job: &str, run_id: &str) -> (String, String) {
+    let run: String = run_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(8)
+        .collect();
+    // 63 = "lifeboat-verify-" (16) + job + "-" + 8 + "-1".
+    let job: String = job.chars().take(36).collect();
+    let base = format!("lifeboat-verify-{}-{run}", job.trim_end_matches('-'));
+    let instance = format!("{base}-1");
+    (base, instance)
+}
+
+/// What a created DB instance or cluster looks like now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DbState {
+    pub status: String,
+    /// `Endpoint.Address` and port (an instance's; a cluster's writer endpoint).
+    pub endpoint: Option<(String, u16)>,
+    pub master_username: Option<String>,
+    pub engine: Option<String>,
+}
+
+fn rds_tags(pairs: &[(&str, String)]) -> Vec<Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(v).build())
+        .collect()
+}
+
+fn tag_map(list: &[Tag]) -> BTreeMap<String, String> {
+    list.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(value?.as_nanos()).ok()
+}
+
+/// The tags of everything a run creates: the plan, the job, the run, and when the sweep may
+/// delete it if the run does not (`max_restore_minutes` and two hours after `now`).
+pub fn run_tags(plan: &str, job: &VerifyJob, run: &VerifyRun, now: OffsetDateTime) -> Vec<Tag> {
+    let expires = now + Duration::minutes(job.max_restore_minutes.into()) + EXPIRY_MARGIN;
+    rds_tags(&[
+        (tags::PLAN, plan.to_owned()),
+        (verify_tags::JOB, job.name.clone()),
+        (verify_tags::RUN, run.run_id.clone()),
+        (
+            verify_tags::EXPIRES,
+            expires.format(&Rfc3339).unwrap_or_default(),
+        ),
+    ])
+}
+
+/// Whether an error is RDS saying the identifier is taken: by this run's own earlier request.
+fn already_exists(error: &Error) -> bool {
+    matches!(error, Error::Aws { code: Some(code), .. } if code.contains("AlreadyExists"))
+}
+
+/// Ok for "done" and for "already done".
+fn idempotent(result: Result<(), Error>) -> Result<(), Error> {
+    match result {
+        Err(e) if already_exists(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Every manual DB snapshot and DB cluster snapshot of the recovery Region, as candidates.
+pub async fn candidates(recovery: &RegionalClients) -> Result<Vec<Candidate>, Error> {
+    let region = &recovery.region;
+    let snapshots: Vec<_> = recovery
+        .rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(e, "rds:DescribeDBSnapshots", "manual DB snapshots", region)
+        })?;
+    let mut all: Vec<Candidate> = snapshots
+        .iter()
+        .map(|s| Candidate {
+            kind: CopyKind::DbSnapshot,
+            id: s.db_snapshot_identifier().unwrap_or_default().to_owned(),
+            engine: s.engine().unwrap_or_default().to_owned(),
+            status: s.status().unwrap_or_default().to_owned(),
+            tags: tag_map(s.tag_list()),
+            created: to_time(s.snapshot_create_time()),
+        })
+        .collect();
+    let clusters: Vec<_> = recovery
+        .rds
+        .describe_db_cluster_snapshots()
+        .snapshot_type("manual")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeDBClusterSnapshots",
+                "manual DB cluster snapshots",
+                region,
+            )
+        })?;
+    all.extend(clusters.iter().map(|s| {
+        Candidate {
+            kind: CopyKind::ClusterSnapshot,
+            id: s
+                .db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .to_owned(),
+            engine: s.engine().unwrap_or_default().to_owned(),
+            status: s.status().unwrap_or_default().to_owned(),
+            tags: tag_map(s.tag_list()),
+            created: to_time(s.snapshot_create_time()),
+        }
+    }));
+    Ok(all)
+}
+
+/// Restores the DB snapshot `snapshot` as the DB instance `id`: the job's instance class, subnet
+/// group and security groups, not publicly accessible, with the run's tags.
+pub async fn restore_instance(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    snapshot: &str,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<(), Error> {
+    let result = recovery
+        .rds
+        .restore_db_instance_from_db_snapshot()
+        .db_snapshot_identifier(snapshot)
+        .db_instance_identifier(id)
+        .db_instance_class(&job.instance_class)
+        .db_subnet_group_name(&job.subnet_group)
+        .set_vpc_security_group_ids(
+            (!job.security_groups.is_empty()).then(|| job.security_groups.clone()),
+        )
+        .publicly_accessible(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:RestoreDBInstanceFromDBSnapshot",
+                &format!("DB instance {id} from {snapshot}"),
+                &recovery.region,
+            )
+        });
+    idempotent(result)
+}
+
+/// Restores the DB cluster snapshot `snapshot` as the DB cluster `id` (engine: the snapshot's).
+pub async fn restore_cluster(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    snapshot: &str,
+    engine: &str,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<(), Error> {
+    let result = recovery
+        .rds
+        .restore_db_cluster_from_snapshot()
+        .snapshot_identifier(snapshot)
+        .db_cluster_identifier(id)
+        .engine(engine)
+        .db_subnet_group_name(&job.subnet_group)
+        .set_vpc_security_group_ids(
+            (!job.security_groups.is_empty()).then(|| job.security_groups.clone()),
+        )
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:RestoreDBClusterFromSnapshot",
+                &format!("DB cluster {id} from {snapshot}"),
+                &recovery.region,
+            )
+        });
+    idempotent(result)
+}
+
+/// Adds the DB instance `id` to the restored cluster `cluster` (AWS creates none).
+pub async fn add_instance(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    cluster: &str,
+    engine: &str,
+    id: &str,
+    tags: Vec<Tag>,
+) -> Result<(), Error> {
+    let result = recovery
+        .rds
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_cluster_identifier(cluster)
+        .engine(engine)
+        .db_instance_class(&job.instance_class)
+        .publicly_accessible(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:CreateDBInstance",
+                &format!("DB instance {id} in DB cluster {cluster}"),
+                &recovery.region,
+            )
+        });
+    idempotent(result)
+}
+
+/// A created DB instance as it is now; `None` when it does not exist.
+pub async fn describe_instance(
+    recovery: &RegionalClients,
+    id: &str,
+) -> Result<Option<DbState>, Error> {
+    let out = recovery
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeDBInstances",
+                &format!("DB instance {id}"),
+                &recovery.region,
+            )
+        });
+    match out {
+        Ok(out) => Ok(out.db_instances().first().map(|db| DbState {
+            status: db.db_instance_status().unwrap_or_default().to_owned(),
+            endpoint: db
+                .endpoint()
+                .and_then(|e| Some((e.address()?.to_owned(), u16::try_from(e.port()?).ok()?))),
+            master_username: db.master_username().map(str::to_owned),
+            engine: db.engine().map(str::to_owned),
+        })),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A created DB cluster as it is now; `None` when it does not exist.
+pub async fn describe_cluster(
+    recovery: &RegionalClients,
+    id: &str,
+) -> Result<Option<DbState>, Error> {
+    let out = recovery
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeDBClusters",
+                &format!("DB cluster {id}"),
+                &recovery.region,
+            )
+        });
+    match out {
+        Ok(out) => Ok(out.db_clusters().first().map(|c| DbState {
+            status: c.status().unwrap_or_default().to_owned(),
+            endpoint: c
+                .endpoint()
+                .and_then(|address| Some((address.to_owned(), u16::try_from(c.port()?).ok()?))),
+            master_username: c.master_username().map(str::to_owned),
+            engine: c.engine().map(str::to_owned),
+        })),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives the restored DB instance `id` the master password `password`, at once.
+pub async fn set_instance_password(
+    recovery: &RegionalClients,
+    id: &str,
+    password: &Password,
+) -> Result<(), Error> {
+    recovery
+        .rds
+        .modify_db_instance()
+        .db_instance_identifier(id)
+        .master_user_password(password.expose())
+        .apply_immediately(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:ModifyDBInstance",
+                &format!("DB instance {id} (master password)"),
+                &recovery.region,
+            )
+        })
+}
+
+/// Gives the restored Aurora DB cluster `id` the master password `password`, at once.
+pub async fn set_cluster_password(
+    recovery: &RegionalClients,
+    id: &str,
+    password: &Password,
+) -> Result<(), Error> {
+    recovery
+        .rds
+        .modify_db_cluster()
+        .db_cluster_identifier(id)
+        .master_user_password(password.expose())
+        .apply_immediately(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:ModifyDBCluster",
+                &format!("DB cluster {id} (master password)"),
+                &recovery.region,
+            )
+        })
+}
+
+/// Deletes the DB instance `id`, without a final snapshot; gone already is done.
+pub async fn delete_instance(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
+    let result = recovery
+        .rds
+        .delete_db_instance()
+        .db_instance_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DeleteDBInstance",
+                &format!("DB instance {id}"),
+                &recovery.region,
+            )
+        });
+    match result {
+        Err(Error::NotFound { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+/// Deletes the DB cluster `id`, without a final snapshot; gone already is done.
+pub async fn delete_cluster(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
+    let result = recovery
+        .rds
+        .delete_db_cluster()
+        .db_cluster_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DeleteDBCluster",
+                &format!("DB cluster {id}"),
+                &recovery.region,
+            )
+        });
+    match result {
+        Err(Error::NotFound { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+/// Every DB instance and every DB cluster of the recovery Region with its tags, for the sweep:
+/// (instances, clusters).
+pub async fn tagged_resources(
+    recovery: &RegionalClients,
+) -> Result<(Vec<Tagged>, Vec<Tagged>), Error> {
+    let region = &recovery.region;
+    let instances: Vec<_> = recovery
+        .rds
+        .describe_db_instances()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBInstances", "DB instances", region))?;
+    let clusters: Vec<_> = recovery
+        .rds
+        .describe_db_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| Error::from_sdk(e, "rds:DescribeDBClusters", "DB clusters", region))?;
+    Ok((
+        instances
+            .iter()
+            .map(|db| Tagged {
+                id: db.db_instance_identifier().unwrap_or_default().to_owned(),
+                tags: tag_map(db.tag_list()),
+            })
+            .collect(),
+        clusters
+            .iter()
+            .map(|c| Tagged {
+                id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+                tags: tag_map(c.tag_list()),
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_fixed_per_run_and_within_the_limit() {
+        let (cluster, instance) = identifiers("weekly", "0f3A9c2e-1111-2222");
+        assert_eq!(cluster, "lifeboat-verify-weekly-0f3a9c2e");
+        assert_eq!(instance, "lifeboat-verify-weekly-0f3a9c2e-1");
+        let (_, long) = identifiers(&"a".repeat(63), "0f3a9c2e1111");
+        assert_eq!(long.len(), 63);
+    }
+}
