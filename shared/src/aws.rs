@@ -168,3 +168,20 @@ impl AwsClients {
             .map_err(|e| Error::other("cannot load AWS credentials", e))
     }
 }
+
+/// An RDS resource's tags as a map (a tag without a key is dropped), as every slice reads them.
+pub fn tag_map(list: &[aws_sdk_rds::types::Tag]) -> std::collections::BTreeMap<String, String> {
+    list.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// An SDK timestamp as a `time` one.
+pub fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(value?.as_nanos()).ok()
+}

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::decide::JobOrder;
 use super::model::{CopyJob, JobState, RecoveryPoint, blames_the_role};
 use super::{Item, Outcome};
-use crate::aws::RegionalClients;
+use crate::aws::{RegionalClients, to_time};
 use crate::error::Error;
 use crate::plan::Region;
 use crate::state::Lease;
@@ -22,10 +22,6 @@ const CONCURRENT_CALLS: usize = 8;
 
 fn to_sdk_time(t: OffsetDateTime) -> DateTime {
     DateTime::from_secs(t.unix_timestamp())
-}
-
-fn to_time(value: Option<&DateTime>) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(value?.as_nanos()).ok()
 }
 
 /// The recovery points of a vault created after `since`, every page.

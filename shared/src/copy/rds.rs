@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Filter, Tag};
 use futures::{StreamExt, stream};
-use time::OffsetDateTime;
 
 use super::decide::{CopyOrder, PruneOrder, SourceState};
 use super::model::{Snapshot, SnapshotKind, SourceDb};
 use super::presign::{CopyRequest, presigned_copy_url};
 use super::{Item, Outcome};
-use crate::aws::{AwsClients, RegionalClients};
+use crate::aws::{AwsClients, RegionalClients, tag_map, to_time};
 use crate::error::Error;
 use crate::plan::{Plan, RdsSelector};
 use crate::state::Lease;
@@ -219,17 +218,6 @@ fn filter(name: &str, values: &[&str]) -> Filter {
         .build()
 }
 
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
-}
-
 /// The snapshots (automated and manual) of each source DB in the primary Region: one filtered
 /// listing per kind for all the DBs, every page, so a plan of fifty DBs costs a handful of calls.
 /// When a kind's snapshots cannot be listed, each of its DBs becomes an error item; the other
@@ -396,11 +384,6 @@ async fn list_snapshots(
             Ok(found.iter().map(|s| cluster_snapshot(s, region)).collect())
         }
     }
-}
-
-fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
-    let value = value?;
-    OffsetDateTime::from_unix_timestamp_nanos(value.as_nanos()).ok()
 }
 
 fn instance_snapshot(s: &DbSnapshot, region: &crate::plan::Region) -> Snapshot {

@@ -7,8 +7,6 @@
 //! record was saved) finds what the first call asked for: `AlreadyExists` means "ours, already
 //! requested".
 
-use std::collections::BTreeMap;
-
 use aws_sdk_rds::types::Tag;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -16,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 use super::decide::{Candidate, Tagged, verify_tags};
 use super::run::{CopyKind, VerifyRun};
 use super::secret::Password;
-use crate::aws::RegionalClients;
+use crate::aws::{RegionalClients, tag_map, to_time};
 use crate::copies::tags;
 use crate::error::Error;
 use crate::plan::VerifyJob;
@@ -57,21 +55,6 @@ fn rds_tags(pairs: &[(&str, String)]) -> Vec<Tag> {
         .iter()
         .map(|(k, v)| Tag::builder().key(*k).value(v).build())
         .collect()
-}
-
-fn tag_map(list: &[Tag]) -> BTreeMap<String, String> {
-    list.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
-}
-
-fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(value?.as_nanos()).ok()
 }
 
 /// The tags of everything a run creates: the plan, the job, the run, and when the sweep may
