@@ -24,6 +24,8 @@ const SEED: &str = "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at tim
 
 struct Setup {
     world: World,
+    /// The queue Lifeboat's bus delivers its events to.
+    queue: String,
     lifeboat: Lifeboat,
     _seeded: SeededDatabase,
 }
@@ -49,7 +51,7 @@ async fn setup() -> Setup {
         .await
         .expect("create the source DB instance");
     world.snapshot("orders", "orders-1").await;
-    world.recovery_stack("lifeboat").await;
+    let queue = world.recovery_stack("lifeboat").await;
     world.db_subnet_group(RECOVERY, "dr-isolated").await;
     let plan = world.plan(
         "tracking",
@@ -80,6 +82,7 @@ async fn setup() -> Setup {
     }
     Setup {
         world,
+        queue,
         lifeboat,
         _seeded: seeded,
     }
@@ -258,6 +261,21 @@ async fn an_interrupted_run_resumes_from_its_record_and_is_recorded_when_it_fini
     ] {
         assert!(md.contains(part), "{part}:\n{md}");
     }
+    // On Lifeboat's bus: the run's event, and the verdict.
+    let events = setup.world.delivered_events(&setup.queue).await;
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert!(types.contains(&"Lifeboat Run Finished"), "{events:#?}");
+    let verdict = events
+        .iter()
+        .find(|e| e["detail-type"] == "Lifeboat Verification Finished")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(verdict["detail"]["verdict"], "verified");
+    assert_eq!(verdict["detail"]["job"], "weekly");
+    assert_eq!(verdict["detail"]["run_id"], run_id.as_str());
+
     let latest = setup
         .world
         .state_object("runs/tracking/verify-restore/latest.json")

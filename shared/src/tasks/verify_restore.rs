@@ -684,3 +684,113 @@ pub async fn handle_verify_restore_event(
         None => Ok(serde_json::json!({ "verifications": answers })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::checks::CheckResult;
+    use time::macros::datetime;
+
+    fn failed_report() -> VerifyReport {
+        let at = datetime!(2026-11-26 07:00 UTC);
+        let header = RunHeader {
+            run_id: "20261126T070000Z-0f3a9c2e".into(),
+            task: VERIFY_RESTORE.into(),
+            plan: "tracking".into(),
+            trigger: "schedule".into(),
+            dry_run: false,
+            started_at: at,
+            finished_at: None,
+            outcome: None,
+        };
+        let mut report = VerifyReport::new(header, "weekly");
+        let mut run = report.verification.clone();
+        run.restore_requested_at = Some(at);
+        run.available_at = Some(at + time::Duration::seconds(600));
+        run.step("restore", at, true, "restoring a as b");
+        run.checks = vec![
+            CheckResult {
+                sql: "SELECT count(*) FROM parcels".into(),
+                passed: false,
+                detail: "found 3, expected >= 1000".into(),
+                value: Some(3.0),
+                newest_data: None,
+                data_age_seconds: None,
+                data_age_at_snapshot_seconds: None,
+            },
+            CheckResult {
+                sql: "SELECT max(updated_at) FROM parcels".into(),
+                passed: true,
+                detail: "2 h old".into(),
+                value: None,
+                newest_data: Some(at),
+                data_age_seconds: Some(7200),
+                data_age_at_snapshot_seconds: Some(3600),
+            },
+        ];
+        run.fail("checks", at, "1 of 2 checks failed | SELECT count(*)");
+        run.verdict = Some(Verdict::Failed);
+        run.phase = Phase::Finished;
+        report.update(run);
+        report.run = report.run.clone().finish(RunOutcome::Failed);
+        report
+    }
+
+    #[test]
+    fn a_failed_verification_has_its_figures_metrics_and_markdown() {
+        let report = failed_report();
+        assert_eq!(
+            report.figures,
+            Figures {
+                restore_seconds: Some(600),
+                data_age_seconds: Some(7200),
+                data_age_at_snapshot_seconds: Some(3600),
+            }
+        );
+        let metrics = report.metrics();
+        assert_eq!(metrics.len(), 1);
+        let set = &metrics[0];
+        let dims: Vec<(&str, &str)> = set
+            .dimensions
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            dims,
+            [
+                ("Plan", "tracking"),
+                ("Task", "verify-restore"),
+                ("Job", "weekly")
+            ]
+        );
+        let values: Vec<(&str, f64)> = set
+            .values
+            .iter()
+            .map(|(n, v, _)| (n.as_str(), *v))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("RestoreSeconds", 600.0),
+                ("DataAgeSeconds", 7200.0),
+                ("ChecksPassed", 1.0),
+                ("ChecksFailed", 1.0),
+                ("VerificationsFailed", 1.0)
+            ]
+        );
+        let md = report.to_markdown();
+        for part in [
+            "# Restore verification — tracking — failed",
+            "- Verdict: **failed**: 1 of 2 checks failed \\| SELECT count(*)",
+            "- Restore duration: 600 s",
+            "- Data age now: 7200 s",
+            "- Data age at the snapshot: 3600 s",
+            "| 2026-11-26T07:00:00Z | restore | ok | restoring a as b |",
+            "| `SELECT count(*) FROM parcels` | failed | found 3, expected >= 1000 |",
+        ] {
+            assert!(md.contains(part), "{part}:\n{md}");
+        }
+        assert_eq!(report.summary()["verdict"], "failed");
+        assert_eq!(report.summary()["checks_failed"], 1);
+    }
+}
