@@ -16,7 +16,9 @@ use lifeboat_shared::verify::run::{StepRecord, Verdict};
 fn print_step(job: &str, step: &StepRecord) {
     let at = step
         .at
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(time::macros::format_description!(
+            "[hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default();
     let marker = if step.ok { "  " } else { "!!" };
     println!("{marker} {job} {at} {:<13} {}", step.step, step.detail);

@@ -121,8 +121,11 @@ impl VerifyReport {
     }
 }
 
+/// A time for people: RFC 3339, to the second.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
