@@ -37,6 +37,22 @@ enum Command {
     /// Copy backups to the recovery Region.
     #[command(subcommand)]
     Copy(CopyCommand),
+    /// Verify that the copies restore: restore the newest copy of each `[[verify]]` job, run its
+    /// checks, measure, clean up; drives each run to its end, resuming one in progress.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The plan: a file path or an s3:// URI.
+    #[arg(long, env = PLAN_ENV)]
+    plan: String,
+    /// Verify only the `[[verify]]` job of this name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Print the reports as JSON (an array, one per job) instead of text, without the steps.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +134,12 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ),
             Err(status) => status,
         },
+        Command::Verify(args) => match load_plan(&args.plan, None).await {
+            Ok((lifeboat, _)) => {
+                commands::verify::verify(&lifeboat, args.name.as_deref(), args.json).await
+            }
+            Err(status) => status,
+        },
     }
 }
 
@@ -125,8 +147,16 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// file, the `--event` file) are read and checked before any AWS setting is loaded, so a bad
 /// file is reported alone (and every bad file at once), not after credential or Region warnings.
 async fn load(args: &TaskArgs) -> Result<(Lifeboat, Trigger), ExitCode> {
-    let trigger = args.event.as_deref().map(read_event).transpose();
-    let local_plan = local_plan(&args.plan).transpose();
+    load_plan(&args.plan, args.event.as_deref()).await
+}
+
+/// [`load`] for a plan location and an optional `--event` file.
+async fn load_plan(
+    plan: &str,
+    event: Option<&std::path::Path>,
+) -> Result<(Lifeboat, Trigger), ExitCode> {
+    let trigger = event.map(read_event).transpose();
+    let local_plan = local_plan(plan).transpose();
     let (trigger, local_plan) = match (trigger, local_plan) {
         (Ok(trigger), Ok(local_plan)) => (trigger.unwrap_or(Trigger::Manual), local_plan),
         (trigger, local_plan) => {
@@ -141,7 +171,7 @@ async fn load(args: &TaskArgs) -> Result<(Lifeboat, Trigger), ExitCode> {
             &load_config(&Tuning::default()).await,
             local_plan,
         )),
-        None => Lifeboat::load(&args.plan, &Tuning::default()).await,
+        None => Lifeboat::load(plan, &Tuning::default()).await,
     };
     match lifeboat {
         Ok(lifeboat) => Ok((lifeboat, trigger)),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::context::Lifeboat;
 use crate::error::Error;
-use crate::tasks::{Task, handle_event};
+use crate::tasks::{Task, handle_event_until};
 
 /// Lambda's view of a Lifeboat error. `errorType` (`Retryable.Locked`, `Permanent.InvalidEvent`)
 /// says whether a retry can help, for whoever reads the logs, the failure queue or an alarm on
@@ -44,9 +44,20 @@ pub async fn serve(task: Task) -> Result<(), lambda_runtime::Error> {
     };
     let lifeboat = &lifeboat;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_event(task, lifeboat, &event.payload)
+        let deadline = invocation_deadline(event.context.deadline);
+        handle_event_until(task, lifeboat, &event.payload, deadline)
             .await
             .map_err(Failure)
     }))
     .await
+}
+
+/// What an invocation may use of its time: until Lambda's deadline (milliseconds since the
+/// epoch) less a minute to save and record; at least nothing.
+fn invocation_deadline(deadline_ms: u64) -> tokio::time::Instant {
+    const MARGIN_MS: u64 = 60_000;
+    let now_ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or_default();
+    let left = deadline_ms.saturating_sub(now_ms).saturating_sub(MARGIN_MS);
+    tokio::time::Instant::now() + std::time::Duration::from_millis(left)
 }

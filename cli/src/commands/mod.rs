@@ -3,3 +3,4 @@
 pub mod copy_backups;
 pub mod copy_snapshots;
 pub mod plan;
+pub mod verify;

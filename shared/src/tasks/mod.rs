@@ -4,11 +4,16 @@
 
 mod copy_backups;
 mod copy_snapshots;
+mod verify_restore;
 
 use time::OffsetDateTime;
 
 pub use copy_backups::{COPY_BACKUPS, handle_copy_backups_event, run_copy_backups};
 pub use copy_snapshots::{COPY_SNAPSHOTS, handle_copy_snapshots_event, run_copy_snapshots};
+pub use verify_restore::{
+    Figures, JobResult, VERIFICATION_FINISHED, VERIFY_RESTORE, Verifications, VerifyOptions,
+    VerifyReport, current_key, handle_verify_restore_event, run_verify_restore,
+};
 
 use crate::context::Lifeboat;
 use crate::error::Error;
@@ -21,17 +26,38 @@ use crate::trigger::Trigger;
 pub enum Task {
     CopySnapshots,
     CopyBackups,
+    VerifyRestore,
 }
 
-/// One EventBridge event, handled by `task` as its Lambda function does.
+/// How long an invocation is given when its deadline is not known: 14 of Lambda's 15 minutes.
+pub const DEFAULT_INVOCATION_TIME: std::time::Duration = std::time::Duration::from_secs(14 * 60);
+
+/// One EventBridge event, handled by `task` as its Lambda function does, with
+/// [`DEFAULT_INVOCATION_TIME`] to work in.
 pub async fn handle_event(
     task: Task,
     lifeboat: &Lifeboat,
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, Error> {
+    let deadline = tokio::time::Instant::now() + DEFAULT_INVOCATION_TIME;
+    handle_event_until(task, lifeboat, event, deadline).await
+}
+
+/// [`handle_event`] for an invocation that must be done by `deadline` (the Lambda's remaining
+/// time less a margin); only the verification, which waits on restores, needs it.
+pub async fn handle_event_until(
+    task: Task,
+    lifeboat: &Lifeboat,
+    event: &serde_json::Value,
+    deadline: tokio::time::Instant,
+) -> Result<serde_json::Value, Error> {
     match task {
         Task::CopySnapshots => handle_copy_snapshots_event(lifeboat, event).await,
         Task::CopyBackups => handle_copy_backups_event(lifeboat, event).await,
+        // Boxed: the verification future is deep enough to overflow the layout query.
+        Task::VerifyRestore => {
+            Box::pin(handle_verify_restore_event(lifeboat, event, deadline)).await
+        }
     }
 }
 

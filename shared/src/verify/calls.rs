@@ -23,15 +23,19 @@ use crate::plan::VerifyJob;
 /// later run deletes them (the run itself deletes them long before, unless it crashed).
 const EXPIRY_MARGIN: Duration = Duration::hours(2);
 
-/// The identifiers of what a run creates: (`lifeboat-verify-<job>-<8 chars of run id>` for the
-/// cluster or the lone instance, the same with `-1` for a cluster's instance). Within RDS's 63
-/// characters: a long job name is shortened.
+/// The identifiers of what a run creates: (`lifeboat-verify-<job>-<last 8 chars of run id>` for
+/// the cluster or the lone instance, the same with `-1` for a cluster's instance). The last
+/// characters: a task run id (`20261126T071654Z-1a2b3c4d`) begins with its date, shared by the
+/// runs of a day, and ends with its random part. Within RDS's 63 characters: a long job name is
+/// shortened.
 pub fn identifiers(job: &str, run_id: &str) -> (String, String) {
-    let run: String = run_id
+    let alphanumeric: Vec<char> = run_id
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .take(8)
+        .collect();
+    let run: String = alphanumeric[alphanumeric.len().saturating_sub(8)..]
+        .iter()
         .collect();
     // 63 = "lifeboat-verify-" (16) + job + "-" + 8 + "-1".
     let job: String = job.chars().take(36).collect();
@@ -457,9 +461,12 @@ mod tests {
 
     #[test]
     fn identifiers_are_fixed_per_run_and_within_the_limit() {
-        let (cluster, instance) = identifiers("weekly", "0f3A9c2e-1111-2222");
+        let (cluster, instance) = identifiers("weekly", "20261126T071654Z-0f3A9c2e");
         assert_eq!(cluster, "lifeboat-verify-weekly-0f3a9c2e");
         assert_eq!(instance, "lifeboat-verify-weekly-0f3a9c2e-1");
+        // Two runs of a day differ.
+        let (other, _) = identifiers("weekly", "20261126T120000Z-77aa88bb");
+        assert_ne!(other, cluster);
         let (_, long) = identifiers(&"a".repeat(63), "0f3a9c2e1111");
         assert_eq!(long.len(), 63);
     }

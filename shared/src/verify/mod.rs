@@ -10,7 +10,8 @@
 //! - [`advance`]: one invocation's share of a run: describe, decide, act, until the run is
 //!   finished or the next look would outlast the invocation's deadline.
 //!
-//! Still to come: the `verify-restore` function and `lifeboat verify`.
+//! The task around it (the record in the state bucket, the lease, the report) is
+//! [`crate::tasks::run_verify_restore`].
 
 pub mod calls;
 pub mod checks;
@@ -29,7 +30,7 @@ use crate::plan::{Plan, VerifyJob};
 use calls::DbState;
 use checks::{CheckError, EngineFamily, Target};
 use decide::{Action, Observed};
-use run::{CopyKind, Phase, VerifyRun};
+use run::{CopyKind, Phase, StepRecord, VerifyRun};
 use secret::Password;
 
 /// How often a run looks at a restore in production.
@@ -88,9 +89,47 @@ pub async fn advance(
     clients: &AwsClients,
     plan: &Plan,
     job_index: usize,
+    run: VerifyRun,
+    deadline: Instant,
+    poll: Duration,
+) -> Result<VerifyRun, Error> {
+    advance_observed(clients, plan, job_index, run, deadline, poll, &mut |_| {}).await
+}
+
+/// [`advance`], calling `on_step` with each step as the run notes it (the CLI prints them as
+/// they happen; a step noted before this call is not repeated).
+pub async fn advance_observed(
+    clients: &AwsClients,
+    plan: &Plan,
+    job_index: usize,
+    run: VerifyRun,
+    deadline: Instant,
+    poll: Duration,
+    on_step: &mut (dyn FnMut(&StepRecord) + Send),
+) -> Result<VerifyRun, Error> {
+    let mut shown = run.steps.len();
+    let result = advance_inner(
+        clients, plan, job_index, run, deadline, poll, &mut shown, on_step,
+    )
+    .await;
+    if let Ok(run) = &result {
+        run.steps[shown.min(run.steps.len())..]
+            .iter()
+            .for_each(&mut *on_step);
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn advance_inner(
+    clients: &AwsClients,
+    plan: &Plan,
+    job_index: usize,
     mut run: VerifyRun,
     deadline: Instant,
     poll: Duration,
+    shown: &mut usize,
+    on_step: &mut (dyn FnMut(&StepRecord) + Send),
 ) -> Result<VerifyRun, Error> {
     let job = plan.verify.get(job_index).ok_or_else(|| {
         Error::Refused(format!(
@@ -102,6 +141,10 @@ pub async fn advance(
         sweep(recovery, plan, &mut run).await;
     }
     loop {
+        run.steps[(*shown).min(run.steps.len())..]
+            .iter()
+            .for_each(&mut *on_step);
+        *shown = run.steps.len();
         if run.phase == Phase::Finished {
             return Ok(run);
         }

@@ -1,0 +1,309 @@
+//! The verification as a task: each job's run in progress saved at
+//! `verify/<plan>/<job>/current.json` and resumed by the next invocation, advanced under the
+//! job's lease, recorded (JSON + Markdown, steps and figures) when it finishes. Against the
+//! emulator and the machine's seeded PostgreSQL, as in `verify_restore.rs`.
+
+use std::time::Duration;
+
+use lifeboat_shared::context::Lifeboat;
+use lifeboat_shared::state::{Lease, LeaseTiming, lease_name};
+use lifeboat_shared::tasks::{
+    Finished, JobResult, RunOptions, Verifications, VerifyOptions, current_key, run_copy_snapshots,
+    run_verify_restore,
+};
+use lifeboat_shared::trigger::Trigger;
+use lifeboat_shared::verify::run::{Phase, Verdict};
+use lifeboat_tests::databases::{Family, SeededDatabase};
+use lifeboat_tests::world::RECOVERY;
+use lifeboat_tests::{Emulator, World};
+use tokio::time::Instant;
+
+const SEED: &str = "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
+     INSERT INTO parcels VALUES (1, now() - interval '30 hours'), (2, now() - interval '20 hours'),
+                                (3, now() - interval '2 hours');";
+
+struct Setup {
+    world: World,
+    /// The queue Lifeboat's bus delivers its events to.
+    queue: String,
+    lifeboat: Lifeboat,
+    _seeded: SeededDatabase,
+}
+
+/// A PostgreSQL instance `orders`, its snapshot copied by Lifeboat, the subnet group, and a plan
+/// `tracking` with the `[[verify]]` job `weekly` (count and freshness checks).
+async fn setup() -> Setup {
+    let world = World::new(Emulator::shared().new_account().await);
+    let account = world.account.id.clone();
+    let master = format!("lbt{account}");
+    let mut seeded = SeededDatabase::create(Family::Postgres, &format!("lbt_{account}"), SEED);
+    seeded.drops_login(&master);
+    world
+        .primary_rds
+        .create_db_instance()
+        .db_instance_identifier("orders")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username(&master)
+        .master_user_password("source-password-1")
+        .send()
+        .await
+        .expect("create the source DB instance");
+    world.snapshot("orders", "orders-1").await;
+    let queue = world.recovery_stack("lifeboat").await;
+    world.db_subnet_group(RECOVERY, "dr-isolated").await;
+    let plan = world.plan(
+        "tracking",
+        &format!(
+            r#"
+            [[copy.rds]]
+            db_instance = "orders"
+            [[verify]]
+            name = "weekly"
+            db_instance = "orders"
+            instance_class = "db.t4g.micro"
+            subnet_group = "dr-isolated"
+            database = "{}"
+            [[verify.checks]]
+            sql = "SELECT count(*) FROM parcels"
+            expect = "= 3"
+            [[verify.checks]]
+            freshness_sql = "SELECT max(updated_at) FROM parcels"
+            max_age = "26h"
+            "#,
+            seeded.name
+        ),
+    );
+    let lifeboat = world.lifeboat(plan);
+    match run_copy_snapshots(&lifeboat, &Trigger::Manual, RunOptions::default()).await {
+        Ok(Finished::Ran { .. }) => {}
+        other => panic!("the copy did not run: {other:?}"),
+    }
+    Setup {
+        world,
+        queue,
+        lifeboat,
+        _seeded: seeded,
+    }
+}
+
+fn options() -> VerifyOptions {
+    VerifyOptions {
+        poll: Duration::from_millis(100),
+        lease: LeaseTiming {
+            wait_at_most: Duration::from_millis(300),
+            poll_every: Duration::from_millis(100),
+            ..LeaseTiming::default()
+        },
+        ..VerifyOptions::default()
+    }
+}
+
+impl Setup {
+    /// One invocation of the task by the schedule, until `deadline` (`None`: to the end).
+    async fn invoke(&self, deadline: Option<Duration>) -> JobResult {
+        let deadline = deadline.map(|d| Instant::now() + d);
+        let trigger = Trigger::Schedule { rule: None };
+        match run_verify_restore(&self.lifeboat, &trigger, options(), None, deadline).await {
+            Ok(Verifications::Ran(mut results)) => {
+                assert_eq!(results.len(), 1, "{results:#?}");
+                results.remove(0)
+            }
+            other => panic!("the verification did not run: {other:?}"),
+        }
+    }
+
+    fn restores(&self) -> usize {
+        Emulator::shared()
+            .calls_of(&self.world.account)
+            .iter()
+            .filter(|c| c.region == RECOVERY && c.action == "RestoreDBInstanceFromDBSnapshot")
+            .count()
+    }
+
+    async fn current(&self) -> Option<String> {
+        self.world
+            .state_object(&current_key("tracking", "weekly"))
+            .await
+    }
+
+    /// The state bucket object an `s3://` location names.
+    async fn object(&self, location: &str) -> String {
+        let prefix = format!("s3://{}/", self.world.state_bucket());
+        let key = location.strip_prefix(&prefix).expect("in the state bucket");
+        self.world.state_object(key).await.expect("the object")
+    }
+}
+
+/// Whether `text` holds a run of exactly 32 hex digits: the shape of a verification password.
+fn holds_a_password(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .any(|run| run.len() == 32)
+}
+
+/// A run stopped by the deadline while the restore is under way is saved; a duplicate trigger
+/// resumes the same run (no second restore), one while another invocation holds the job's lease
+/// does nothing; the next invocation finishes it: verified, recorded with its steps and figures,
+/// `current.json` removed, exactly one restore, no password anywhere.
+#[tokio::test]
+async fn an_interrupted_run_resumes_from_its_record_and_is_recorded_when_it_finishes() {
+    let setup = setup().await;
+    setup.world.hold_restores(RECOVERY, 1).await;
+
+    let first = setup.invoke(Some(Duration::from_millis(800))).await;
+    let JobResult::InProgress { report, saved } = first else {
+        panic!("{first:#?}")
+    };
+    assert_eq!(report.verification.phase, Phase::WaitingAvailable);
+    assert_eq!(
+        saved,
+        format!(
+            "s3://{}/verify/tracking/weekly/current.json",
+            setup.world.state_bucket()
+        )
+    );
+    let run_id = report.run.run_id.clone();
+    let current = setup.current().await.expect("the run in progress is saved");
+    let stored: serde_json::Value = serde_json::from_str(&current).unwrap();
+    assert_eq!(stored["run_id"], run_id.as_str());
+    assert_eq!(stored["verification"]["phase"], "waiting-available");
+    assert_eq!(setup.restores(), 1);
+
+    // A duplicate trigger while the restore is still under way: the same run, no new restore.
+    let duplicate = setup.invoke(Some(Duration::from_millis(800))).await;
+    let JobResult::InProgress { report, .. } = duplicate else {
+        panic!("{duplicate:#?}")
+    };
+    assert_eq!(report.run.run_id, run_id);
+    assert_eq!(setup.restores(), 1);
+
+    // A trigger while another invocation advances the run (holds the job's lease): busy.
+    let account = setup.lifeboat.clients.account_id().await.unwrap();
+    let plan = &setup.lifeboat.plan;
+    let lease = Lease::acquire(
+        &setup.lifeboat.clients.recovery,
+        &plan.state_bucket,
+        &lease_name(&account, &plan.recovery_region, "verify-restore-weekly"),
+        "another-invocation",
+        LeaseTiming::default(),
+    )
+    .await
+    .unwrap();
+    let busy = setup.invoke(None).await;
+    assert!(
+        matches!(&busy, JobResult::Busy { job, reason } if job == "weekly" && reason.contains("another-invocation")),
+        "{busy:#?}"
+    );
+    lease.release().await.unwrap();
+
+    // The restore becomes available; the next invocation finishes the run.
+    let instance = report.verification.created.instance.clone().unwrap();
+    setup
+        .world
+        .make_db_instance_available(RECOVERY, &instance)
+        .await
+        .unwrap();
+    let last = setup.invoke(None).await;
+    let JobResult::Finished { report, record } = last else {
+        panic!("{last:#?}")
+    };
+    assert_eq!(report.run.run_id, run_id);
+    assert_eq!(report.verdict, Some(Verdict::Verified), "{report:#?}");
+    assert_eq!(setup.restores(), 1, "exactly one restore");
+    assert!(setup.current().await.is_none(), "current.json is removed");
+
+    // The record: JSON and Markdown in the state bucket, with the steps and the figures.
+    assert!(record.json.starts_with(&format!(
+        "s3://{}/runs/tracking/verify-restore/",
+        setup.world.state_bucket()
+    )));
+    let json: serde_json::Value = serde_json::from_str(&setup.object(&record.json).await).unwrap();
+    assert_eq!(json["task"], "verify-restore");
+    assert_eq!(json["outcome"], "succeeded");
+    assert_eq!(json["verdict"], "verified");
+    assert!(
+        json["figures"]["restore_seconds"].as_i64().is_some(),
+        "{json:#}"
+    );
+    let age = json["figures"]["data_age_seconds"].as_i64().unwrap();
+    assert!((7000..7500).contains(&age), "about two hours: {age}");
+    assert!(json["figures"]["data_age_at_snapshot_seconds"].is_i64());
+    let steps: Vec<&str> = json["verification"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    // Each invocation's share: the restore and a wait, a wait, then the rest.
+    assert_eq!(
+        steps,
+        [
+            "restore",
+            "wait",
+            "wait",
+            "available",
+            "password",
+            "checks",
+            "delete",
+            "finish"
+        ]
+    );
+    let md = setup.object(&record.markdown).await;
+    for part in [
+        "# Restore verification — tracking — succeeded",
+        "- Verdict: **verified**",
+        "- Restore duration: ",
+        "- Data age now: ",
+        "- Data age at the snapshot: ",
+        "| available | ok |",
+        "| `SELECT count(*) FROM parcels` | passed |",
+    ] {
+        assert!(md.contains(part), "{part}:\n{md}");
+    }
+    // On Lifeboat's bus: the run's event, and the verdict.
+    let events = setup.world.delivered_events(&setup.queue).await;
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert!(types.contains(&"Lifeboat Run Finished"), "{events:#?}");
+    let verdict = events
+        .iter()
+        .find(|e| e["detail-type"] == "Lifeboat Verification Finished")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(verdict["detail"]["verdict"], "verified");
+    assert_eq!(verdict["detail"]["job"], "weekly");
+    assert_eq!(verdict["detail"]["run_id"], run_id.as_str());
+
+    let latest = setup
+        .world
+        .state_object("runs/tracking/verify-restore/latest.json")
+        .await
+        .expect("latest.json");
+    for text in [&current, &md, &latest, &setup.object(&record.json).await] {
+        assert!(!holds_a_password(text), "{text}");
+    }
+}
+
+/// A plan's unknown job name is an error naming it.
+#[tokio::test]
+async fn an_unknown_job_is_an_error_naming_it() {
+    let world = World::new(Emulator::shared().new_account().await);
+    let plan = world.plan(
+        "tracking",
+        "[[copy.rds]]\ndb_instance = \"orders\"\n[[verify]]\nname = \"weekly\"\ndb_instance = \"orders\"\ninstance_class = \"db.t4g.micro\"\nsubnet_group = \"g\"\n",
+    );
+    let lifeboat = world.lifeboat(plan);
+    let error = run_verify_restore(
+        &lifeboat,
+        &Trigger::Manual,
+        options(),
+        Some("nightly"),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("\"nightly\""), "{error}");
+    assert!(error.to_string().contains("weekly"), "{error}");
+}
