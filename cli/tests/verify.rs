@@ -26,17 +26,8 @@ async fn verify_exits_0_for_a_verified_job_and_1_for_a_failing_check() {
     );
     seeded.drops_login(&master);
     world
-        .primary_rds
-        .create_db_instance()
-        .db_instance_identifier("orders")
-        .engine("postgres")
-        .db_instance_class("db.t4g.micro")
-        .allocated_storage(20)
-        .master_username(&master)
-        .master_user_password("source-password-1")
-        .send()
-        .await
-        .expect("create the source DB instance");
+        .db_instance_with_master("orders", "postgres", &master)
+        .await;
     world.snapshot("orders", "orders-1").await;
     world.recovery_stack("lifeboat").await;
     world.db_subnet_group(RECOVERY, "dr-isolated").await;

@@ -151,6 +151,24 @@ impl World {
             .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"));
     }
 
+    /// A DB instance `id` of `engine` in the primary Region whose master user is `master`: the
+    /// source of a verification, whose restored copy the checks log in to as that user.
+    pub async fn db_instance_with_master(&self, id: &str, engine: &str, master: &str) {
+        self.primary_rds
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .engine(engine)
+            // moto knows no default MariaDB version: name one.
+            .set_engine_version((engine == "mariadb").then(|| "10.11.6".to_owned()))
+            .db_instance_class("db.t4g.micro")
+            .allocated_storage(20)
+            .master_username(master)
+            .master_user_password("source-password-1")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create DB instance {id}: {e:?}"));
+    }
+
     /// A SQL Server DB instance in the primary Region, with an option group of its own (one made
     /// here, as for TDE) or the engine's default.
     pub async fn sql_server_instance(&self, id: &str, option_group: Option<&str>) {

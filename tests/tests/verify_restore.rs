@@ -11,7 +11,7 @@ use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::advance;
 use lifeboat_shared::verify::decide::verify_tags;
 use lifeboat_shared::verify::run::{Phase, Verdict, VerifyRun};
-use lifeboat_tests::databases::{Family, SeededDatabase};
+use lifeboat_tests::databases::{Family, SeededDatabase, holds_a_password};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 use time::OffsetDateTime;
@@ -78,19 +78,8 @@ async fn setup_source(source: Source, checks: &str) -> Setup {
     let selector = match source {
         Source::Instance(_) => {
             world
-                .primary_rds
-                .create_db_instance()
-                .db_instance_identifier("orders")
-                .engine(engine)
-                // moto knows no default MariaDB version: name one.
-                .set_engine_version((engine == "mariadb").then(|| "10.11.6".to_owned()))
-                .db_instance_class("db.t4g.micro")
-                .allocated_storage(20)
-                .master_username(&master)
-                .master_user_password("source-password-1")
-                .send()
-                .await
-                .expect("create the source DB instance");
+                .db_instance_with_master("orders", engine, &master)
+                .await;
             world.snapshot("orders", "orders-1").await;
             "db_instance = \"orders\""
         }
@@ -195,12 +184,6 @@ impl Setup {
             .filter(|c| c.service == "rds" && c.region == RECOVERY)
             .collect()
     }
-}
-
-/// Whether `text` holds a run of exactly 32 hex digits: the shape of a verification password.
-fn holds_a_password(text: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_hexdigit())
-        .any(|run| run.len() == 32)
 }
 
 /// A PostgreSQL instance copy: restored into the subnet group, not public, tagged; a fresh

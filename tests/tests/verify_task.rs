@@ -13,7 +13,7 @@ use lifeboat_shared::tasks::{
 };
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::run::{Phase, Verdict};
-use lifeboat_tests::databases::{Family, SeededDatabase};
+use lifeboat_tests::databases::{Family, SeededDatabase, holds_a_password};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 use tokio::time::Instant;
@@ -39,17 +39,8 @@ async fn setup() -> Setup {
     let mut seeded = SeededDatabase::create(Family::Postgres, &format!("lbt_{account}"), SEED);
     seeded.drops_login(&master);
     world
-        .primary_rds
-        .create_db_instance()
-        .db_instance_identifier("orders")
-        .engine("postgres")
-        .db_instance_class("db.t4g.micro")
-        .allocated_storage(20)
-        .master_username(&master)
-        .master_user_password("source-password-1")
-        .send()
-        .await
-        .expect("create the source DB instance");
+        .db_instance_with_master("orders", "postgres", &master)
+        .await;
     world.snapshot("orders", "orders-1").await;
     let queue = world.recovery_stack("lifeboat").await;
     world.db_subnet_group(RECOVERY, "dr-isolated").await;
@@ -134,12 +125,6 @@ impl Setup {
         let key = location.strip_prefix(&prefix).expect("in the state bucket");
         self.world.state_object(key).await.expect("the object")
     }
-}
-
-/// Whether `text` holds a run of exactly 32 hex digits: the shape of a verification password.
-fn holds_a_password(text: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_hexdigit())
-        .any(|run| run.len() == 32)
 }
 
 /// A run stopped by the deadline while the restore is under way is saved; a duplicate trigger
