@@ -23,6 +23,10 @@ pub mod tags {
     pub const PREFIX: &str = "lifeboat:";
 }
 
+/// How the identifier of every DB instance and cluster a verification creates begins: RDS events
+/// about them are a verification's to act on, and nothing else's.
+pub const VERIFY_IDENTIFIER_PREFIX: &str = "lifeboat-verify-";
+
 /// The identifier of the copy of `source` in the recovery Region: the same for every run, so a
 /// retried or duplicated run finds the copy instead of making another.
 ///

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::backup::model::JobState;
+use crate::copies::VERIFY_IDENTIFIER_PREFIX;
 use crate::copy::SnapshotKind;
 use crate::error::Error;
 
@@ -55,6 +56,27 @@ pub enum Trigger {
         destination_vault_arn: String,
         region: String,
     },
+    /// RDS says something happened to a DB instance or cluster a verification created (its
+    /// identifier begins with [`VERIFY_IDENTIFIER_PREFIX`]): the run it belongs to can go on.
+    VerificationResourceChanged {
+        /// `DB instance` or `DB cluster`.
+        resource: &'static str,
+        identifier: String,
+        event_id: String,
+        message: String,
+        region: String,
+    },
+    /// AWS Backup says a restore job completed.
+    RestoreJobCompleted {
+        job_id: String,
+        /// What the restore made (an RDS DB instance or cluster ARN, for a database).
+        created_resource_arn: Option<String>,
+        recovery_point_arn: Option<String>,
+        resource_type: Option<String>,
+        /// Set for the jobs of an AWS Backup restore testing plan only.
+        restore_testing_plan_arn: Option<String>,
+        region: String,
+    },
     /// A well-formed event that asks for nothing.
     Ignored { reason: String },
 }
@@ -79,6 +101,21 @@ impl Trigger {
             Trigger::CopyJobChanged { job_id, state, .. } => {
                 format!("copy job {job_id} is {state}")
             }
+            Trigger::VerificationResourceChanged {
+                resource,
+                identifier,
+                event_id,
+                message,
+                ..
+            } => format!("{event_id} for the {resource} {identifier}: {message}"),
+            Trigger::RestoreJobCompleted {
+                job_id,
+                restore_testing_plan_arn: Some(plan),
+                ..
+            } => format!("restore testing job {job_id} of {plan} completed"),
+            Trigger::RestoreJobCompleted { job_id, .. } => {
+                format!("restore job {job_id} completed")
+            }
             Trigger::Ignored { reason } => format!("ignored event: {reason}"),
         }
     }
@@ -97,12 +134,15 @@ impl Trigger {
             ("aws.rds", "RDS DB Cluster Snapshot Event") => {
                 snapshot_event(&envelope, SnapshotKind::Cluster, &CLUSTER_SNAPSHOT_CREATED)
             }
+            ("aws.rds", "RDS DB Instance Event") => database_event(&envelope, "DB instance"),
+            ("aws.rds", "RDS DB Cluster Event") => database_event(&envelope, "DB cluster"),
             ("aws.backup", "Backup Job State Change") => backup_job_event(&envelope),
+            ("aws.backup", "Restore Job State Change") => restore_job_event(&envelope),
             ("aws.backup", "Copy Job State Change") => copy_job_event(&envelope),
             (source, detail_type) => Ok(Trigger::Ignored {
                 reason: format!(
                     "source {source:?} with detail-type {detail_type:?} is not a schedule, an RDS \
-                     snapshot event or an AWS Backup job event"
+                     event or an AWS Backup job event"
                 ),
             }),
         }
@@ -212,6 +252,73 @@ fn copy_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
             .map(str::to_owned),
         source_vault_arn: source_vault_arn.to_owned(),
         destination_vault_arn: destination_vault_arn.to_owned(),
+        region,
+    })
+}
+
+/// "RDS DB Instance Event" / "RDS DB Cluster Event": acted on only for a verification's own
+/// resources; about any other database it asks Lifeboat for nothing.
+fn database_event(envelope: &Envelope, resource: &'static str) -> Result<Trigger, Error> {
+    let identifier = required(envelope, "SourceIdentifier")?;
+    if !identifier.starts_with(VERIFY_IDENTIFIER_PREFIX) {
+        return Ok(Trigger::Ignored {
+            reason: format!(
+                "source \"aws.rds\" with detail-type \"RDS {} Event\" about {identifier}: only \
+                 a verification's own resources ({VERIFY_IDENTIFIER_PREFIX}…) are acted on",
+                if resource == "DB instance" {
+                    "DB Instance"
+                } else {
+                    "DB Cluster"
+                }
+            ),
+        });
+    }
+    let region = envelope
+        .region
+        .clone()
+        .ok_or_else(|| Error::InvalidEvent("region is missing".into()))?;
+    Ok(Trigger::VerificationResourceChanged {
+        resource,
+        identifier: identifier.to_owned(),
+        event_id: required(envelope, "EventID")?.to_owned(),
+        message: envelope
+            .detail
+            .get("Message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        region,
+    })
+}
+
+/// "Restore Job State Change": only COMPLETED asks for anything (a restored resource to check).
+/// AWS Backup writes this one's state as `status`, not `state`.
+fn restore_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
+    let status = required(envelope, "status")?;
+    let job_id = required(envelope, "restoreJobId")?;
+    if status != "COMPLETED" {
+        return Ok(Trigger::Ignored {
+            reason: format!("restore job {job_id} is {status}: nothing restored to check"),
+        });
+    }
+    let region = envelope
+        .region
+        .clone()
+        .ok_or_else(|| Error::InvalidEvent("region is missing".into()))?;
+    let optional = |name: &str| {
+        envelope
+            .detail
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    Ok(Trigger::RestoreJobCompleted {
+        job_id: job_id.to_owned(),
+        created_resource_arn: optional("createdResourceArn"),
+        recovery_point_arn: optional("recoveryPointArn"),
+        resource_type: optional("resourceType"),
+        restore_testing_plan_arn: optional("restoreTestingPlanArn"),
         region,
     })
 }
@@ -351,6 +458,99 @@ mod tests {
                 "{name}: {reason}"
             );
         }
+    }
+
+    #[test]
+    fn rds_events_about_a_verifications_resources_name_the_resource() {
+        for (name, resource, identifier, event_id) in [
+            (
+                "rds-verify-instance-event.json",
+                "DB instance",
+                "lifeboat-verify-aurora-weekly-1a2b3c4d-1",
+                "RDS-EVENT-0005",
+            ),
+            (
+                "rds-verify-cluster-event.json",
+                "DB cluster",
+                "lifeboat-verify-aurora-weekly-1a2b3c4d",
+                "RDS-EVENT-0170",
+            ),
+        ] {
+            let trigger = Trigger::from_event(&fixture(name)).unwrap();
+            let Trigger::VerificationResourceChanged {
+                resource: r,
+                identifier: i,
+                event_id: e,
+                region,
+                ..
+            } = &trigger
+            else {
+                panic!("{name}: {trigger:?}")
+            };
+            assert_eq!(
+                (*r, i.as_str(), e.as_str()),
+                (resource, identifier, event_id)
+            );
+            assert_eq!(region, "us-east-2");
+            assert!(
+                trigger.describe().contains(identifier),
+                "{}",
+                trigger.describe()
+            );
+        }
+        let mut without_id = fixture("rds-verify-instance-event.json");
+        without_id["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("SourceIdentifier");
+        let error = Trigger::from_event(&without_id).unwrap_err();
+        assert!(
+            error.to_string().contains("detail.SourceIdentifier"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_restore_testing_job_completed_names_the_job_the_resource_and_the_testing_plan() {
+        let trigger = Trigger::from_event(&fixture("backup-restore-test-completed.json")).unwrap();
+        let Trigger::RestoreJobCompleted {
+            job_id,
+            created_resource_arn,
+            restore_testing_plan_arn,
+            resource_type,
+            region,
+            ..
+        } = trigger
+        else {
+            panic!("{trigger:?}")
+        };
+        assert_eq!(job_id, "D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60");
+        assert_eq!(
+            created_resource_arn.as_deref(),
+            Some("arn:aws:rds:us-east-2:111122223333:db:awsbackup-restore-test-orders-7f3a9c")
+        );
+        assert!(
+            restore_testing_plan_arn
+                .unwrap()
+                .contains(":restore-testing-plan:tracking_daily-")
+        );
+        assert_eq!(resource_type.as_deref(), Some("RDS"));
+        assert_eq!(region, "us-east-2");
+
+        // Another state asks for nothing; a completed job must name itself.
+        let mut running = fixture("backup-restore-test-completed.json");
+        running["detail"]["status"] = "RUNNING".into();
+        assert!(matches!(
+            Trigger::from_event(&running).unwrap(),
+            Trigger::Ignored { ref reason } if reason.contains("RUNNING")
+        ));
+        let mut nameless = fixture("backup-restore-test-completed.json");
+        nameless["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("restoreJobId");
+        let error = Trigger::from_event(&nameless).unwrap_err();
+        assert!(error.to_string().contains("detail.restoreJobId"), "{error}");
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> Exit
                 JobResult::Busy { job, reason } => {
                     serde_json::json!({ "job": job, "busy": reason })
                 }
+                JobResult::Idle { job, reason } => {
+                    serde_json::json!({ "job": job, "idle": reason })
+                }
                 JobResult::Error { job, error } => {
                     serde_json::json!({ "job": job, "error": error.to_string() })
                 }
@@ -73,6 +76,7 @@ pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> Exit
                     println!("in progress, saved at {saved}");
                 }
                 JobResult::Busy { job, reason } => println!("{job}: not advanced: {reason}"),
+                JobResult::Idle { job, reason } => println!("{job}: nothing to do: {reason}"),
                 JobResult::Error { job, error } => {
                     eprintln!("lifeboat: {job}: {error} (the run stays as last saved)")
                 }

@@ -268,8 +268,21 @@ pub struct VerifyJob {
     /// Whether the checks' connection must be encrypted.
     #[serde(default)]
     pub tls: TlsMode,
+    /// How often a verification starts: a schedule tick starts a new run once this long has
+    /// passed since the last one started (ticks in between advance the run in progress).
+    #[serde(default = "default_verify_every")]
+    pub every: PlanDuration,
+    /// The name of an AWS Backup restore testing plan in the recovery Region whose restore
+    /// jobs of this DB get this entry's checks, answered with `PutRestoreValidationResult`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]{1,50}$"))]
+    pub restore_testing_plan: Option<String>,
     #[serde(default)]
     pub checks: Vec<SqlCheck>,
+}
+
+fn default_verify_every() -> PlanDuration {
+    PlanDuration(std::time::Duration::from_secs(86_400))
 }
 
 /// TLS for the connection the checks run on.

@@ -68,6 +68,9 @@ pub async fn run_copy_backups(
                 trigger.describe()
             ));
         }
+        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
+            return ignore(format!("{}: verify-restore acts on it", trigger.describe()));
+        }
         Trigger::Ignored { reason } => return ignore(reason.clone()),
     };
     if let Scope::Vault { name, destination } = &scope

@@ -56,6 +56,11 @@ pub async fn run_copy_snapshots(
                 ),
             });
         }
+        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
+            return Ok(Finished::Ignored {
+                reason: format!("{}: verify-restore acts on it", trigger.describe()),
+            });
+        }
         Trigger::Ignored { reason } => {
             return Ok(Finished::Ignored {
                 reason: reason.clone(),

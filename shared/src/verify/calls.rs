@@ -11,11 +11,11 @@ use aws_sdk_rds::types::Tag;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Candidate, Tagged, verify_tags};
+use super::decide::{Candidate, RestoreJobSeen, Tagged, verify_tags};
 use super::run::{CopyKind, VerifyRun};
 use super::secret::Password;
 use crate::aws::{RegionalClients, tag_map, to_time};
-use crate::copies::tags;
+use crate::copies::{VERIFY_IDENTIFIER_PREFIX, tags};
 use crate::error::Error;
 use crate::plan::VerifyJob;
 
@@ -39,14 +39,29 @@ pub fn identifiers(job: &str, run_id: &str) -> (String, String) {
         .collect();
     // 63 = "lifeboat-verify-" (16) + job + "-" + 8 + "-1".
     let job: String = job.chars().take(36).collect();
-    let base = format!("lifeboat-verify-{}-{run}", job.trim_end_matches('-'));
+    let base = format!(
+        "{VERIFY_IDENTIFIER_PREFIX}{}-{run}",
+        job.trim_end_matches('-')
+    );
     let instance = format!("{base}-1");
     (base, instance)
+}
+
+/// Whether `identifier` is one that a run of the job `job` gives what it creates (see
+/// [`identifiers`]): an RDS event about it is that job's.
+pub fn is_jobs_resource(job: &str, identifier: &str) -> bool {
+    let (base, _) = identifiers(job, "00000000");
+    let prefix = &base[..base.len() - 8];
+    identifier.strip_prefix(prefix).is_some_and(|rest| {
+        let run = rest.strip_suffix("-1").unwrap_or(rest);
+        run.len() == 8 && run.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 /// What a created DB instance or cluster looks like now.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DbState {
+    pub tags: std::collections::BTreeMap<String, String>,
     pub status: String,
     /// `Endpoint.Address` and port (an instance's; a cluster's writer endpoint).
     pub endpoint: Option<(String, u16)>,
@@ -276,6 +291,7 @@ pub async fn describe_instance(
                 .and_then(|e| Some((e.address()?.to_owned(), u16::try_from(e.port()?).ok()?))),
             master_username: db.master_username().map(str::to_owned),
             engine: db.engine().map(str::to_owned),
+            tags: tag_map(db.tag_list()),
         })),
         Err(Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -309,6 +325,7 @@ pub async fn describe_cluster(
                 .and_then(|address| Some((address.to_owned(), u16::try_from(c.port()?).ok()?))),
             master_username: c.master_username().map(str::to_owned),
             engine: c.engine().map(str::to_owned),
+            tags: tag_map(c.tag_list()),
         })),
         Err(Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -453,6 +470,130 @@ pub async fn tagged_resources(
             })
             .collect(),
     ))
+}
+
+/// A restore job as AWS Backup describes it.
+pub async fn describe_restore_job(
+    clients: &RegionalClients,
+    job_id: &str,
+) -> Result<RestoreJobSeen, Error> {
+    let out = clients
+        .backup
+        .describe_restore_job()
+        .restore_job_id(job_id)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "backup:DescribeRestoreJob",
+                &format!("restore job {job_id}"),
+                &clients.region,
+            )
+        })?;
+    Ok(RestoreJobSeen {
+        job_id: job_id.to_owned(),
+        status: out
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        restore_testing_plan_arn: out
+            .created_by()
+            .and_then(|c| c.restore_testing_plan_arn())
+            .map(str::to_owned),
+        created_resource_arn: out.created_resource_arn().map(str::to_owned),
+        recovery_point_arn: out.recovery_point_arn().map(str::to_owned),
+        source_resource_arn: out.source_resource_arn().map(str::to_owned),
+        validation_status: out.validation_status().map(|s| s.as_str().to_owned()),
+        created_at: to_time(out.creation_date()),
+        completed_at: to_time(out.completion_date()),
+        recovery_point_created_at: to_time(out.recovery_point_creation_date()),
+    })
+}
+
+/// The restore testing jobs of the recovery Region that completed after `after` and have no
+/// validation status yet: what the COMPLETED events (best effort) may have missed.
+pub async fn unvalidated_restore_tests(
+    clients: &RegionalClients,
+    after: OffsetDateTime,
+) -> Result<Vec<RestoreJobSeen>, Error> {
+    let mut found = Vec::new();
+    let mut pages = clients
+        .backup
+        .list_restore_jobs()
+        .by_status(aws_sdk_backup::types::RestoreJobStatus::Completed)
+        .by_complete_after(aws_smithy_types::DateTime::from_secs(
+            after.unix_timestamp(),
+        ))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::from_sdk(
+                e,
+                "backup:ListRestoreJobs",
+                "completed restore jobs",
+                &clients.region,
+            )
+        })?;
+        for job in page.restore_jobs() {
+            let Some(plan) = job.created_by().and_then(|c| c.restore_testing_plan_arn()) else {
+                continue;
+            };
+            if job.validation_status().is_some() {
+                continue;
+            }
+            found.push(RestoreJobSeen {
+                job_id: job.restore_job_id().unwrap_or_default().to_owned(),
+                status: job
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                restore_testing_plan_arn: Some(plan.to_owned()),
+                created_resource_arn: job.created_resource_arn().map(str::to_owned),
+                recovery_point_arn: job.recovery_point_arn().map(str::to_owned),
+                source_resource_arn: job.source_resource_arn().map(str::to_owned),
+                validation_status: None,
+                created_at: to_time(job.creation_date()),
+                completed_at: to_time(job.completion_date()),
+                recovery_point_created_at: to_time(job.recovery_point_creation_date()),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Answers a restore testing job: `PutRestoreValidationResult`. A status already set (a
+/// duplicate answer: "once a validation status is set, it cannot be changed") is not an error.
+pub async fn put_validation_result(
+    clients: &RegionalClients,
+    job_id: &str,
+    status: &str,
+    message: &str,
+) -> Result<(), Error> {
+    let result = clients
+        .backup
+        .put_restore_validation_result()
+        .restore_job_id(job_id)
+        .validation_status(aws_sdk_backup::types::RestoreValidationStatus::from(status))
+        .validation_status_message(message)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let error = Error::from_sdk(
+                e,
+                "backup:PutRestoreValidationResult",
+                &format!("restore job {job_id}"),
+                &clients.region,
+            );
+            match describe_restore_job(clients, job_id).await {
+                Ok(seen) if seen.validation_status.as_deref() == Some(status) => Ok(()),
+                _ => Err(error),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

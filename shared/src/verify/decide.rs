@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::run::{ChosenCopy, CopyKind, Phase, Verdict, VerifyRun};
+use super::run::{ChosenCopy, CopyKind, Created, Phase, RestoreTest, Verdict, VerifyRun};
 use crate::copies::{is_plans_copy, tags};
 use crate::plan::VerifyJob;
 
@@ -123,8 +123,17 @@ pub fn next_action(
         Phase::WaitingAvailable => waiting(run, job, observed, now),
         Phase::Checking => Action::Check,
         Phase::CleaningUp => {
+            // What AWS Backup restored for a restore test is AWS Backup's to delete.
+            let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
+            let ours = |id: &&String| {
+                made_by_backup.is_none_or(|m| {
+                    m.instance.as_ref() != Some(*id) && m.cluster.as_ref() != Some(*id)
+                })
+            };
             let standing = |id: &Option<String>, status: &Status| {
-                id.clone()
+                id.as_ref()
+                    .filter(ours)
+                    .cloned()
                     .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
             };
             let instance = standing(&run.created.instance, &observed.instance);
@@ -203,6 +212,209 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
             crate::copy::report::age_in_words((now - requested).whole_seconds()),
             job.max_restore_minutes
         ),
+    }
+}
+
+/// Whether a schedule tick starts a new run of `job`: once `every` has passed since the last
+/// run started. `Err` carries when it next will.
+pub fn due(
+    job: &VerifyJob,
+    last_started: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), OffsetDateTime> {
+    let every = Duration::try_from(job.every.0).unwrap_or(Duration::DAY);
+    match last_started {
+        Some(last) if now < last + every => Err(last + every),
+        _ => Ok(()),
+    }
+}
+
+/// The tag AWS Backup puts on what a restore testing job restores.
+pub const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
+
+/// What AWS Backup says of a restore job (`DescribeRestoreJob`, `ListRestoreJobs`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoreJobSeen {
+    pub job_id: String,
+    pub status: String,
+    pub restore_testing_plan_arn: Option<String>,
+    pub created_resource_arn: Option<String>,
+    pub recovery_point_arn: Option<String>,
+    pub source_resource_arn: Option<String>,
+    pub validation_status: Option<String>,
+    pub created_at: Option<OffsetDateTime>,
+    pub completed_at: Option<OffsetDateTime>,
+    pub recovery_point_created_at: Option<OffsetDateTime>,
+}
+
+/// The resource a restore testing job restored, as RDS describes it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredByBackup {
+    pub engine: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `("db" | "cluster", identifier)` of an RDS DB instance or cluster ARN.
+pub fn rds_database(arn: &str) -> Option<(&str, &str)> {
+    match arn.splitn(7, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "rds", _, _, kind @ ("db" | "cluster"), id] if !id.is_empty() => {
+            Some((*kind, *id))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a restore testing plan ARN (`…:restore-testing-plan:<name>-<id>`) is the plan
+/// `name` (plan names have no `-`, so the name ends where the id begins).
+pub fn is_testing_plan(arn: &str, name: &str) -> bool {
+    arn.rsplit_once(":restore-testing-plan:")
+        .is_some_and(|(_, rest)| {
+            rest == name
+                || rest
+                    .strip_prefix(name)
+                    .is_some_and(|id| id.starts_with('-'))
+        })
+}
+
+/// Whether `job`'s restore testing plan names this restore job and restores `job`'s DB.
+pub fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
+    let plan_matches = match (&job.restore_testing_plan, &seen.restore_testing_plan_arn) {
+        (Some(name), Some(arn)) => is_testing_plan(arn, name),
+        _ => false,
+    };
+    let db_matches = seen
+        .source_resource_arn
+        .as_deref()
+        .and_then(rds_database)
+        .is_some_and(|(kind, id)| match kind {
+            "db" => job
+                .db_instance
+                .as_deref()
+                .is_some_and(|db| db.eq_ignore_ascii_case(id)),
+            _ => job
+                .db_cluster
+                .as_deref()
+                .is_some_and(|db| db.eq_ignore_ascii_case(id)),
+        });
+    plan_matches && db_matches
+}
+
+/// Starts `run` as the validation of the restore testing job `seen` for `job`: the database
+/// under test is the one AWS Backup restored (`restored`, `None` when it no longer exists). `Err`
+/// says why the job is not validated: not this entry's, not completed, already validated, or a
+/// resource Lifeboat will not touch (one without AWS Backup's restore-test tag: its master
+/// password is never changed).
+pub fn restore_test_run(
+    job: &VerifyJob,
+    seen: &RestoreJobSeen,
+    restored: Option<&RestoredByBackup>,
+    mut run: VerifyRun,
+    now: OffsetDateTime,
+) -> Result<VerifyRun, String> {
+    let id = &seen.job_id;
+    if !tests_jobs_db(job, seen) {
+        return Err(format!(
+            "restore job {id} ({}) is not a job of restore testing plan {} for {}",
+            seen.source_resource_arn
+                .as_deref()
+                .unwrap_or("no source resource"),
+            job.restore_testing_plan.as_deref().unwrap_or("(none)"),
+            job.db_instance
+                .as_deref()
+                .or(job.db_cluster.as_deref())
+                .unwrap_or_default()
+        ));
+    }
+    if seen.status != "COMPLETED" {
+        return Err(format!(
+            "restore job {id} is {}: nothing to validate",
+            seen.status
+        ));
+    }
+    if let Some(status) = seen
+        .validation_status
+        .as_deref()
+        .filter(|s| *s != "VALIDATING")
+    {
+        return Err(format!("restore job {id} is already validated: {status}"));
+    }
+    let created = seen.created_resource_arn.clone().unwrap_or_default();
+    let Some((kind, db)) = rds_database(&created) else {
+        return Err(format!(
+            "restore job {id} created {created:?}, not an RDS DB instance or cluster"
+        ));
+    };
+    let Some(restored) = restored else {
+        return Err(format!("{created}, restored by job {id}, no longer exists"));
+    };
+    if !restored.tags.contains_key(RESTORE_TEST_TAG) {
+        return Err(format!(
+            "{created} carries no {RESTORE_TEST_TAG} tag: Lifeboat changes nothing on it"
+        ));
+    }
+    let made_by_backup = Created {
+        cluster: (kind == "cluster").then(|| db.to_owned()),
+        instance: (kind == "db").then(|| db.to_owned()),
+    };
+    run.created = made_by_backup.clone();
+    run.copy = Some(ChosenCopy {
+        kind: CopyKind::RecoveryPoint,
+        id: seen.recovery_point_arn.clone().unwrap_or_default(),
+        source_db: job
+            .db_instance
+            .clone()
+            .or_else(|| job.db_cluster.clone())
+            .unwrap_or_default(),
+        engine: restored.engine.clone(),
+        taken_at: seen.recovery_point_created_at,
+    });
+    let plan_arn = seen.restore_testing_plan_arn.clone().unwrap_or_default();
+    run.step(
+        "restore-test",
+        now,
+        true,
+        format!("validating restore testing job {id} of {plan_arn}: {created}"),
+    );
+    run.restore_test = Some(RestoreTest {
+        restore_job_id: id.clone(),
+        restore_testing_plan_arn: plan_arn,
+        created_resource_arn: created,
+        made_by_backup,
+        restore_started_at: seen.created_at,
+        restore_completed_at: seen.completed_at,
+        answered: None,
+    });
+    // The wait for an added instance counts from now; the restore itself was AWS Backup's.
+    run.restore_requested_at = Some(now);
+    run.phase = Phase::WaitingAvailable;
+    Ok(run)
+}
+
+/// What AWS Backup is told of a finished restore test: the status and its message (the
+/// failure, naming the failing check; AWS caps nothing documented, Lifeboat keeps it short).
+pub fn validation_result(run: &VerifyRun) -> (&'static str, String) {
+    match verdict(run) {
+        Verdict::Verified => {
+            let passed = run.checks.len();
+            ("SUCCESSFUL", format!("Lifeboat: {passed} checks passed"))
+        }
+        Verdict::Failed => {
+            let why = run
+                .failure
+                .clone()
+                .or_else(|| {
+                    let failed: Vec<String> = run
+                        .checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(|c| format!("{}: {}", c.sql, c.detail))
+                        .collect();
+                    (!failed.is_empty()).then(|| format!("failed checks: {}", failed.join("; ")))
+                })
+                .unwrap_or_else(|| "failed".to_owned());
+            let message: String = format!("Lifeboat: {why}").chars().take(1000).collect();
+            ("FAILED", message)
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::plan::{Plan, VerifyJob};
 use calls::DbState;
 use checks::{CheckError, EngineFamily, Target};
 use decide::{Action, Observed};
-use run::{CopyKind, Phase, StepRecord, VerifyRun};
+use run::{CopyKind, Phase, VerifyRun};
 use secret::Password;
 
 /// How often a run looks at a restore in production.
@@ -89,47 +89,35 @@ pub async fn advance(
     clients: &AwsClients,
     plan: &Plan,
     job_index: usize,
-    run: VerifyRun,
+    mut run: VerifyRun,
     deadline: Instant,
     poll: Duration,
 ) -> Result<VerifyRun, Error> {
-    advance_observed(clients, plan, job_index, run, deadline, poll, &mut |_| {}).await
-}
-
-/// [`advance`], calling `on_step` with each step as the run notes it (the CLI prints them as
-/// they happen; a step noted before this call is not repeated).
-pub async fn advance_observed(
-    clients: &AwsClients,
-    plan: &Plan,
-    job_index: usize,
-    run: VerifyRun,
-    deadline: Instant,
-    poll: Duration,
-    on_step: &mut (dyn FnMut(&StepRecord) + Send),
-) -> Result<VerifyRun, Error> {
-    let mut shown = run.steps.len();
-    let result = advance_inner(
-        clients, plan, job_index, run, deadline, poll, &mut shown, on_step,
-    )
-    .await;
-    if let Ok(run) = &result {
-        run.steps[shown.min(run.steps.len())..]
-            .iter()
-            .for_each(&mut *on_step);
+    loop {
+        let steps = run.steps.len();
+        run = advance_to_next_step(clients, plan, job_index, run, deadline, poll).await?;
+        // Each call ends with a new step; one that ends for want of time ends the share.
+        if run.phase == Phase::Finished
+            || run.steps.len() == steps
+            || Instant::now() + poll >= deadline
+        {
+            return Ok(run);
+        }
     }
-    result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn advance_inner(
+/// [`advance`], but returning as soon as the run notes a step (a restore asked for, an instance
+/// added, the checks run, a delete asked for, …), so that the caller saves every change to the
+/// record before it shows it or goes on: a process killed at any point resumes from a record
+/// that holds everything it asked AWS for. Returns with a `wait` step when the next look would
+/// outlast `deadline`.
+pub async fn advance_to_next_step(
     clients: &AwsClients,
     plan: &Plan,
     job_index: usize,
     mut run: VerifyRun,
     deadline: Instant,
     poll: Duration,
-    shown: &mut usize,
-    on_step: &mut (dyn FnMut(&StepRecord) + Send),
 ) -> Result<VerifyRun, Error> {
     let job = plan.verify.get(job_index).ok_or_else(|| {
         Error::Refused(format!(
@@ -137,15 +125,12 @@ async fn advance_inner(
         ))
     })?;
     let recovery = &clients.recovery;
+    let steps = run.steps.len();
     if run.phase == Phase::Restoring && run.steps.is_empty() {
         sweep(recovery, plan, &mut run).await;
     }
     loop {
-        run.steps[(*shown).min(run.steps.len())..]
-            .iter()
-            .for_each(&mut *on_step);
-        *shown = run.steps.len();
-        if run.phase == Phase::Finished {
+        if run.phase == Phase::Finished || run.steps.len() > steps {
             return Ok(run);
         }
         let seen = describe(recovery, &run).await?;
@@ -173,6 +158,12 @@ async fn advance_inner(
                 // First: a run that stops from here on gives a new password next time.
                 run.phase = Phase::Checking;
                 if !check(recovery, job, &mut run, deadline, poll).await? {
+                    run.step(
+                        "wait",
+                        now,
+                        true,
+                        "the database is not ready for the checks yet",
+                    );
                     return Ok(run);
                 }
             }
@@ -197,6 +188,7 @@ async fn advance_inner(
                     false
                 };
                 if !done && !pause(poll, deadline).await {
+                    run.step("wait", now, true, "waiting for the deletes to go through");
                     return Ok(run);
                 }
             }
@@ -299,6 +291,11 @@ async fn restore(
             run.created.cluster = Some(cluster_id.clone());
             calls::restore_cluster(recovery, job, &copy.id, &copy.engine, &cluster_id, tags).await
         }
+        // Restore tests start past this phase: AWS Backup restored the recovery point.
+        CopyKind::RecoveryPoint => Err(Error::Refused(format!(
+            "{} is a recovery point: a run restores only Lifeboat's snapshot copies",
+            copy.id
+        ))),
     };
     let detail = format!("restoring {} as {cluster_id}", copy.id);
     run.copy = Some(copy);
@@ -324,7 +321,9 @@ async fn add_instance(
     run: &mut VerifyRun,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    let (cluster_id, instance_id) = calls::identifiers(&run.job, &run.run_id);
+    // The run's own cluster, or the one an AWS Backup restore test made.
+    let (own_cluster, instance_id) = calls::identifiers(&run.job, &run.run_id);
+    let cluster_id = run.created.cluster.clone().unwrap_or(own_cluster);
     let engine = run
         .copy
         .as_ref()

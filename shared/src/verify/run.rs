@@ -16,6 +16,8 @@ pub enum CopyKind {
     DbSnapshot,
     /// A Lifeboat copy of an Aurora cluster snapshot.
     ClusterSnapshot,
+    /// A recovery point that an AWS Backup restore testing job restored.
+    RecoveryPoint,
 }
 
 /// The copy a run restores, chosen once, when the run starts.
@@ -66,6 +68,27 @@ pub struct Created {
     pub instance: Option<String>,
 }
 
+/// What a run validating an AWS Backup restore testing job knows of that job. AWS Backup made
+/// the database under test (and deletes it after the plan's validation window), so the run
+/// deletes only what it added itself (an instance in an Aurora cluster) and answers the job
+/// with `PutRestoreValidationResult`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreTest {
+    pub restore_job_id: String,
+    pub restore_testing_plan_arn: String,
+    pub created_resource_arn: String,
+    /// The restored resource AWS Backup made, by identifier: never deleted by the run.
+    pub made_by_backup: Created,
+    /// The restore job's creation and completion: AWS Backup's measure of the restore.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub restore_started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub restore_completed_at: Option<OffsetDateTime>,
+    /// The validation status sent to AWS Backup, once it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<String>,
+}
+
 /// One step of a run, for the report's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
@@ -95,6 +118,9 @@ pub struct VerifyRun {
     pub available_at: Option<OffsetDateTime>,
     pub checks: Vec<CheckResult>,
     pub steps: Vec<StepRecord>,
+    /// Set when the run validates an AWS Backup restore testing job instead of restoring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_test: Option<RestoreTest>,
     /// Why the run failed, once it has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -116,6 +142,7 @@ impl VerifyRun {
             available_at: None,
             checks: Vec::new(),
             steps: Vec::new(),
+            restore_test: None,
             failure: None,
             verdict: None,
         }
@@ -139,8 +166,12 @@ impl VerifyRun {
         self.phase = Phase::CleaningUp;
     }
 
-    /// Restore duration: requested → available.
+    /// Restore duration: requested → available (for a restore test, the restore job's own
+    /// creation → completion).
     pub fn restore_seconds(&self) -> Option<i64> {
+        if let Some(test) = &self.restore_test {
+            return Some((test.restore_completed_at? - test.restore_started_at?).whole_seconds());
+        }
         Some((self.available_at? - self.restore_requested_at?).whole_seconds())
     }
 }

@@ -19,6 +19,11 @@ AWS Backup Developer Guide:
 - `StartRestoreJob`, `DescribeRestoreJob`, `ListRestoreJobs`, `PutRestoreValidationResult`: an
   RDS restore creates the DB instance (Aurora: the DB cluster, with no instance) in moto's RDS of
   that account and Region; RDS's refusal (an identifier in use …) fails the job with RDS's message.
+- Restore testing: AWS Backup starts a restore testing plan's jobs itself, on the plan's
+  schedule; here a test starts one through the control API (`backup/restore-testing-jobs`). Such a
+  job names its plan in `CreatedBy.RestoreTestingPlanArn` (`ListRestoreJobs` filters on it with
+  `ByRestoreTestingPlanArn`), and the resource it creates carries the tag
+  `awsbackup-restore-test` (its value, which the guide does not give, is the job's id here).
 - `IdempotencyToken`: "Retrying a successful request with the same idempotency token results in
   a success message with no action taken": the same job comes back.
 
@@ -437,6 +442,10 @@ def _complete_restore(job: Job, final: str, message: str | None) -> None:
     except RestoreRefused as e:
         return _fail(job, str(e))
     job.extra["created_resource_arn"] = created
+    if job.extra.get("created_by") and rp.resource_type in ("RDS", "Aurora"):
+        rds_backend(job.account, job.region).add_tags_to_resource(
+            created, [{"Key": RESTORE_TEST_TAG, "Value": job.job_id}]
+        )
     rp.last_restore_time = now()
     _finish(job, final, message)
 
@@ -845,6 +854,9 @@ def start_restore_job(call: Call) -> dict:
     return {"RestoreJobId": existing.job_id}
 
 
+RESTORE_TEST_TAG = "awsbackup-restore-test"
+
+
 def _restore_job(job: Job) -> dict:
     extra = job.extra
     return compact(
@@ -865,6 +877,9 @@ def _restore_job(job: Job) -> dict:
             "ResourceType": job.resource_type,
             "RecoveryPointCreationDate": extra["rp_creation_date"],
             "ValidationStatus": extra.get("validation_status"),
+            "CreatedBy": (
+                {"RestoreTestingPlanArn": extra["created_by"]} if extra.get("created_by") else None
+            ),
             "ValidationStatusMessage": extra.get("validation_message"),
             "IsParent": False,
         }
@@ -878,10 +893,12 @@ def describe_restore_job(call: Call, id_: str) -> dict:
 def list_restore_jobs(call: Call) -> dict:
     wanted = call.enum("status", "ByStatus", JOB_STATES["restore"])
     q = call.query
+    testing_plan = q.get("restoreTestingPlanArn")
     jobs = [
         j
         for j in _common_job_filters(call, _jobs(call, "restore"))
-        if (wanted is None or j.state == wanted) and "restoreTestingPlanArn" not in q
+        if (wanted is None or j.state == wanted)
+        and (testing_plan is None or j.extra.get("created_by") == testing_plan)
     ]
     shown, token = page(jobs, lambda j: j.job_id, call.max_results(), q.get("nextToken"))
     return compact({"RestoreJobs": [_restore_job(j) for j in shown], "NextToken": token})
@@ -1057,6 +1074,55 @@ def _recovery_point_update(_match: Any, body: dict) -> tuple[int, Any]:
         rp.creation_date = float(body["creation_date"])
     sweep(backend)
     return 200, rp.describe() if rp.arn in by_arn else {}
+
+
+@control.route("POST", r"backup/restore-testing-jobs")
+def _restore_testing_job(_match: Any, body: dict) -> tuple[int, Any]:
+    """Starts a restore job as a restore testing plan does: AWS Backup's scheduler, not an API
+    call, starts these. Body: account_id, region, restore_testing_plan_arn, recovery_point_arn,
+    metadata (what AWS Backup would infer; an RDS restore needs its identifier) and, optionally,
+    iam_role_arn."""
+    plan_arn = str(body["restore_testing_plan_arn"])
+    if ":restore-testing-plan:" not in plan_arn:
+        raise control.ControlError(400, f"{plan_arn} is not a restore testing plan ARN")
+    account, region = str(body["account_id"]), str(body["region"])
+    call = Call(
+        account,
+        region,
+        _partition(region),
+        {},
+        {
+            "RecoveryPointArn": body["recovery_point_arn"],
+            "Metadata": body.get("metadata") or {},
+            "IamRoleArn": body.get(
+                "iam_role_arn", f"arn:aws:iam::{account}:role/AWSBackupRestoreTestingRole"
+            ),
+        },
+    )
+    try:
+        rp = _find_recovery_point(call.backend, call.body["RecoveryPointArn"])
+    except BackupError as e:
+        raise control.ControlError(404, str(e)) from e
+    job = Job(
+        kind="restore",
+        job_id=job_id(),
+        account=account,
+        region=region,
+        state="PENDING",
+        creation_date=now(),
+        request=dict(call.body),
+        resource_arn=rp.resource_arn,
+        resource_type=rp.resource_type,
+        resource_name=rp.resource_name,
+        extra={
+            "vault_arn": rp.vault_arn,
+            "rp_creation_date": rp.creation_date,
+            "size": rp.size,
+            "created_by": plan_arn,
+        },
+    )
+    _start(call, job)
+    return 200, _restore_job(job)
 
 
 # ---- installation -------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+//! Where a verification keeps its runs in the state bucket: the run in progress of each job
+//! (`verify/<plan>/<job>/current.json`), each restore test being validated
+//! (`verify/<plan>/<job>/restore-tests/<restore job id>.json`), the job's last finished run
+//! (`last.json`, which says when the next is due), and the event that announces a verdict.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{VERIFICATION_FINISHED, VerifyReport};
+use crate::aws::RegionalClients;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::record::{EVENT_SOURCE, RecordLocation};
+use crate::verify::run::Verdict;
+
+/// Where a job's run in progress is kept.
+pub fn current_key(plan: &str, job: &str) -> String {
+    format!("verify/{plan}/{job}/current.json")
+}
+
+/// Where the validation of an AWS Backup restore testing job is kept while it runs.
+pub fn restore_test_key(plan: &str, job: &str, restore_job_id: &str) -> String {
+    format!("{}{restore_job_id}.json", restore_tests_prefix(plan, job))
+}
+
+fn restore_tests_prefix(plan: &str, job: &str) -> String {
+    format!("verify/{plan}/{job}/restore-tests/")
+}
+
+/// Where a job's last finished run is summed up.
+pub fn last_key(plan: &str, job: &str) -> String {
+    format!("verify/{plan}/{job}/last.json")
+}
+
+/// A job's last finished run, in short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub run_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub verdict: Verdict,
+    pub report: RecordLocation,
+}
+
+/// The last finished run of a job, if it has one.
+pub(super) async fn load_last(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<LastRun>, Error> {
+    match get(recovery, bucket, key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Error::other(
+                format!("s3://{bucket}/{key} is not a verification summary"),
+                e,
+            )
+        }),
+    }
+}
+
+pub(super) async fn save_last(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+    last: &LastRun,
+) -> Result<(), Error> {
+    let body = serde_json::to_vec_pretty(last)
+        .map_err(|e| Error::other("cannot serialize the verification summary", e))?;
+    put(recovery, bucket, key, body).await
+}
+
+/// The restore job ids of the restore tests of `job` being validated.
+pub(super) async fn restore_tests_in_progress(
+    recovery: &RegionalClients,
+    bucket: &str,
+    plan: &str,
+    job: &str,
+) -> Result<Vec<String>, Error> {
+    let prefix = restore_tests_prefix(plan, job);
+    let mut ids = Vec::new();
+    let mut pages = recovery
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::from_sdk(
+                e,
+                "s3:ListObjectsV2",
+                &format!("s3://{bucket}/{prefix}"),
+                &recovery.region,
+            )
+        })?;
+        ids.extend(page.contents().iter().filter_map(|o| {
+            o.key()?
+                .strip_prefix(&prefix)?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        }));
+    }
+    Ok(ids)
+}
+
+async fn get(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let location = format!("s3://{bucket}/{key}");
+    let output = match recovery
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            return Ok(None);
+        }
+        Err(error) => {
+            return Err(Error::from_sdk(
+                error,
+                "s3:GetObject",
+                &location,
+                &recovery.region,
+            ));
+        }
+    };
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::other(format!("cannot read {location}"), e))?
+        .into_bytes();
+    Ok(Some(bytes.to_vec()))
+}
+
+async fn put(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<(), Error> {
+    recovery
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(body.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "s3:PutObject",
+                &format!("s3://{bucket}/{key}"),
+                &recovery.region,
+            )
+        })
+}
+
+/// A saved run, if there is one at `key`.
+pub(super) async fn load(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<VerifyReport>, Error> {
+    match get(recovery, bucket, key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::other(format!("s3://{bucket}/{key} is not a verification run"), e)),
+    }
+}
+
+pub(super) async fn save(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+    report: &VerifyReport,
+) -> Result<(), Error> {
+    let body = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::other("cannot serialize the verification run", e))?;
+    put(recovery, bucket, key, body).await
+}
+
+/// Removes a finished run's saved record. A failure is logged: the record is marked
+/// `recorded`, so the next invocation only tries the removal again.
+pub(super) async fn remove(recovery: &RegionalClients, bucket: &str, key: &str) {
+    if let Err(error) = recovery
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        tracing::warn!(key, error = %error, "could not remove the finished run's record");
+    }
+}
+
+/// `Lifeboat Verification Finished` on Lifeboat's bus, with the verdict.
+pub(super) async fn announce(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    report: &VerifyReport,
+    location: &RecordLocation,
+) -> Result<(), Error> {
+    let verdict = match report.verdict {
+        Some(Verdict::Verified) => "verified",
+        _ => "failed",
+    };
+    let detail = serde_json::json!({
+        "run_id": report.run.run_id,
+        "plan": plan.name,
+        "job": report.job,
+        "verdict": verdict,
+        "failure": report.verification.failure,
+        "figures": report.figures,
+        "restore_test": report.verification.restore_test,
+        "report": location,
+    });
+    let entry = PutEventsRequestEntry::builder()
+        .event_bus_name(&plan.event_bus)
+        .source(EVENT_SOURCE)
+        .detail_type(VERIFICATION_FINISHED)
+        .detail(detail.to_string())
+        .build();
+    let output = recovery
+        .events
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "events:PutEvents",
+                &format!("event bus {}", plan.event_bus),
+                &recovery.region,
+            )
+        })?;
+    if output.failed_entry_count() > 0 {
+        return Err(Error::Refused(format!(
+            "events:PutEvents refused the verification event on {}",
+            plan.event_bus
+        )));
+    }
+    Ok(())
+}
