@@ -605,6 +605,63 @@ impl World {
             .unwrap_or_else(|e| panic!("update recovery point {arn}: {e}"));
     }
 
+    /// A recovery point of `resource_arn` (in the primary Region) in the recovery Region's vault
+    /// `dr`, as a cross-Region copy puts it there: backed up into the primary's `Default` vault,
+    /// then copied. Returns the copy's ARN.
+    pub async fn recovery_point_in_recovery_vault(&self, resource_arn: &str) -> String {
+        self.backup_vault(PRIMARY, "Default").await;
+        let dr = self.backup_vault(RECOVERY, "dr").await;
+        let source = self.recovery_point(PRIMARY, "Default", resource_arn).await;
+        self.backup(PRIMARY)
+            .start_copy_job()
+            .recovery_point_arn(&source)
+            .source_backup_vault_name("Default")
+            .destination_backup_vault_arn(&dr)
+            .iam_role_arn(backup_role(&self.account.id))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("copy {source} to {dr}: {e:?}"));
+        let listed = self
+            .backup(RECOVERY)
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name("dr")
+            .send()
+            .await
+            .expect("list the recovery vault");
+        listed
+            .recovery_points()
+            .iter()
+            .find(|rp| rp.resource_arn() == Some(resource_arn))
+            .and_then(|rp| rp.recovery_point_arn())
+            .unwrap_or_else(|| panic!("no copy of {resource_arn} in the dr vault"))
+            .to_owned()
+    }
+
+    /// A restore job that the restore testing plan `testing_plan_arn` starts in `region` (AWS
+    /// Backup's scheduler does; here the emulator's control API) from `recovery_point_arn`, with
+    /// the restore `metadata` AWS Backup would infer. Returns the restore job as DescribeRestoreJob
+    /// shows it.
+    pub async fn restore_testing_job(
+        &self,
+        region: &str,
+        testing_plan_arn: &str,
+        recovery_point_arn: &str,
+        metadata: serde_json::Value,
+    ) -> serde_json::Value {
+        self.control(
+            "backup/restore-testing-jobs",
+            serde_json::json!({
+                "account_id": self.account.id,
+                "region": region,
+                "restore_testing_plan_arn": testing_plan_arn,
+                "recovery_point_arn": recovery_point_arn,
+                "metadata": metadata,
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("start a restore testing job: {e}"))
+    }
+
     /// Makes the next `count` DB instances this account restores in `region` (from a DB
     /// snapshot, added to a restored cluster, or by an AWS Backup restore job; any engine) stay
     /// `creating`, with no endpoint, until [`World::make_db_instance_available`] releases them.

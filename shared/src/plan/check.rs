@@ -588,11 +588,21 @@ fn cross_field_errors(plan: &Parts) -> Findings {
             (None, Some(db)) => Some(("db_cluster", db)),
             (None, None) => None,
         };
+        let restores_itself = job.restore_testing_plan.is_none();
+        if restores_itself && job.subnet_group.is_empty() {
+            errors.push(PlanError::at(
+                format!("{path}.subnet_group"),
+                "is required: the verification restores into that isolated subnet group \
+                 (only an entry with restore_testing_plan, whose restores AWS Backup makes, goes without)",
+            ));
+        }
         match (choice, named) {
             (Err(error), _) => errors.push(error),
             // A verify job restores the newest copy, so something must make copies of it.
             (Ok(()), Some((key, db)))
-                if copied_dbs_known && !protected_by_name.contains(db.as_str()) =>
+                if restores_itself
+                    && copied_dbs_known
+                    && !protected_by_name.contains(db.as_str()) =>
             {
                 errors.push(PlanError::at(
                     format!("{path}.{key}"),

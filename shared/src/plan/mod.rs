@@ -254,6 +254,9 @@ pub struct VerifyJob {
     pub db_cluster: Option<String>,
     #[schemars(regex(pattern = r"^db\.[a-z0-9]+\.[a-z0-9]+$"))]
     pub instance_class: String,
+    /// The isolated DB subnet group restores go into (required, unless the entry only
+    /// validates AWS Backup restore tests: AWS Backup chooses where those restore).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subnet_group: String,
     #[serde(default)]
     pub security_groups: Vec<String>,
@@ -273,7 +276,8 @@ pub struct VerifyJob {
     #[serde(default = "default_verify_every")]
     pub every: PlanDuration,
     /// The name of an AWS Backup restore testing plan in the recovery Region whose restore
-    /// jobs of this DB get this entry's checks, answered with `PutRestoreValidationResult`.
+    /// jobs of this DB get this entry's checks, answered with `PutRestoreValidationResult`. An
+    /// entry with it validates those restores and starts none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9_]{1,50}$"))]
     pub restore_testing_plan: Option<String>,

@@ -178,26 +178,22 @@ pub async fn run_verify_restore(
     }
     let recovery_region = plan.recovery_region.as_str();
     let work: Vec<Work> = match trigger {
-        Trigger::Schedule { .. } => named
+        // An entry with a restore testing plan validates AWS Backup's restores and starts none.
+        Trigger::Schedule { .. } | Trigger::Manual => named
             .iter()
             .flat_map(|&index| {
-                [
-                    Work::Verification {
-                        index,
-                        start: Start::WhenDue,
-                    },
-                    Work::RestoreTests {
-                        index,
-                        find_missed: true,
-                    },
-                ]
-            })
-            .collect(),
-        Trigger::Manual => named
-            .iter()
-            .map(|&index| Work::Verification {
-                index,
-                start: Start::Now,
+                let restore_tests = Work::RestoreTests {
+                    index,
+                    find_missed: true,
+                };
+                if plan.verify[index].restore_testing_plan.is_some() {
+                    return vec![restore_tests];
+                }
+                let start = match trigger {
+                    Trigger::Manual => Start::Now,
+                    _ => Start::WhenDue,
+                };
+                vec![Work::Verification { index, start }, restore_tests]
             })
             .collect(),
         Trigger::VerificationResourceChanged {
