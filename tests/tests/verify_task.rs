@@ -292,3 +292,202 @@ async fn an_unknown_job_is_an_error_naming_it() {
     assert!(error.to_string().contains("\"nightly\""), "{error}");
     assert!(error.to_string().contains("weekly"), "{error}");
 }
+
+impl Setup {
+    /// One invocation for an EventBridge event, until `deadline` (`None`: to the end).
+    async fn on_event(
+        &self,
+        event: &serde_json::Value,
+        deadline: Option<Duration>,
+    ) -> Verifications {
+        let trigger = Trigger::from_event(event).expect("a well-formed event");
+        run_verify_restore(
+            &self.lifeboat,
+            &trigger,
+            options(),
+            None,
+            deadline.map(|d| Instant::now() + d),
+        )
+        .await
+        .expect("the task runs")
+    }
+
+    /// The RDS event of `events/rds-verify-instance-event.json`, about `identifier`.
+    fn instance_event(&self, identifier: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../events/rds-verify-instance-event.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let arn = format!(
+            "arn:aws:rds:{RECOVERY}:{}:db:{identifier}",
+            self.world.account.id
+        );
+        event["region"] = RECOVERY.into();
+        event["resources"] = serde_json::json!([arn]);
+        event["detail"]["SourceArn"] = arn.into();
+        event["detail"]["SourceIdentifier"] = identifier.into();
+        event
+    }
+
+    fn verification_events(&self, events: &[serde_json::Value]) -> usize {
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == "Lifeboat Verification Finished")
+            .count()
+    }
+}
+
+fn one(results: Verifications) -> JobResult {
+    match results {
+        Verifications::Ran(mut results) if results.len() == 1 => results.remove(0),
+        other => panic!("one result: {other:?}"),
+    }
+}
+
+/// A schedule tick starts a run only when the job is due (`every`, a day by default, since the
+/// last run started); an RDS event about a run's resource advances that run and never starts
+/// one; an event about another resource asks for nothing.
+#[tokio::test]
+async fn runs_start_when_due_and_rds_events_only_advance_them() {
+    let setup = setup().await;
+    // Nothing in progress: an event about one of the job's resources starts nothing.
+    let idle = one(setup
+        .on_event(
+            &setup.instance_event("lifeboat-verify-weekly-0a1b2c3d"),
+            None,
+        )
+        .await);
+    assert!(
+        matches!(&idle, JobResult::Idle { job, reason } if job == "weekly" && reason.contains("no verification run in progress")),
+        "{idle:#?}"
+    );
+    let other = setup
+        .on_event(
+            &setup.instance_event("lifeboat-verify-nightly-0a1b2c3d"),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(&other, Verifications::Ignored { reason } if reason.contains("lifeboat-verify-nightly-0a1b2c3d")),
+        "{other:?}"
+    );
+    assert_eq!(setup.restores(), 0);
+
+    // The first tick starts the run; the restore is under way when the invocation ends.
+    setup.world.hold_restores(RECOVERY, 1).await;
+    let started = setup.invoke(Some(Duration::from_millis(800))).await;
+    let JobResult::InProgress { report, .. } = started else {
+        panic!("{started:#?}")
+    };
+    let run_id = report.run.run_id.clone();
+    let instance = report.verification.created.instance.clone().unwrap();
+    // RDS says the instance was created: the event carries the same run on.
+    let event = setup.instance_event(&instance);
+    let carried = one(setup
+        .on_event(&event, Some(Duration::from_millis(800)))
+        .await);
+    assert!(
+        matches!(&carried, JobResult::InProgress { report, .. } if report.run.run_id == run_id),
+        "{carried:#?}"
+    );
+    setup
+        .world
+        .make_db_instance_available(RECOVERY, &instance)
+        .await
+        .unwrap();
+    let done = one(setup.on_event(&event, None).await);
+    assert!(done.verified(), "{done:#?}");
+    assert_eq!(setup.restores(), 1);
+    let last: serde_json::Value = serde_json::from_str(
+        &setup
+            .world
+            .state_object("verify/tracking/weekly/last.json")
+            .await
+            .expect("last.json"),
+    )
+    .unwrap();
+    assert_eq!(last["run_id"], run_id.as_str());
+    assert_eq!(last["verdict"], "verified");
+
+    // The next tick: not due for a day.
+    let not_due = setup.invoke(None).await;
+    assert!(
+        matches!(&not_due, JobResult::Idle { reason, .. } if reason.contains("not due")),
+        "{not_due:#?}"
+    );
+    assert_eq!(setup.restores(), 1);
+
+    // A day later (the last run back-dated by 25 hours), the tick starts the next run.
+    let started = time::OffsetDateTime::parse(
+        last["started_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+        - time::Duration::hours(25);
+    let mut earlier = last.clone();
+    earlier["started_at"] = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .into();
+    setup
+        .world
+        .s3
+        .put_object()
+        .bucket(setup.world.state_bucket())
+        .key("verify/tracking/weekly/last.json")
+        .body(earlier.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let next = setup.invoke(None).await;
+    assert!(next.verified(), "{next:#?}");
+    assert_ne!(
+        match &next {
+            JobResult::Finished { report, .. } => report.run.run_id.clone(),
+            _ => unreachable!(),
+        },
+        run_id
+    );
+    assert_eq!(setup.restores(), 2);
+}
+
+/// A finished run whose saved record could not be removed is marked recorded first: the next
+/// invocation removes it and announces nothing again.
+#[tokio::test]
+async fn a_finished_run_is_announced_once_even_when_its_record_stays() {
+    let setup = setup().await;
+    let proxy = lifeboat_tests::proxy::FaultProxy::start(Emulator::shared().endpoint()).await;
+    let key = current_key("tracking", "weekly");
+    proxy.fail_with(
+        &format!("DELETE /{}/{key}", setup.world.state_bucket()),
+        Some(1),
+        403,
+        "AccessDenied",
+        "Access Denied",
+    );
+    let via = setup
+        .world
+        .lifeboat_via(setup.lifeboat.plan.clone(), proxy.endpoint());
+    let trigger = Trigger::Schedule { rule: None };
+    let first = one(run_verify_restore(&via, &trigger, options(), None, None)
+        .await
+        .unwrap());
+    assert!(first.verified(), "{first:#?}");
+    let stayed: serde_json::Value =
+        serde_json::from_str(&setup.current().await.expect("the removal failed")).unwrap();
+    assert_eq!(stayed["recorded"], true);
+
+    let second = one(run_verify_restore(&via, &trigger, options(), None, None)
+        .await
+        .unwrap());
+    assert!(
+        matches!(&second, JobResult::Idle { reason, .. } if reason.contains("not due")),
+        "{second:#?}"
+    );
+    assert!(setup.current().await.is_none(), "removed now");
+    let events = setup.world.delivered_events(&setup.queue).await;
+    assert_eq!(setup.verification_events(&events), 1, "{events:#?}");
+    assert_eq!(setup.restores(), 1);
+}
