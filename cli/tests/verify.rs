@@ -168,7 +168,10 @@ async fn a_killed_verification_resumes_from_its_record() {
     let stdout = child.stdout.take().unwrap();
     let (lines, seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if lines.send(line).is_err() {
                 break;
             }
@@ -193,7 +196,10 @@ async fn a_killed_verification_resumes_from_its_record() {
             .expect("the run is saved"),
     )
     .unwrap();
-    assert_eq!(saved["verification"]["phase"], "waiting-available", "{saved:#}");
+    assert_eq!(
+        saved["verification"]["phase"], "waiting-available",
+        "{saved:#}"
+    );
     let instance = saved["verification"]["created"]["instance"]
         .as_str()
         .unwrap()
@@ -203,7 +209,9 @@ async fn a_killed_verification_resumes_from_its_record() {
         .s3
         .delete_object()
         .bucket(world.state_bucket())
-        .key(format!("locks/{account}/{RECOVERY}/verify-restore-nightly.json"))
+        .key(format!(
+            "locks/{account}/{RECOVERY}/verify-restore-nightly.json"
+        ))
         .send()
         .await
         .unwrap();
@@ -217,7 +225,12 @@ async fn a_killed_verification_resumes_from_its_record() {
         .output()
         .unwrap();
     let out = text(&resumed.stdout);
-    assert_eq!(resumed.status.code(), Some(0), "{out}{}", text(&resumed.stderr));
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{out}{}",
+        text(&resumed.stderr)
+    );
     assert!(out.contains("job nightly — verified"), "{out}");
     assert!(!out.contains(" restore "), "no second restore step: {out}");
     let restores = emulator
@@ -226,5 +239,10 @@ async fn a_killed_verification_resumes_from_its_record() {
         .filter(|c| c.action == "RestoreDBInstanceFromDBSnapshot")
         .count();
     assert_eq!(restores, 1);
-    assert!(world.state_object("verify/cli/nightly/current.json").await.is_none());
+    assert!(
+        world
+            .state_object("verify/cli/nightly/current.json")
+            .await
+            .is_none()
+    );
 }

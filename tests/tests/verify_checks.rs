@@ -2,7 +2,9 @@
 //! known rows: the same drivers, TLS modes and text reading as against a restored RDS database.
 
 use lifeboat_shared::plan::{SqlCheck, TlsMode};
-use lifeboat_shared::verify::checks::{CheckError, EngineFamily, Target, run_checks};
+use lifeboat_shared::verify::checks::{
+    CheckError, EngineFamily, Target, endpoint_answers, run_checks,
+};
 use lifeboat_shared::verify::secret::Password;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use time::{Duration, OffsetDateTime};
@@ -295,5 +297,27 @@ async fn engines_without_sql_checks_are_said_so() {
     assert_eq!(
         error.to_string(),
         "sqlserver-se gets instance-level verification only: SQL checks run on PostgreSQL and MySQL / MariaDB engines"
+    );
+}
+
+/// Instance-level verification (engines without SQL checks): the endpoint must accept a
+/// connection on its port. The machine's PostgreSQL port answers; a port nobody listens on does
+/// not, and the error names the endpoint.
+#[tokio::test]
+async fn instance_level_verification_asks_the_endpoint_to_answer() {
+    let server = lifeboat_tests::databases::Family::Postgres.server();
+    endpoint_answers(&server.host, server.port)
+        .await
+        .expect("the machine's PostgreSQL answers");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let error = endpoint_answers("127.0.0.1", closed).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot connect to 127.0.0.1:{closed}: ")),
+        "{error}"
     );
 }

@@ -317,6 +317,28 @@ async fn connect(target: &Target) -> Result<Connection, CheckError> {
     }
 }
 
+/// Instance-level verification, for engines without SQL checks: the restored database's
+/// endpoint accepts a TCP connection on its port (within the connect timeout).
+pub async fn endpoint_answers(host: &str, port: u16) -> Result<(), CheckError> {
+    let failed = |message: String| CheckError::Connect {
+        target: format!("{host}:{port}"),
+        message,
+    };
+    match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(_stream)) => Ok(()),
+        Ok(Err(error)) => Err(failed(error.to_string())),
+        Err(_) => Err(failed(format!(
+            "no answer within {}s (route, security group, or the database is not up)",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 impl Connection {
     /// The first value of the first row of `sql`, as the server printed it.
     async fn first_value(&mut self, sql: &str) -> Result<Option<String>, String> {

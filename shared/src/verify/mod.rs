@@ -447,13 +447,21 @@ async fn check(
             run.phase = Phase::CleaningUp;
         }
         Err(CheckError::Unsupported { engine }) => {
-            run.step(
-                "checks",
-                now(),
-                true,
-                format!("{engine}: available; instance-level verification only, no SQL checks"),
-            );
-            run.phase = Phase::CleaningUp;
+            match checks::endpoint_answers(&target.host, target.port).await {
+                Ok(()) => {
+                    run.step(
+                    "checks",
+                    now(),
+                    true,
+                    format!(
+                        "{engine}: available and answering on {}:{}; instance-level verification only, no SQL checks",
+                        target.host, target.port
+                    ),
+                );
+                    run.phase = Phase::CleaningUp;
+                }
+                Err(e) => run.fail("checks", now(), e.to_string()),
+            }
         }
         Err(e) => run.fail("checks", now(), e.to_string()),
     }
