@@ -421,3 +421,38 @@ fn entries_that_take_one_of_several_keys_must_set_exactly_one() {
         ]
     );
 }
+
+#[test]
+fn a_verify_entry_that_validates_restore_tests_needs_no_subnet_group_and_no_copy() {
+    let plan = |entry: &str| {
+        with_regions(
+            "us-west-2",
+            "us-east-2",
+            &format!(
+                "[[verify]]\nname = \"v\"\ndb_instance = \"orders\"\ninstance_class = \"db.t4g.micro\"\n{entry}"
+            ),
+        )
+    };
+    // Restoring itself: the subnet group is required, and the DB must be copied.
+    assert_eq!(
+        errors_of(&plan("")),
+        [
+            "verify[0].subnet_group: is required: the verification restores into that isolated subnet group (only an entry with restore_testing_plan, whose restores AWS Backup makes, goes without)",
+            "verify[0].db_instance: \"orders\" is not copied by any [[copy.rds]] entry, so there is nothing to restore",
+        ]
+    );
+    // Validating AWS Backup's restore tests: neither.
+    let validating = Plan::parse(
+        &plan("restore_testing_plan = \"tracking_daily\"\nevery = \"7d\""),
+        "plan.toml",
+    )
+    .expect("valid");
+    assert_eq!(validating.verify[0].subnet_group, "");
+    // Restore testing plan names are letters, digits and underscores.
+    let errors = errors_of(&plan("restore_testing_plan = \"tracking-daily\""));
+    assert_eq!(
+        errors[0],
+        "verify[0].restore_testing_plan: \"tracking-daily\" does not match \"^[A-Za-z0-9_]{1,50}$\"",
+        "{errors:#?}"
+    );
+}
