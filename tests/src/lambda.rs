@@ -76,11 +76,13 @@ pub async fn runtime_api(
                             return;
                         };
                         let payload = event.to_string();
+                        // The functions' configured timeout (template.yaml: 900 s), as Lambda
+                        // sets it: the function gets the whole invocation to work in.
                         let deadline = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .unwrap()
                             .as_millis()
-                            + 60_000;
+                            + 900_000;
                         let response = format!(
                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: request-{index}\r\n\
                              Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
