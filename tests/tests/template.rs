@@ -161,9 +161,11 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
     let forwarder = load("forwarder.yaml");
     let forward_rules = resources_of_type(&forwarder, "AWS::Events::Rule");
 
-    // Every event rule of every function listens on Lifeboat's bus, where only forwarded events
-    // arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder would
-    // starve the function, a wider one would forward events nobody reads).
+    // Every event rule of the copy functions listens on Lifeboat's bus, where only forwarded
+    // events arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder
+    // would starve the function, a wider one would forward events nobody reads). The
+    // verification's rules listen to this Region's own events on its default bus, and nothing
+    // forwards to them (template_verify.rs).
     let mut covered = Vec::new();
     for (name, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
         for (event_name, event) in resource["Properties"]["Events"]
@@ -171,6 +173,18 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
             .expect("Events")
         {
             if event["Type"] != "EventBridgeRule" {
+                continue;
+            }
+            if name == "VerifyRestoreFunction" && event["Properties"].get("EventBusName").is_none()
+            {
+                let listened = &event["Properties"]["Pattern"];
+                assert!(
+                    forward_rules
+                        .iter()
+                        .all(|(_, rule)| &rule["Properties"]["EventPattern"] != listened),
+                    "{name}.{event_name} listens to the recovery Region's own events: \
+                     forwarder.yaml must not forward them"
+                );
                 continue;
             }
             assert_eq!(
@@ -936,7 +950,11 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             missing_data: "notBreaching",
         },
     ];
-    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    // The verification's alarms (Condition: VerifyRestore) are template_verify.rs's.
+    let alarms: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, alarm)| alarm["Condition"] != "VerifyRestore")
+        .collect();
     assert_eq!(
         alarms.len(),
         expected.len(),
