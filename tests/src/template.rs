@@ -98,6 +98,71 @@ pub fn function<'a>(template: &'a Value, name: &str) -> &'a Value {
     function
 }
 
+/// The SAM function `name` runs as `CopySnapshotsFunction` does (runtime, architecture, handler,
+/// memory, timeout), reads the plan from `PlanUri`, logs JSON, is built by SAM from the
+/// workspace package `binary` (`functions/<binary>`), and keeps the invocations that still fail
+/// after Lambda's two retries in the template's SQS queue `failures`. Returns its properties.
+pub fn assert_runs_like_the_copy_function<'a>(
+    template: &'a Value,
+    name: &str,
+    binary: &str,
+    failures: &str,
+) -> &'a Value {
+    let snapshots = &function(template, "CopySnapshotsFunction")["Properties"];
+    let function = function(template, name);
+    let properties = &function["Properties"];
+    for key in [
+        "Runtime",
+        "Architectures",
+        "Handler",
+        "MemorySize",
+        "Timeout",
+    ] {
+        assert_eq!(properties[key], snapshots[key], "{name}: {key}");
+    }
+    assert_eq!(
+        properties["Environment"]["Variables"]["LIFEBOAT_PLAN"],
+        serde_json::json!({"Ref": "PlanUri"})
+    );
+    assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
+
+    // SAM builds the workspace binary named here, the package of the same name.
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], binary);
+    let manifest = format!("functions/{binary}/Cargo.toml");
+    let manifest = std::fs::read_to_string(workspace_root().join(&manifest))
+        .unwrap_or_else(|e| panic!("{manifest}: {e}"));
+    assert!(manifest.contains(&format!("name = \"{binary}\"")));
+
+    // Failures after retries are kept, in its own queue.
+    let invoke = &properties["EventInvokeConfig"];
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        invoke["DestinationConfig"]["OnFailure"]["Destination"],
+        serde_json::json!({"Fn::GetAtt": [failures, "Arn"]})
+    );
+    assert_eq!(template["Resources"][failures]["Type"], "AWS::SQS::Queue");
+    properties
+}
+
+/// A function's triggers: its `Schedule` events' schedules, and its `EventBridgeRule` events
+/// by name.
+pub fn triggers(properties: &Value) -> (Vec<&Value>, Vec<(&String, &Value)>) {
+    let events = properties["Events"].as_object().expect("Events");
+    let schedules = events
+        .values()
+        .filter(|e| e["Type"] == "Schedule")
+        .map(|e| &e["Properties"]["Schedule"])
+        .collect();
+    let rules = events
+        .iter()
+        .filter(|(_, e)| e["Type"] == "EventBridgeRule")
+        .map(|(name, e)| (name, &e["Properties"]))
+        .collect();
+    (schedules, rules)
+}
+
 /// An event of `events/`, as AWS delivers it.
 pub fn event_fixture(name: &str) -> Value {
     let path = workspace_root().join("events").join(name);
@@ -148,6 +213,29 @@ pub fn unknown_iam_actions<'a>(actions: impl IntoIterator<Item = &'a str>) -> St
     let args: Vec<&str> = actions.into_iter().collect();
     let output = python(CHECK, &args);
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// For each action, the ARN formats of the resource types the service authorization reference
+/// lists for it (as cfn-lint's IAM data has them), as IAM wildcards (`arn:*:rds:*:*:db:*`). An
+/// empty list: the action has no resource types, and only `"*"` names it in a policy.
+pub fn iam_resource_formats<'a>(
+    actions: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, Vec<String>> {
+    const FORMATS: &str = "import sys, json, re\n\
+                           from cfnlint.helpers import load_resource\n\
+                           from cfnlint.data import AdditionalSpecs\n\
+                           iam = load_resource(AdditionalSpecs, 'Policies.json')\n\
+                           out = {}\n\
+                           for action in sys.argv[1:]:\n\
+                           \x20   service, _, name = action.partition(':')\n\
+                           \x20   data = iam[service]\n\
+                           \x20   types = data['Actions'][name.lower()].get('Resources', [])\n\
+                           \x20   kinds = {k.lower(): v for k, v in data.get('Resources', {}).items()}\n\
+                           \x20   out[action] = [re.sub(r'\\$\\{[^}]*\\}', '*', f).replace('.*', '*') for t in types for f in kinds.get(t.lower(), {}).get('ARNFormats', [])]\n\
+                           print(json.dumps(out))";
+    let args: Vec<&str> = actions.into_iter().collect();
+    let output = python(FORMATS, &args);
+    serde_json::from_slice(&output.stdout).expect("the IAM data as JSON")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +449,22 @@ pub struct Request<'a> {
     pub context: &'a [(&'a str, &'a str)],
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// A request that sets no tags, on a resource without tags, with other condition keys.
+    pub fn with_context(
+        action: &'a str,
+        resource: &'a str,
+        context: &'a [(&'a str, &'a str)],
+    ) -> Self {
+        Request {
+            action,
+            resource,
+            request_tags: &[],
+            resource_tags: &[],
+            context,
+        }
+    }
+
     /// The values of a condition key in this request (empty: the key is absent).
     pub fn values(&self, key: &str) -> Vec<String> {
         let key = key.to_ascii_lowercase();
@@ -411,6 +514,16 @@ impl Policy {
                 .collect(),
             params: deployment(),
         }
+    }
+
+    /// Whether an Allow statement grants `events:PutEvents` on Lifeboat's bus (its ARN is only
+    /// known once deployed).
+    pub fn publishes_on_lifeboats_bus(&self) -> bool {
+        self.statements.iter().any(|s| {
+            s["Effect"] == "Allow"
+                && strings(&s["Action"]).contains(&"events:PutEvents")
+                && s["Resource"] == serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]})
+        })
     }
 
     /// Statements whose action and resource match, conditions aside.
@@ -584,6 +697,59 @@ pub struct ExpectedAlarm {
     pub fires_at: f64,
     pub quiet_at: f64,
     pub missing_data: &'static str,
+}
+
+/// The dimensions of a task's run metrics: `Plan` (the stack's `PlanName`) and `Task`.
+pub fn plan_and_task(task: &str) -> Value {
+    serde_json::json!([
+        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
+        {"Name": "Task", "Value": task},
+    ])
+}
+
+impl ExpectedAlarm {
+    /// An alarm on a count of failures of a task's runs (namespace `Lifeboat`, `Plan` and
+    /// `Task`): any failure fires it; no run, no data, no alarm.
+    pub fn on_failures(metric: &'static str, task: &str) -> Self {
+        ExpectedAlarm {
+            namespace: lifeboat_shared::metrics::NAMESPACE,
+            metric,
+            dimensions: plan_and_task(task),
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        }
+    }
+}
+
+/// What every function's two operational alarms must do: its `AWS/Lambda` `Errors` (an
+/// invocation failed) and the depth of its failure queue (an invocation failed for good).
+pub fn function_alarms(function: &str, failures: &str) -> [ExpectedAlarm; 2] {
+    [
+        ExpectedAlarm {
+            namespace: "AWS/Lambda",
+            metric: "Errors",
+            dimensions: serde_json::json!([
+                {"Name": "FunctionName", "Value": {"Ref": function}}
+            ]),
+            statistic: "Sum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+        ExpectedAlarm {
+            namespace: "AWS/SQS",
+            metric: "ApproximateNumberOfMessagesVisible",
+            dimensions: serde_json::json!([
+                {"Name": "QueueName", "Value": {"Fn::GetAtt": [failures, "QueueName"]}}
+            ]),
+            statistic: "Maximum",
+            fires_at: 1.0,
+            quiet_at: 0.0,
+            missing_data: "notBreaching",
+        },
+    ]
 }
 
 /// An alarm's evaluation settings, resolved for one deployment.

@@ -33,9 +33,10 @@ use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, RunOutcome};
 use lifeboat_shared::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS};
 use lifeboat_tests::template::{
     ACCOUNT, BACKUP_COPY_ROLE, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request,
-    assert_gated, check_alarm, condition_holds, deployment, describe, evaluate_condition,
-    event_fixture, function, load, notifications_topic, pattern_matches, policy_statements,
-    rds_arn, resources_of_type, strings, template_path, unknown_iam_actions, wildcard,
+    assert_gated, assert_runs_like_the_copy_function, check_alarm, condition_holds, deployment,
+    describe, evaluate_condition, event_fixture, function, function_alarms, load,
+    notifications_topic, pattern_matches, policy_statements, rds_arn, resources_of_type, strings,
+    template_path, triggers, unknown_iam_actions, wildcard,
 };
 use lifeboat_tests::venv::{tool, workspace_root};
 use serde_json::Value;
@@ -850,33 +851,9 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
         "BackupCopyLagThresholdSeconds",
         backup_lag_threshold.to_string(),
     );
-    let plan_and_task = serde_json::json!([
-        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
-        {"Name": "Task", "Value": COPY_SNAPSHOTS},
-    ]);
-    let backup_plan_and_task = serde_json::json!([
-        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
-        {"Name": "Task", "Value": COPY_BACKUPS},
-    ]);
     let expected = [
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "CopiesFailed",
-            dimensions: plan_and_task.clone(),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "PrunesFailed",
-            dimensions: plan_and_task,
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
+        ExpectedAlarm::on_failures("CopiesFailed", COPY_SNAPSHOTS),
+        ExpectedAlarm::on_failures("PrunesFailed", COPY_SNAPSHOTS),
         ExpectedAlarm {
             namespace: NAMESPACE,
             metric: "CopyLagSeconds",
@@ -886,38 +863,8 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             quiet_at: lag_threshold - 1.0,
             missing_data: "breaching",
         },
-        ExpectedAlarm {
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimensions: serde_json::json!([
-                {"Name": "FunctionName", "Value": {"Ref": "CopySnapshotsFunction"}}
-            ]),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimensions: serde_json::json!([
-                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopySnapshotsFailures", "QueueName"]}}
-            ]),
-            statistic: "Maximum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
         // The AWS Backup copy (copy-backups), with the metrics `BackupReport::metrics` publishes.
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "CopyJobsFailed",
-            dimensions: backup_plan_and_task,
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
+        ExpectedAlarm::on_failures("CopyJobsFailed", COPY_BACKUPS),
         ExpectedAlarm {
             namespace: NAMESPACE,
             metric: "BackupCopyLagSeconds",
@@ -927,29 +874,18 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             quiet_at: backup_lag_threshold - 1.0,
             missing_data: "breaching",
         },
-        ExpectedAlarm {
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimensions: serde_json::json!([
-                {"Name": "FunctionName", "Value": {"Ref": "CopyBackupsFunction"}}
-            ]),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimensions: serde_json::json!([
-                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopyBackupsFailures", "QueueName"]}}
-            ]),
-            statistic: "Maximum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
     ];
+    let expected = expected
+        .into_iter()
+        .chain(function_alarms(
+            "CopySnapshotsFunction",
+            "CopySnapshotsFailures",
+        ))
+        .chain(function_alarms(
+            "CopyBackupsFunction",
+            "CopyBackupsFailures",
+        ))
+        .collect::<Vec<_>>();
     // The verification's alarms (Condition: VerifyRestore) are template_verify.rs's.
     let alarms: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
         .into_iter()
@@ -973,79 +909,34 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
 #[test]
 fn template_declares_the_backup_copy_function_as_documented() {
     let template = load("template.yaml");
-    let snapshots = &copy_function(&template)["Properties"];
-    let function = backup_function(&template);
-    let properties = &function["Properties"];
-    assert_eq!(function["Condition"], "CopyBackups");
-
-    // Runs as the snapshot copy does.
-    for key in [
-        "Runtime",
-        "Architectures",
-        "Handler",
-        "MemorySize",
-        "Timeout",
-    ] {
-        assert_eq!(properties[key], snapshots[key], "{key}");
-    }
+    assert_eq!(backup_function(&template)["Condition"], "CopyBackups");
+    // Runs as the snapshot copy does, its failures in its own queue.
+    let properties = assert_runs_like_the_copy_function(
+        &template,
+        "CopyBackupsFunction",
+        "copy-backups",
+        "CopyBackupsFailures",
+    );
     assert_eq!(
         properties["ReservedConcurrentExecutions"], 1,
         "backup copy runs must not run concurrently (one count of the copy job places)"
     );
-    assert_eq!(
-        properties["Environment"]["Variables"]["LIFEBOAT_PLAN"],
-        serde_json::json!({"Ref": "PlanUri"})
-    );
-    assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
-
-    // SAM builds the workspace binary named here, the package of the same name.
-    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(
-        function["Metadata"]["BuildProperties"]["Binary"],
-        "copy-backups"
-    );
-    let manifest =
-        std::fs::read_to_string(workspace_root().join("functions/copy-backups/Cargo.toml"))
-            .expect("functions/copy-backups/Cargo.toml");
-    assert!(manifest.contains("name = \"copy-backups\""));
 
     // Triggers: its own daily reconcile and the two AWS Backup rules on Lifeboat's bus.
-    let events = properties["Events"].as_object().expect("Events");
-    let schedules: Vec<&Value> = events
-        .values()
-        .filter(|e| e["Type"] == "Schedule")
-        .collect();
-    assert_eq!(schedules.len(), 1, "{events:?}");
+    let (schedules, rules) = triggers(properties);
     assert_eq!(
-        schedules[0]["Properties"]["Schedule"],
-        serde_json::json!({"Ref": "BackupCopyScheduleExpression"})
+        schedules,
+        [&serde_json::json!({"Ref": "BackupCopyScheduleExpression"})]
     );
-    let rules: Vec<&String> = events
-        .iter()
-        .filter(|(_, e)| e["Type"] == "EventBridgeRule")
-        .map(|(name, _)| name)
-        .collect();
-    assert_eq!(rules, ["BackupJobCompleted", "CopyJobEnded"], "{events:?}");
-    for rule in rules {
+    let names: Vec<&String> = rules.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["BackupJobCompleted", "CopyJobEnded"], "{rules:?}");
+    for (rule, rule_properties) in rules {
         assert_eq!(
-            events[rule]["Properties"]["EventBusName"],
+            rule_properties["EventBusName"],
             serde_json::json!({"Ref": "LifeboatBus"}),
             "{rule} listens on Lifeboat's bus"
         );
     }
-
-    // Failures after retries are kept, in its own queue.
-    let invoke = &properties["EventInvokeConfig"];
-    assert_eq!(invoke["MaximumRetryAttempts"], 2);
-    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
-    assert_eq!(
-        invoke["DestinationConfig"]["OnFailure"]["Destination"],
-        serde_json::json!({"Fn::GetAtt": ["CopyBackupsFailures", "Arn"]})
-    );
-    assert_eq!(
-        template["Resources"]["CopyBackupsFailures"]["Type"],
-        "AWS::SQS::Queue"
-    );
 }
 
 /// The rules' patterns, evaluated against AWS's own payloads (`events/`): a completed backup job
@@ -1140,20 +1031,6 @@ fn backup_rules_match_exactly_the_aws_backup_events_the_task_acts_on() {
     }
 }
 
-fn backup_request<'a>(
-    action: &'a str,
-    resource: &'a str,
-    context: &'a [(&'a str, &'a str)],
-) -> Request<'a> {
-    Request {
-        action,
-        resource,
-        request_tags: &[],
-        resource_tags: &[],
-        context,
-    }
-}
-
 /// Recovery point ARNs as AWS Backup names them (the service's own ARN: an AMI, an EBS snapshot,
 /// an RDS snapshot; or a backup recovery point for EFS, DynamoDB, S3, …) in `region`.
 fn recovery_points(region: &str) -> Vec<String> {
@@ -1205,15 +1082,13 @@ fn backup_copy_role_allows_what_the_backup_task_does() {
     }
     for (action, resource, context) in &allowed {
         assert!(
-            policy.allows(&backup_request(action, resource, context)),
+            policy.allows(&Request::with_context(action, resource, context)),
             "{action} on {resource} ({context:?}) must be allowed: the backup copy does it"
         );
     }
     // The run event goes to Lifeboat's bus (its ARN is only known once deployed).
     assert!(
-        policy.statements.iter().any(|s| s["Effect"] == "Allow"
-            && strings(&s["Action"]).contains(&"events:PutEvents")
-            && s["Resource"] == serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]})),
+        policy.publishes_on_lifeboats_bus(),
         "events:PutEvents on LifeboatBus"
     );
 }
@@ -1258,7 +1133,7 @@ fn backup_copy_role_passes_only_the_plans_role_and_only_to_aws_backup() {
         ),
     ] {
         assert!(
-            !policy.allows(&backup_request("iam:PassRole", role, context)),
+            !policy.allows(&Request::with_context("iam:PassRole", role, context)),
             "passing {what} ({role}, {context:?}) must be denied"
         );
     }
@@ -1288,11 +1163,11 @@ fn backup_copy_role_deletes_nothing_and_copies_only_from_the_primary_region() {
     }
     for point in recovery_points(RECOVERY) {
         assert!(
-            !policy.allows(&backup_request("backup:StartCopyJob", &point, &[])),
+            !policy.allows(&Request::with_context("backup:StartCopyJob", &point, &[])),
             "StartCopyJob of the recovery Region's {point} must be denied"
         );
     }
-    assert!(!policy.allows(&backup_request(
+    assert!(!policy.allows(&Request::with_context(
         "backup:ListRecoveryPointsByBackupVault",
         &format!("arn:aws:backup:{RECOVERY}:{ACCOUNT}:backup-vault:dr"),
         &[],
