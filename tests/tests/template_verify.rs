@@ -5,27 +5,30 @@
 //!   deployment giving only one of them is refused;
 //! - it runs like the copy functions, in the VPC, without reserved concurrency, ticking often;
 //! - its rules, on the recovery Region's default bus, evaluated against AWS's payloads in
-//!   `events/`: a verification's own RDS resources and completed AWS Backup restore tests only;
+//!   `events/`: a verification's own RDS resources and completed AWS Backup restore tests only,
+//!   each read by the task as what it acts on;
 //! - its role, *evaluated*: what a run does is allowed, with the identifiers and tags the shared
 //!   code gives what it creates and the keys it writes; restores outside Lifeboat's names or
 //!   tags, changes and deletes of anything not the plan's verify resources (a production database,
 //!   another plan's, AWS Backup's restore tests), and anything in the primary Region are not;
 //!   every action exists and names resources of the types the service authorization reference
 //!   gives it;
-//! - its alarms, evaluated over their periods: a failed verification, no verification succeeded
-//!   within `VerifySuccessWithinHours`, the function's errors and its failure queue.
+//! - its alarms, evaluated over their periods and against the metrics a finished run publishes:
+//!   a failed verification, no verification succeeded within `VerifySuccessWithinHours`, the
+//!   function's errors and its failure queue.
 
 use std::collections::BTreeSet;
 
-use lifeboat_shared::copies::{tags, target_identifier};
+use lifeboat_shared::copies::{VERIFY_IDENTIFIER_PREFIX, tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::plan::Plan;
-use lifeboat_shared::record::RunHeader;
+use lifeboat_shared::record::{Report, RunHeader};
 use lifeboat_shared::state::lease_name;
-use lifeboat_shared::tasks::{VERIFY_RESTORE, current_key};
+use lifeboat_shared::tasks::{Figures, VERIFY_RESTORE, VerifyReport, current_key};
+use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::calls::{identifiers, run_tags};
 use lifeboat_shared::verify::decide::verify_tags;
-use lifeboat_shared::verify::run::VerifyRun;
+use lifeboat_shared::verify::run::{Verdict, VerifyRun};
 use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request, STATE_BUCKET,
     VERIFY_SECURITY_GROUPS, VERIFY_SUBNETS, assert_gated, assert_runs_like_the_copy_function,
@@ -298,6 +301,7 @@ fn verify_rules_match_only_verifications_and_completed_restore_tests() {
     let prefix = rds_rule["detail"]["SourceIdentifier"][0]["prefix"]
         .as_str()
         .expect("a prefix match on detail.SourceIdentifier");
+    assert_eq!(prefix, VERIFY_IDENTIFIER_PREFIX);
     let run = Run::new();
     for id in [&run.instance, &run.cluster] {
         assert!(id.starts_with(prefix), "{id} does not begin with {prefix}");
@@ -378,6 +382,22 @@ fn verify_rules_match_only_verifications_and_completed_restore_tests() {
             by_backup_rule,
             "{what}: RestoreTestCompleted {backup_rule}"
         );
+        // What reaches the function is what the task acts on, not what it ignores.
+        if by_rds_rule || by_backup_rule {
+            let trigger = Trigger::from_event(&event).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let acted_on = match &trigger {
+                Trigger::VerificationResourceChanged { .. } => by_rds_rule,
+                Trigger::RestoreJobCompleted {
+                    restore_testing_plan_arn,
+                    ..
+                } => by_backup_rule && restore_testing_plan_arn.is_some(),
+                _ => false,
+            };
+            assert!(
+                acted_on,
+                "{what} reaches the function but reads as {trigger:?}"
+            );
+        }
     }
 }
 
@@ -499,8 +519,12 @@ fn verify_role_allows_what_a_verification_does() {
             lease_name(ACCOUNT, &run.plan.recovery_region, &task)
         )
     });
+    // The run's saved summary and a restore test's saved run (store.rs in the task).
+    let job_prefix = format!("verify/{PLAN}/{}/", run.job);
     let mut keys = vec![
         current_key(PLAN, &run.job),
+        format!("{job_prefix}last.json"),
+        format!("{job_prefix}restore-tests/D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60.json"),
         format!("{}.json", header.key_stem()),
         format!("{}.md", header.key_stem()),
         header.latest_key(),
@@ -523,7 +547,9 @@ fn verify_role_allows_what_a_verification_does() {
     )));
     // A missing run in progress reads as absent (404), not forbidden: ListBucket on its prefix.
     let current = current_key(PLAN, &run.job);
-    for prefix in [current.as_str(), &format!("verify/{PLAN}/")] {
+    // And the restore tests in progress are listed under their prefix.
+    let restore_tests = format!("{job_prefix}restore-tests/");
+    for prefix in [current.as_str(), &restore_tests, &format!("verify/{PLAN}/")] {
         assert!(
             policy.allows(&Request::with_context(
                 "s3:ListBucket",
@@ -1016,4 +1042,84 @@ fn verify_alarms_watch_failed_and_missing_verifications_errors_and_the_queue() {
     );
     assert_eq!(week.window(), 604_800, "the bound follows the parameter");
     assert!(!week.fires(&hourly(168, &[(150, 1.0)])));
+}
+
+/// The alarms watch what a finished run publishes (`VerifyReport::metrics`, as Embedded Metric
+/// Format): the metric in the alarm's namespace, under exactly the alarm's dimensions (the
+/// per-plan rollup), with the plan's and the task's names; a failed run's values fire the
+/// failure alarm and breach the success one, a verified run's do neither.
+#[test]
+fn verify_alarms_watch_the_metrics_a_verification_publishes() {
+    let template = load("template.yaml");
+    let mut params = deployment();
+    params.insert("VerifySuccessWithinHours", "48".into());
+    let run = Run::new();
+    for (verdict, failure_alarm_fires, success_alarm_fires) in [
+        (Verdict::Failed, true, true),
+        (Verdict::Verified, false, false),
+    ] {
+        let header = run.header();
+        let report = VerifyReport {
+            verification: VerifyRun::start(&header.run_id, PLAN, &run.job, header.started_at),
+            run: header,
+            job: run.job.clone(),
+            verdict: Some(verdict),
+            figures: Figures::default(),
+            recorded: false,
+        };
+        let documents: Vec<Value> = report
+            .metrics()
+            .iter()
+            .map(|set| serde_json::from_str(&set.to_emf(0)).expect("EMF is JSON"))
+            .collect();
+        for (name, fires) in [
+            ("VerificationFailedAlarm", failure_alarm_fires),
+            ("NoVerificationSucceededAlarm", success_alarm_fires),
+        ] {
+            let properties = &template["Resources"][name]["Properties"];
+            let metric = properties["MetricName"].as_str().expect("MetricName");
+            let dimensions: Vec<&str> = properties["Dimensions"]
+                .as_array()
+                .expect("Dimensions")
+                .iter()
+                .map(|d| d["Name"].as_str().expect("a dimension name"))
+                .collect();
+            let published: Vec<f64> = documents
+                .iter()
+                .filter(|doc| {
+                    let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+                    declared["Namespace"] == properties["Namespace"]
+                        && declared["Metrics"]
+                            .as_array()
+                            .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
+                        && declared["Dimensions"]
+                            .as_array()
+                            .is_some_and(|sets| sets.contains(&serde_json::json!(dimensions)))
+                })
+                .map(|doc| {
+                    for dimension in properties["Dimensions"].as_array().expect("Dimensions") {
+                        let key = dimension["Name"].as_str().expect("name");
+                        assert_eq!(
+                            resolve(&dimension["Value"], &params),
+                            [doc[key].as_str().expect("a dimension value")],
+                            "{name}: dimension {key}"
+                        );
+                    }
+                    doc[metric].as_f64().expect("a value")
+                })
+                .collect();
+            assert_eq!(
+                published.len(),
+                1,
+                "{verdict:?}: {metric} under {dimensions:?} in {documents:?}"
+            );
+            let alarm = Alarm::of(properties, &params);
+            assert_eq!(
+                alarm.fires_at(published[0]),
+                fires,
+                "{name} after a {verdict:?} run ({metric} = {})",
+                published[0]
+            );
+        }
+    }
 }
