@@ -10,6 +10,8 @@
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
 //! - [`lambda`]: a Lambda binary run as Lambda runs it, against a Runtime API stand-in.
 //! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
+//! - [`template`]: the deployable templates read offline (cfn-lint's loader) and evaluated: IAM
+//!   policies, event patterns, conditions and alarms, for one deployment's values.
 //! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus, AWS
 //!   Backup vaults and recovery points, and the emulator's control API for Backup job states and
 //!   for restores held in `creating`.
@@ -18,6 +20,7 @@ pub mod databases;
 pub mod emulator;
 pub mod lambda;
 pub mod proxy;
+pub mod template;
 pub mod venv;
 pub mod world;
 

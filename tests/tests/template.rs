@@ -21,15 +21,23 @@
 //!
 //! The templates are parsed with cfn-lint's own YAML loader (it understands `!Ref`, `!Sub`,
 //! `!GetAtt` and turns them into their `Ref` / `Fn::*` JSON form), so no YAML crate is needed.
+//! The loader, the evaluators and the deployment's values are `lifeboat_tests::template`, which
+//! the verification's template tests (`template_verify.rs`) use too.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::collections::BTreeSet;
+use std::process::Command;
 
 use lifeboat_shared::copy::model::{tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, RunOutcome};
 use lifeboat_shared::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS};
+use lifeboat_tests::template::{
+    ACCOUNT, BACKUP_COPY_ROLE, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request,
+    assert_gated, assert_runs_like_the_copy_function, check_alarm, condition_holds, deployment,
+    describe, evaluate_condition, event_fixture, function, function_alarms, load,
+    notifications_topic, pattern_matches, policy_statements, rds_arn, resources_of_type, strings,
+    template_path, triggers, unknown_iam_actions, wildcard,
+};
 use lifeboat_tests::venv::{tool, workspace_root};
 use serde_json::Value;
 
@@ -41,55 +49,6 @@ const SNAPSHOT_CREATED_EVENT_IDS: [&str; 4] = [
     "RDS-EVENT-0169",
 ];
 
-fn template_path(name: &str) -> PathBuf {
-    workspace_root().join(name)
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Runs a Python snippet with the virtualenv's interpreter (where cfn-lint is installed).
-fn python(snippet: &str, args: &[&str]) -> Output {
-    let output = Command::new(tool("python"))
-        .arg("-c")
-        .arg(snippet)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the virtualenv's python: {e}"));
-    assert!(
-        output.status.success(),
-        "python snippet failed: {}",
-        describe(&output)
-    );
-    output
-}
-
-/// A template as JSON, through cfn-lint's loader (short tags become `Ref` / `Fn::*`).
-fn load(name: &str) -> Value {
-    const DECODE: &str = "from cfnlint.decode import decode; import json,sys\n\
-                          t,errors=decode(sys.argv[1])\n\
-                          if t is None: sys.exit('\\n'.join(map(str, errors)))\n\
-                          print(json.dumps(t, default=str))";
-    let path = template_path(name);
-    let output = python(DECODE, &[path.to_str().expect("UTF-8 path")]);
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{name}: the loader printed no JSON: {e}"))
-}
-
-fn strings(value: &Value) -> Vec<&str> {
-    match value {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn copy_function(template: &Value) -> &Value {
     function(template, "CopySnapshotsFunction")
 }
@@ -98,34 +57,8 @@ fn backup_function(template: &Value) -> &Value {
     function(template, "CopyBackupsFunction")
 }
 
-fn function<'a>(template: &'a Value, name: &str) -> &'a Value {
-    let function = &template["Resources"][name];
-    assert_eq!(
-        function["Type"], "AWS::Serverless::Function",
-        "{name} is missing or not a SAM function"
-    );
-    function
-}
-
-/// An event of `events/`, as AWS delivers it.
-fn event_fixture(name: &str) -> Value {
-    let path = workspace_root().join("events").join(name);
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Every statement of the function's inline policies.
-fn policy_statements(function: &Value) -> Vec<&Value> {
-    let policies = function["Properties"]["Policies"]
-        .as_array()
-        .expect("Policies is a list");
-    policies
-        .iter()
-        .filter_map(|policy| policy["Statement"].as_array())
-        .flatten()
-        .collect()
+fn copy_policy() -> Policy {
+    Policy::of_function("CopySnapshotsFunction")
 }
 
 #[test]
@@ -229,9 +162,11 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
     let forwarder = load("forwarder.yaml");
     let forward_rules = resources_of_type(&forwarder, "AWS::Events::Rule");
 
-    // Every event rule of every function listens on Lifeboat's bus, where only forwarded events
-    // arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder would
-    // starve the function, a wider one would forward events nobody reads).
+    // Every event rule of the copy functions listens on Lifeboat's bus, where only forwarded
+    // events arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder
+    // would starve the function, a wider one would forward events nobody reads). The
+    // verification's rules listen to this Region's own events on its default bus, and nothing
+    // forwards to them (template_verify.rs).
     let mut covered = Vec::new();
     for (name, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
         for (event_name, event) in resource["Properties"]["Events"]
@@ -239,6 +174,18 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
             .expect("Events")
         {
             if event["Type"] != "EventBridgeRule" {
+                continue;
+            }
+            if name == "VerifyRestoreFunction" && event["Properties"].get("EventBusName").is_none()
+            {
+                let listened = &event["Properties"]["Pattern"];
+                assert!(
+                    forward_rules
+                        .iter()
+                        .all(|(_, rule)| &rule["Properties"]["EventPattern"] != listened),
+                    "{name}.{event_name} listens to the recovery Region's own events: \
+                     forwarder.yaml must not forward them"
+                );
                 continue;
             }
             assert_eq!(
@@ -395,13 +342,6 @@ fn check_sub(text: &str, known: &BTreeSet<String>, unknown: &mut Vec<String>) {
 /// cfn-lint ships; wildcards such as `kms:ReEncrypt*` must match at least one action.
 #[test]
 fn every_iam_action_exists() {
-    const CHECK: &str = "import sys, fnmatch\n\
-                         from cfnlint.helpers import load_resource\n\
-                         from cfnlint.data import AdditionalSpecs\n\
-                         iam = load_resource(AdditionalSpecs, 'Policies.json')\n\
-                         for action in sys.argv[1:]:\n\
-                         \x20   service, _, name = action.partition(':')\n\
-                         \x20   if not fnmatch.filter(iam.get(service, {}).get('Actions', {}), name.lower()): print(action)";
     let template = load("template.yaml");
     let forwarder = load("forwarder.yaml");
     let mut actions = BTreeSet::new();
@@ -426,11 +366,9 @@ fn every_iam_action_exists() {
         actions.len() > 10,
         "found too few actions to be checking the right thing: {actions:?}"
     );
-    let args: Vec<&str> = actions.iter().map(String::as_str).collect();
-    let output = python(CHECK, &args);
-    let unknown = String::from_utf8_lossy(&output.stdout);
+    let unknown = unknown_iam_actions(actions.iter().map(String::as_str));
     assert!(
-        unknown.trim().is_empty(),
+        unknown.is_empty(),
         "IAM actions that do not exist:\n{unknown}"
     );
 }
@@ -438,271 +376,6 @@ fn every_iam_action_exists() {
 // ---------------------------------------------------------------------------------------------
 // Evaluating the templates: parameters, IAM statements, event patterns, conditions.
 // ---------------------------------------------------------------------------------------------
-
-const ACCOUNT: &str = "111122223333";
-const PRIMARY: &str = "us-west-2";
-const RECOVERY: &str = "us-east-2";
-const PLAN: &str = "tracking";
-/// The plan's `[[copy.backup]]` iam_role, as the deployment passes it in `BackupCopyRoleArn`.
-const BACKUP_COPY_ROLE: &str =
-    "arn:aws:iam::111122223333:role/service-role/AWSBackupDefaultServiceRole";
-
-/// The values a deployment of `examples/tracking.toml` gives the parameters and pseudo parameters.
-fn deployment() -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("AWS::AccountId", ACCOUNT.to_owned()),
-        ("AWS::Region", RECOVERY.to_owned()),
-        ("AWS::Partition", "aws".to_owned()),
-        ("PlanName", PLAN.to_owned()),
-        ("PrimaryRegion", PRIMARY.to_owned()),
-        ("StateBucketName", "tracking-dr-state".to_owned()),
-        ("PlanUri", "s3://tracking-dr-state/plan.toml".to_owned()),
-        ("EventBusName", "lifeboat".to_owned()),
-        ("BackupCopyRoleArn", BACKUP_COPY_ROLE.to_owned()),
-    ])
-}
-
-/// The strings a template value stands for once deployed. `Ref`s to parameters and `${...}` in
-/// `Fn::Sub` take the deployment's values; what only exists once deployed (a resource's `Ref` or
-/// attribute, other intrinsics) becomes a `<placeholder>` that matches no real ARN.
-fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().flat_map(|v| resolve(v, params)).collect(),
-        Value::Object(map) if map.len() == 1 => {
-            let (function, argument) = map.iter().next().expect("one entry");
-            match (function.as_str(), argument) {
-                ("Ref", Value::String(name)) => vec![
-                    params
-                        .get(name.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| format!("<{name}>")),
-                ],
-                ("Fn::Sub", Value::String(text)) => {
-                    vec![substitute(text, params, &BTreeMap::new())]
-                }
-                ("Fn::Sub", Value::Array(parts)) => {
-                    let text = parts[0].as_str().expect("Fn::Sub text");
-                    let variables: BTreeMap<String, String> = parts
-                        .get(1)
-                        .and_then(Value::as_object)
-                        .map(|vars| {
-                            vars.iter()
-                                .map(|(k, v)| (k.clone(), resolve(v, params).join(",")))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    vec![substitute(text, params, &variables)]
-                }
-                (other, _) => vec![format!("<{other}>")],
-            }
-        }
-        other => vec![other.to_string()],
-    }
-}
-
-fn substitute(
-    text: &str,
-    params: &BTreeMap<&str, String>,
-    variables: &BTreeMap<String, String>,
-) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').expect("closed ${");
-        let name = &after[..end];
-        match (variables.get(name), params.get(name)) {
-            (Some(value), _) | (None, Some(value)) => out.push_str(value),
-            (None, None) => out.push_str(&format!("<{name}>")),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// IAM's wildcard match: `*` any run of characters, `?` one character.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    // matches[j]: pattern[..i] matches text[..j]
-    let mut matches = vec![false; t.len() + 1];
-    matches[0] = true;
-    for &pc in &p {
-        let mut next = vec![false; t.len() + 1];
-        if pc == '*' {
-            let mut seen = false;
-            for j in 0..=t.len() {
-                seen |= matches[j];
-                next[j] = seen;
-            }
-        } else {
-            for j in 1..=t.len() {
-                next[j] = matches[j - 1] && (pc == '?' || pc == t[j - 1]);
-            }
-        }
-        matches = next;
-    }
-    matches[t.len()]
-}
-
-/// One API request as IAM authorises it: an action on a resource, with the tags the request sets
-/// and the tags the resource already carries.
-struct Request<'a> {
-    action: &'a str,
-    resource: &'a str,
-    request_tags: &'a [(&'a str, &'a str)],
-    resource_tags: &'a [(&'a str, &'a str)],
-    /// Other condition keys of the request and their values (`iam:PassedToService`, …).
-    context: &'a [(&'a str, &'a str)],
-}
-
-impl Request<'_> {
-    /// The values of a condition key in this request (empty: the key is absent).
-    fn values(&self, key: &str) -> Vec<String> {
-        let key = key.to_ascii_lowercase();
-        let tag = |tags: &[(&str, &str)], name: &str| -> Vec<String> {
-            tags.iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.to_string())
-                .collect()
-        };
-        if let Some(name) = key.strip_prefix("aws:requesttag/") {
-            tag(self.request_tags, name)
-        } else if let Some(name) = key
-            .strip_prefix("aws:resourcetag/")
-            .or_else(|| key.strip_prefix("rds:snapshot-tag/"))
-            .or_else(|| key.strip_prefix("rds:cluster-snapshot-tag/"))
-        {
-            tag(self.resource_tags, name)
-        } else if key == "aws:tagkeys" {
-            self.request_tags
-                .iter()
-                .map(|(k, _)| k.to_string())
-                .collect()
-        } else {
-            self.context
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(&key))
-                .map(|(_, v)| v.to_string())
-                .collect()
-        }
-    }
-}
-
-/// An identity policy's statements, resolved for one deployment.
-struct Policy {
-    statements: Vec<Value>,
-    params: BTreeMap<&'static str, String>,
-}
-
-impl Policy {
-    fn of_copy_function() -> Self {
-        Policy::of_function("CopySnapshotsFunction")
-    }
-
-    fn of_function(name: &str) -> Self {
-        let template = load("template.yaml");
-        Policy {
-            statements: policy_statements(function(&template, name))
-                .into_iter()
-                .cloned()
-                .collect(),
-            params: deployment(),
-        }
-    }
-
-    /// Statements whose action and resource match, conditions aside.
-    fn matching(&self, action: &str, resource: &str) -> Vec<&Value> {
-        self.statements
-            .iter()
-            .filter(|statement| {
-                for unsupported in ["NotAction", "NotResource", "NotPrincipal"] {
-                    assert!(
-                        statement.get(unsupported).is_none(),
-                        "the evaluator does not handle {unsupported}: {statement}"
-                    );
-                }
-                let actions = resolve(&statement["Action"], &self.params);
-                let resources = resolve(&statement["Resource"], &self.params);
-                actions
-                    .iter()
-                    .any(|a| wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
-                    && resources.iter().any(|r| wildcard(r, resource))
-            })
-            .collect()
-    }
-
-    /// IAM's decision for an identity policy: an explicit deny wins, else any allow.
-    fn allows(&self, request: &Request) -> bool {
-        let applying: Vec<&Value> = self
-            .matching(request.action, request.resource)
-            .into_iter()
-            .filter(|s| self.conditions_hold(s, request))
-            .collect();
-        !applying.iter().any(|s| s["Effect"] == "Deny")
-            && applying.iter().any(|s| s["Effect"] == "Allow")
-    }
-
-    /// Every operator of a statement's `Condition` holds (AND), every key of an operator holds
-    /// (AND), a key holds when the request's value matches any of the listed values (OR).
-    fn conditions_hold(&self, statement: &Value, request: &Request) -> bool {
-        let Some(condition) = statement.get("Condition") else {
-            return true;
-        };
-        condition
-            .as_object()
-            .expect("Condition is a map")
-            .iter()
-            .all(|(operator, keys)| {
-                keys.as_object()
-                    .expect("condition operator maps keys to values")
-                    .iter()
-                    .all(|(key, expected)| {
-                        let expected = resolve(expected, &self.params);
-                        evaluate_condition(operator, &request.values(key), &expected)
-                    })
-            })
-    }
-}
-
-fn evaluate_condition(operator: &str, actual: &[String], expected: &[String]) -> bool {
-    let (operator, if_exists) = match operator.strip_suffix("IfExists") {
-        Some(base) => (base, true),
-        None => (operator, false),
-    };
-    if operator == "Null" {
-        let wants_absent = expected.iter().any(|e| e == "true");
-        return actual.is_empty() == wants_absent;
-    }
-    let (set, operator) = if let Some(op) = operator.strip_prefix("ForAllValues:") {
-        ("all", op)
-    } else if let Some(op) = operator.strip_prefix("ForAnyValue:") {
-        ("any", op)
-    } else {
-        ("single", operator)
-    };
-    let (negated, test): (bool, fn(&str, &str) -> bool) = match operator {
-        "StringEquals" | "ArnEquals" => (false, |e, a| e == a),
-        "StringNotEquals" | "ArnNotEquals" => (true, |e, a| e == a),
-        "StringEqualsIgnoreCase" => (false, |e, a| e.eq_ignore_ascii_case(a)),
-        "StringLike" | "ArnLike" => (false, wildcard),
-        "StringNotLike" | "ArnNotLike" => (true, wildcard),
-        other => panic!("the evaluator does not handle the condition operator {other}"),
-    };
-    let matches = |value: &String| expected.iter().any(|e| test(e, value));
-    match set {
-        "all" => actual.iter().all(|v| matches(v) != negated),
-        "any" => actual.iter().any(|v| matches(v) != negated),
-        _ if actual.is_empty() => if_exists || negated,
-        _ => actual.iter().any(|v| matches(v) != negated),
-    }
-}
-
-fn rds_arn(region: &str, kind: &str, name: &str) -> String {
-    format!("arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}")
-}
 
 #[test]
 fn iam_evaluator_matches_like_iam() {
@@ -766,7 +439,7 @@ fn iam_evaluator_matches_like_iam() {
 /// as AddTagsToResource on the new copy), name an option group, prune its own copy.
 #[test]
 fn copy_role_allows_what_the_copy_task_does() {
-    let policy = Policy::of_copy_function();
+    let policy = copy_policy();
     let plan_tag = [(tags::PLAN, PLAN)];
     for (kind, copy_action, delete_action, source_id) in [
         (
@@ -822,7 +495,7 @@ fn copy_role_allows_what_the_copy_task_does() {
 /// Copies only under Lifeboat's names in the recovery Region, and only tagged as this plan's.
 #[test]
 fn copy_role_creates_copies_only_under_lifeboat_names_tagged_with_its_plan() {
-    let policy = Policy::of_copy_function();
+    let policy = copy_policy();
     let target = rds_arn(RECOVERY, "snapshot", "lifeboat-x");
     for (what, resource, request_tags) in [
         ("an untagged copy", target.as_str(), &[][..]),
@@ -863,7 +536,7 @@ fn copy_role_creates_copies_only_under_lifeboat_names_tagged_with_its_plan() {
 /// Pruning can't reach a hand-made snapshot, another plan's copy, or the primary Region.
 #[test]
 fn copy_role_deletes_only_its_own_plans_copies_in_the_recovery_region() {
-    let policy = Policy::of_copy_function();
+    let policy = copy_policy();
     for (kind, action) in [
         ("snapshot", "rds:DeleteDBSnapshot"),
         ("cluster-snapshot", "rds:DeleteDBClusterSnapshot"),
@@ -922,7 +595,7 @@ fn copy_role_deletes_only_its_own_plans_copies_in_the_recovery_region() {
 /// Tagging could otherwise make anything look like the plan's copy, and so deletable.
 #[test]
 fn copy_role_tags_nothing_in_the_primary_region_nor_what_is_not_its_own() {
-    let policy = Policy::of_copy_function();
+    let policy = copy_policy();
     let plan_tag = [(tags::PLAN, PLAN)];
     for arn in [
         rds_arn(PRIMARY, "snapshot", "lifeboat-x"),
@@ -976,68 +649,6 @@ fn copy_role_tags_nothing_in_the_primary_region_nor_what_is_not_its_own() {
     }
 }
 
-/// EventBridge's pattern matching, for the pattern features Lifeboat's rules may use.
-fn pattern_matches(pattern: &Value, event: &Value) -> bool {
-    pattern
-        .as_object()
-        .expect("an event pattern is a map")
-        .iter()
-        .all(|(field, wanted)| {
-            let actual = event.get(field);
-            match wanted {
-                Value::Object(_) => {
-                    actual.is_some_and(|a| a.is_object() && pattern_matches(wanted, a))
-                }
-                Value::Array(alternatives) => alternatives
-                    .iter()
-                    .any(|alternative| field_matches(alternative, actual)),
-                other => panic!("pattern field {field} is neither a map nor a list: {other}"),
-            }
-        })
-}
-
-fn field_matches(alternative: &Value, actual: Option<&Value>) -> bool {
-    let values: Vec<&Value> = match actual {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(value) => vec![value],
-    };
-    match alternative {
-        Value::Object(matcher) => {
-            let (kind, argument) = matcher.iter().next().expect("a content filter");
-            let text = |v: &&Value| v.as_str().map(str::to_owned);
-            match kind.as_str() {
-                "exists" => argument.as_bool() == Some(actual.is_some()),
-                "prefix" => values
-                    .iter()
-                    .filter_map(text)
-                    .any(|v| v.starts_with(argument.as_str().unwrap_or_default())),
-                "suffix" => values
-                    .iter()
-                    .filter_map(text)
-                    .any(|v| v.ends_with(argument.as_str().unwrap_or_default())),
-                "equals-ignore-case" => values
-                    .iter()
-                    .filter_map(text)
-                    .any(|v| v.eq_ignore_ascii_case(argument.as_str().unwrap_or_default())),
-                "wildcard" => values
-                    .iter()
-                    .filter_map(text)
-                    .any(|v| wildcard(argument.as_str().unwrap_or_default(), &v)),
-                "anything-but" => {
-                    let excluded: Vec<&Value> = match argument {
-                        Value::Array(items) => items.iter().collect(),
-                        other => vec![other],
-                    };
-                    !values.is_empty() && values.iter().all(|v| !excluded.contains(v))
-                }
-                other => panic!("the pattern evaluator does not handle {other}"),
-            }
-        }
-        literal => values.contains(&literal),
-    }
-}
-
 /// A `Lifeboat Run Finished` event as `record::publish` puts it on the bus.
 fn run_finished_event(outcome: RunOutcome) -> Value {
     serde_json::json!({
@@ -1060,40 +671,6 @@ fn run_finished_event(outcome: RunOutcome) -> Value {
             "report": {"bucket": "tracking-dr-state", "json": "runs/tracking/copy-snapshots/latest.json"},
         },
     })
-}
-
-fn resources_of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
-    template["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == kind)
-        .collect()
-}
-
-/// The notifications topic: the one the failed-run rule and the alarms send to.
-fn notifications_topic(template: &Value) -> &str {
-    let topics = resources_of_type(template, "AWS::SNS::Topic");
-    assert_eq!(topics.len(), 1, "one notifications topic: {topics:?}");
-    topics[0].0
-}
-
-/// Evaluates `Conditions` (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`).
-fn condition_holds(template: &Value, condition: &Value, params: &BTreeMap<&str, String>) -> bool {
-    let map = condition.as_object().expect("a condition is a function");
-    let (function, argument) = map.iter().next().expect("one function");
-    let list = || argument.as_array().expect("a list of arguments");
-    match function.as_str() {
-        "Fn::Equals" => resolve(&list()[0], params) == resolve(&list()[1], params),
-        "Fn::Not" => !condition_holds(template, &list()[0], params),
-        "Fn::And" => list().iter().all(|c| condition_holds(template, c, params)),
-        "Fn::Or" => list().iter().any(|c| condition_holds(template, c, params)),
-        "Condition" => {
-            let name = argument.as_str().expect("condition name");
-            condition_holds(template, &template["Conditions"][name], params)
-        }
-        other => panic!("the condition evaluator does not handle {other}"),
-    }
 }
 
 /// Failed and partial runs reach the topic, successful ones do not; EventBridge may publish to
@@ -1255,37 +832,6 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
     );
 }
 
-/// One alarm, found by its metric, with what it must do.
-struct ExpectedAlarm {
-    namespace: &'static str,
-    metric: &'static str,
-    dimensions: Value,
-    statistic: &'static str,
-    /// A value that must fire the alarm and one that must not.
-    fires_at: f64,
-    quiet_at: f64,
-    missing_data: &'static str,
-}
-
-fn alarm_fires(alarm: &Value, value: f64, params: &BTreeMap<&str, String>) -> bool {
-    let threshold: f64 = match &alarm["Threshold"] {
-        Value::Number(n) => n.as_f64().expect("a number"),
-        other => resolve(other, params)[0]
-            .parse()
-            .unwrap_or_else(|e| panic!("threshold {other}: {e}")),
-    };
-    match alarm["ComparisonOperator"]
-        .as_str()
-        .expect("ComparisonOperator")
-    {
-        "GreaterThanThreshold" => value > threshold,
-        "GreaterThanOrEqualToThreshold" => value >= threshold,
-        "LessThanThreshold" => value < threshold,
-        "LessThanOrEqualToThreshold" => value <= threshold,
-        other => panic!("unexpected comparison {other}"),
-    }
-}
-
 #[test]
 fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
     let template = load("template.yaml");
@@ -1305,33 +851,9 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
         "BackupCopyLagThresholdSeconds",
         backup_lag_threshold.to_string(),
     );
-    let plan_and_task = serde_json::json!([
-        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
-        {"Name": "Task", "Value": COPY_SNAPSHOTS},
-    ]);
-    let backup_plan_and_task = serde_json::json!([
-        {"Name": "Plan", "Value": {"Ref": "PlanName"}},
-        {"Name": "Task", "Value": COPY_BACKUPS},
-    ]);
     let expected = [
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "CopiesFailed",
-            dimensions: plan_and_task.clone(),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "PrunesFailed",
-            dimensions: plan_and_task,
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
+        ExpectedAlarm::on_failures("CopiesFailed", COPY_SNAPSHOTS),
+        ExpectedAlarm::on_failures("PrunesFailed", COPY_SNAPSHOTS),
         ExpectedAlarm {
             namespace: NAMESPACE,
             metric: "CopyLagSeconds",
@@ -1341,38 +863,8 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             quiet_at: lag_threshold - 1.0,
             missing_data: "breaching",
         },
-        ExpectedAlarm {
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimensions: serde_json::json!([
-                {"Name": "FunctionName", "Value": {"Ref": "CopySnapshotsFunction"}}
-            ]),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimensions: serde_json::json!([
-                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopySnapshotsFailures", "QueueName"]}}
-            ]),
-            statistic: "Maximum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
         // The AWS Backup copy (copy-backups), with the metrics `BackupReport::metrics` publishes.
-        ExpectedAlarm {
-            namespace: NAMESPACE,
-            metric: "CopyJobsFailed",
-            dimensions: backup_plan_and_task,
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
+        ExpectedAlarm::on_failures("CopyJobsFailed", COPY_BACKUPS),
         ExpectedAlarm {
             namespace: NAMESPACE,
             metric: "BackupCopyLagSeconds",
@@ -1382,30 +874,23 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             quiet_at: backup_lag_threshold - 1.0,
             missing_data: "breaching",
         },
-        ExpectedAlarm {
-            namespace: "AWS/Lambda",
-            metric: "Errors",
-            dimensions: serde_json::json!([
-                {"Name": "FunctionName", "Value": {"Ref": "CopyBackupsFunction"}}
-            ]),
-            statistic: "Sum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
-        ExpectedAlarm {
-            namespace: "AWS/SQS",
-            metric: "ApproximateNumberOfMessagesVisible",
-            dimensions: serde_json::json!([
-                {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CopyBackupsFailures", "QueueName"]}}
-            ]),
-            statistic: "Maximum",
-            fires_at: 1.0,
-            quiet_at: 0.0,
-            missing_data: "notBreaching",
-        },
     ];
-    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    let expected = expected
+        .into_iter()
+        .chain(function_alarms(
+            "CopySnapshotsFunction",
+            "CopySnapshotsFailures",
+        ))
+        .chain(function_alarms(
+            "CopyBackupsFunction",
+            "CopyBackupsFailures",
+        ))
+        .collect::<Vec<_>>();
+    // The verification's alarms (Condition: VerifyRestore) are template_verify.rs's.
+    let alarms: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, alarm)| alarm["Condition"] != "VerifyRestore")
+        .collect();
     assert_eq!(
         alarms.len(),
         expected.len(),
@@ -1413,61 +898,7 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
         alarms.iter().map(|(name, _)| name).collect::<Vec<_>>()
     );
     for want in expected {
-        let found: Vec<&Value> = alarms
-            .iter()
-            .map(|(_, a)| &a["Properties"])
-            .filter(|a| {
-                a["Namespace"] == want.namespace
-                    && a["MetricName"] == want.metric
-                    && a["Dimensions"] == want.dimensions
-            })
-            .collect();
-        let what = format!("{}/{} {}", want.namespace, want.metric, want.dimensions);
-        assert_eq!(found.len(), 1, "one alarm on {what}");
-        let alarm = found[0];
-        assert_eq!(alarm["Dimensions"], want.dimensions, "{what}: dimensions");
-        assert_eq!(alarm["Statistic"], want.statistic, "{what}: statistic");
-        assert!(
-            alarm_fires(alarm, want.fires_at, &params),
-            "{what}: must fire at {}",
-            want.fires_at
-        );
-        assert!(
-            !alarm_fires(alarm, want.quiet_at, &params),
-            "{what}: must stay quiet at {}",
-            want.quiet_at
-        );
-        assert_eq!(
-            alarm["TreatMissingData"], want.missing_data,
-            "{what}: missing data"
-        );
-        assert!(
-            alarm["AlarmActions"]
-                .as_array()
-                .is_some_and(|a| a.contains(&serde_json::json!({"Ref": topic}))),
-            "{what}: the alarm must notify the topic {topic}"
-        );
-        assert_ne!(alarm["ActionsEnabled"], false, "{what}: actions disabled");
-
-        // Periods CloudWatch accepts: a multiple of 60 s; Period x EvaluationPeriods at most 7
-        // days, and at most 1 day when the period is under an hour.
-        let period = alarm["Period"].as_u64().expect("a numeric Period");
-        let evaluations = alarm["EvaluationPeriods"]
-            .as_u64()
-            .expect("EvaluationPeriods");
-        assert_eq!(period % 60, 0, "{what}: period {period}");
-        let window = period * evaluations;
-        assert!(
-            window <= 604_800 && (period >= 3600 || window <= 86_400),
-            "{what}: {period} s x {evaluations} is longer than CloudWatch allows"
-        );
-        if want.missing_data == "breaching" {
-            assert!(
-                window >= 86_400,
-                "{what}: a {window} s window holds no daily run half of the time, and missing \
-                 data is breaching"
-            );
-        }
+        check_alarm(&alarms, &want, topic, &params);
     }
 }
 
@@ -1478,79 +909,34 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
 #[test]
 fn template_declares_the_backup_copy_function_as_documented() {
     let template = load("template.yaml");
-    let snapshots = &copy_function(&template)["Properties"];
-    let function = backup_function(&template);
-    let properties = &function["Properties"];
-    assert_eq!(function["Condition"], "CopyBackups");
-
-    // Runs as the snapshot copy does.
-    for key in [
-        "Runtime",
-        "Architectures",
-        "Handler",
-        "MemorySize",
-        "Timeout",
-    ] {
-        assert_eq!(properties[key], snapshots[key], "{key}");
-    }
+    assert_eq!(backup_function(&template)["Condition"], "CopyBackups");
+    // Runs as the snapshot copy does, its failures in its own queue.
+    let properties = assert_runs_like_the_copy_function(
+        &template,
+        "CopyBackupsFunction",
+        "copy-backups",
+        "CopyBackupsFailures",
+    );
     assert_eq!(
         properties["ReservedConcurrentExecutions"], 1,
         "backup copy runs must not run concurrently (one count of the copy job places)"
     );
-    assert_eq!(
-        properties["Environment"]["Variables"]["LIFEBOAT_PLAN"],
-        serde_json::json!({"Ref": "PlanUri"})
-    );
-    assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
-
-    // SAM builds the workspace binary named here, the package of the same name.
-    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(
-        function["Metadata"]["BuildProperties"]["Binary"],
-        "copy-backups"
-    );
-    let manifest =
-        std::fs::read_to_string(workspace_root().join("functions/copy-backups/Cargo.toml"))
-            .expect("functions/copy-backups/Cargo.toml");
-    assert!(manifest.contains("name = \"copy-backups\""));
 
     // Triggers: its own daily reconcile and the two AWS Backup rules on Lifeboat's bus.
-    let events = properties["Events"].as_object().expect("Events");
-    let schedules: Vec<&Value> = events
-        .values()
-        .filter(|e| e["Type"] == "Schedule")
-        .collect();
-    assert_eq!(schedules.len(), 1, "{events:?}");
+    let (schedules, rules) = triggers(properties);
     assert_eq!(
-        schedules[0]["Properties"]["Schedule"],
-        serde_json::json!({"Ref": "BackupCopyScheduleExpression"})
+        schedules,
+        [&serde_json::json!({"Ref": "BackupCopyScheduleExpression"})]
     );
-    let rules: Vec<&String> = events
-        .iter()
-        .filter(|(_, e)| e["Type"] == "EventBridgeRule")
-        .map(|(name, _)| name)
-        .collect();
-    assert_eq!(rules, ["BackupJobCompleted", "CopyJobEnded"], "{events:?}");
-    for rule in rules {
+    let names: Vec<&String> = rules.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["BackupJobCompleted", "CopyJobEnded"], "{rules:?}");
+    for (rule, rule_properties) in rules {
         assert_eq!(
-            events[rule]["Properties"]["EventBusName"],
+            rule_properties["EventBusName"],
             serde_json::json!({"Ref": "LifeboatBus"}),
             "{rule} listens on Lifeboat's bus"
         );
     }
-
-    // Failures after retries are kept, in its own queue.
-    let invoke = &properties["EventInvokeConfig"];
-    assert_eq!(invoke["MaximumRetryAttempts"], 2);
-    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
-    assert_eq!(
-        invoke["DestinationConfig"]["OnFailure"]["Destination"],
-        serde_json::json!({"Fn::GetAtt": ["CopyBackupsFailures", "Arn"]})
-    );
-    assert_eq!(
-        template["Resources"]["CopyBackupsFailures"]["Type"],
-        "AWS::SQS::Queue"
-    );
 }
 
 /// The rules' patterns, evaluated against AWS's own payloads (`events/`): a completed backup job
@@ -1645,20 +1031,6 @@ fn backup_rules_match_exactly_the_aws_backup_events_the_task_acts_on() {
     }
 }
 
-fn backup_request<'a>(
-    action: &'a str,
-    resource: &'a str,
-    context: &'a [(&'a str, &'a str)],
-) -> Request<'a> {
-    Request {
-        action,
-        resource,
-        request_tags: &[],
-        resource_tags: &[],
-        context,
-    }
-}
-
 /// Recovery point ARNs as AWS Backup names them (the service's own ARN: an AMI, an EBS snapshot,
 /// an RDS snapshot; or a backup recovery point for EFS, DynamoDB, S3, …) in `region`.
 fn recovery_points(region: &str) -> Vec<String> {
@@ -1710,15 +1082,13 @@ fn backup_copy_role_allows_what_the_backup_task_does() {
     }
     for (action, resource, context) in &allowed {
         assert!(
-            policy.allows(&backup_request(action, resource, context)),
+            policy.allows(&Request::with_context(action, resource, context)),
             "{action} on {resource} ({context:?}) must be allowed: the backup copy does it"
         );
     }
     // The run event goes to Lifeboat's bus (its ARN is only known once deployed).
     assert!(
-        policy.statements.iter().any(|s| s["Effect"] == "Allow"
-            && strings(&s["Action"]).contains(&"events:PutEvents")
-            && s["Resource"] == serde_json::json!({"Fn::GetAtt": ["LifeboatBus", "Arn"]})),
+        policy.publishes_on_lifeboats_bus(),
         "events:PutEvents on LifeboatBus"
     );
 }
@@ -1763,12 +1133,12 @@ fn backup_copy_role_passes_only_the_plans_role_and_only_to_aws_backup() {
         ),
     ] {
         assert!(
-            !policy.allows(&backup_request("iam:PassRole", role, context)),
+            !policy.allows(&Request::with_context("iam:PassRole", role, context)),
             "passing {what} ({role}, {context:?}) must be denied"
         );
     }
     // The copy-snapshots role passes no role and touches no AWS Backup resource at all.
-    let snapshots = Policy::of_copy_function();
+    let snapshots = copy_policy();
     for action in ["iam:PassRole", "backup:StartCopyJob", "backup:ListCopyJobs"] {
         assert!(
             snapshots.matching(action, BACKUP_COPY_ROLE).is_empty()
@@ -1793,11 +1163,11 @@ fn backup_copy_role_deletes_nothing_and_copies_only_from_the_primary_region() {
     }
     for point in recovery_points(RECOVERY) {
         assert!(
-            !policy.allows(&backup_request("backup:StartCopyJob", &point, &[])),
+            !policy.allows(&Request::with_context("backup:StartCopyJob", &point, &[])),
             "StartCopyJob of the recovery Region's {point} must be denied"
         );
     }
-    assert!(!policy.allows(&backup_request(
+    assert!(!policy.allows(&Request::with_context(
         "backup:ListRecoveryPointsByBackupVault",
         &format!("arn:aws:backup:{RECOVERY}:{ACCOUNT}:backup-vault:dr"),
         &[],
@@ -1852,22 +1222,11 @@ fn the_backup_copy_exists_exactly_when_a_copy_role_is_given() {
             "BackupCopyRoleArn={role:?}"
         );
     }
-    let gated = ["CopyBackupsFunction", "CopyBackupsFailures"];
-    let mut conditional = Vec::new();
-    for section in ["Resources", "Outputs"] {
-        for (name, entry) in template[section].as_object().expect(section) {
-            let text = entry.to_string();
-            if gated.contains(&name.as_str())
-                || gated.iter().any(|g| text.contains(&format!("\"{g}\"")))
-            {
-                assert_eq!(
-                    entry["Condition"], "CopyBackups",
-                    "{section}.{name} needs Condition: CopyBackups"
-                );
-                conditional.push(name.clone());
-            }
-        }
-    }
+    let conditional = assert_gated(
+        &template,
+        "CopyBackups",
+        &["CopyBackupsFunction", "CopyBackupsFailures"],
+    );
     for name in [
         "CopyBackupsErrorsAlarm",
         "CopyBackupsFailuresQueueAlarm",
