@@ -477,3 +477,96 @@ async fn checks_that_cannot_connect_fail_the_run_and_it_still_cleans_up() {
     assert!(run.checks.is_empty());
     assert!(setup.recovery_instances().await.is_empty());
 }
+
+/// A job with `backup_vault` restores the newest recovery point of its DB in that vault of the
+/// recovery Region through AWS Backup (`StartRestoreJob` with the plan's role, the subnet group,
+/// not publicly accessible, the run id as idempotency token), tags what AWS Backup made with the
+/// run's tags, checks it, and deletes it.
+#[tokio::test]
+async fn a_recovery_point_of_the_vault_is_restored_through_aws_backup_checked_and_deleted() {
+    let world = World::new(Emulator::shared().new_account().await);
+    let account = world.account.id.clone();
+    let master = format!("lbp{account}");
+    let mut seeded =
+        SeededDatabase::create(Family::Postgres, &format!("lbp_{account}"), SEED_POSTGRES);
+    seeded.drops_login(&master);
+    world
+        .db_instance_with_master("orders", "postgres", &master)
+        .await;
+    let recovery_point = world
+        .recovery_point_in_recovery_vault(&format!(
+            "arn:aws:rds:{}:{account}:db:orders",
+            lifeboat_tests::world::PRIMARY
+        ))
+        .await;
+    world.db_subnet_group(RECOVERY, SUBNET_GROUP).await;
+    let role = lifeboat_tests::world::backup_role(&account);
+    let plan = world.plan(
+        "tracking",
+        &format!(
+            r#"
+            [[verify]]
+            name = "weekly"
+            db_instance = "orders"
+            instance_class = "db.t4g.micro"
+            subnet_group = "{SUBNET_GROUP}"
+            backup_vault = "dr"
+            restore_role = "{role}"
+            database = "{}"
+            {PASSING}
+            "#,
+            seeded.name
+        ),
+    );
+    let lifeboat = world.lifeboat(plan);
+    let setup = Setup {
+        world,
+        lifeboat,
+        _seeded: seeded,
+    };
+    let run = setup.new_run();
+    let run_id = run.run_id.clone();
+    let run = setup.advance_for(run, Duration::from_secs(120)).await;
+    assert_eq!(run.verdict, Some(Verdict::Verified), "{run:#?}");
+    let copy = run.copy.as_ref().unwrap();
+    assert_eq!(copy.id, recovery_point);
+    assert_eq!(copy.engine, "postgres");
+    let steps: Vec<&str> = run.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "restore",
+            "tag",
+            "available",
+            "password",
+            "checks",
+            "delete",
+            "finish"
+        ],
+        "{run:#?}"
+    );
+    let requests: Vec<serde_json::Value> = Emulator::shared()
+        .calls_of(&setup.world.account)
+        .into_iter()
+        .filter(|c| c.service == "backup" && c.action == "PUT /restore-jobs")
+        .map(|c| serde_json::from_str(&c.body).unwrap())
+        .collect();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    let request = &requests[0];
+    assert_eq!(request["RecoveryPointArn"], recovery_point.as_str());
+    assert_eq!(request["IamRoleArn"], role.as_str());
+    assert_eq!(request["IdempotencyToken"], run_id.as_str());
+    assert_eq!(request["ResourceType"], "RDS");
+    let metadata = &request["Metadata"];
+    assert_eq!(metadata["DBSubnetGroupName"], SUBNET_GROUP);
+    assert_eq!(metadata["PubliclyAccessible"], "false");
+    assert_eq!(metadata["DBInstanceClass"], "db.t4g.micro");
+    assert!(
+        metadata["DBInstanceIdentifier"]
+            .as_str()
+            .unwrap()
+            .starts_with("lifeboat-verify-weekly-"),
+        "{metadata}"
+    );
+    assert!(setup.recovery_instances().await.is_empty());
+}

@@ -589,6 +589,24 @@ fn cross_field_errors(plan: &Parts) -> Findings {
             (None, None) => None,
         };
         let restores_itself = job.restore_testing_plan.is_none();
+        match (&job.backup_vault, &job.restore_role, &job.restore_testing_plan) {
+            (Some(_), _, Some(_)) => errors.push(PlanError::at(
+                format!("{path}.backup_vault"),
+                "set backup_vault (Lifeboat restores a recovery point) or restore_testing_plan \
+                 (AWS Backup restores, Lifeboat checks), not both",
+            )),
+            (Some(_), None, None) => errors.push(PlanError::at(
+                format!("{path}.restore_role"),
+                "is required with backup_vault: the IAM role AWS Backup restores the recovery point with",
+            )),
+            (None, Some(_), _) => errors.push(PlanError::at(
+                format!("{path}.restore_role"),
+                "goes with backup_vault only",
+            )),
+            _ => {}
+        }
+        // A job that restores AWS Backup's recovery points needs no snapshot copies.
+        let needs_copies = restores_itself && job.backup_vault.is_none();
         if restores_itself && job.subnet_group.is_empty() {
             errors.push(PlanError::at(
                 format!("{path}.subnet_group"),
@@ -600,9 +618,7 @@ fn cross_field_errors(plan: &Parts) -> Findings {
             (Err(error), _) => errors.push(error),
             // A verify job restores the newest copy, so something must make copies of it.
             (Ok(()), Some((key, db)))
-                if restores_itself
-                    && copied_dbs_known
-                    && !protected_by_name.contains(db.as_str()) =>
+                if needs_copies && copied_dbs_known && !protected_by_name.contains(db.as_str()) =>
             {
                 errors.push(PlanError::at(
                     format!("{path}.{key}"),

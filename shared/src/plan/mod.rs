@@ -275,6 +275,15 @@ pub struct VerifyJob {
     /// passed since the last one started (ticks in between advance the run in progress).
     #[serde(default = "default_verify_every")]
     pub every: PlanDuration,
+    /// A backup vault in the recovery Region (AWS Backup's destination vault): restore the
+    /// newest recovery point of the DB from it instead of Lifeboat's newest snapshot copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 50))]
+    pub backup_vault: Option<String>,
+    /// The IAM role AWS Backup restores with (`StartRestoreJob`'s `IamRoleArn`); required with
+    /// `backup_vault`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_role: Option<Arn>,
     /// The name of an AWS Backup restore testing plan in the recovery Region whose restore
     /// jobs of this DB get this entry's checks, answered with `PutRestoreValidationResult`. An
     /// entry with it validates those restores and starts none of its own.

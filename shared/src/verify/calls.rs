@@ -11,7 +11,7 @@ use aws_sdk_rds::types::Tag;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Candidate, RestoreJobSeen, Tagged, verify_tags};
+use super::decide::{Candidate, RecoveryPointSeen, RestoreJobSeen, Tagged, verify_tags};
 use super::run::{CopyKind, VerifyRun};
 use super::secret::Password;
 use crate::aws::{RegionalClients, tag_map, to_time};
@@ -472,6 +472,117 @@ pub async fn tagged_resources(
     ))
 }
 
+/// The recovery points in the recovery Region's vault `vault`.
+pub async fn recovery_points(
+    recovery: &RegionalClients,
+    vault: &str,
+) -> Result<Vec<RecoveryPointSeen>, Error> {
+    let mut found = Vec::new();
+    let mut pages = recovery
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(vault)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::from_sdk(
+                e,
+                "backup:ListRecoveryPointsByBackupVault",
+                &format!("backup vault {vault}"),
+                &recovery.region,
+            )
+        })?;
+        found.extend(page.recovery_points().iter().map(|rp| {
+            RecoveryPointSeen {
+                arn: rp.recovery_point_arn().unwrap_or_default().to_owned(),
+                resource_arn: rp.resource_arn().unwrap_or_default().to_owned(),
+                status: rp
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                created: to_time(rp.creation_date()),
+            }
+        }));
+    }
+    Ok(found)
+}
+
+/// Asks AWS Backup to restore the recovery point `copy` as `id` (a DB instance, or for a cluster
+/// recovery point a DB cluster) into the job's subnet group and security groups, not publicly
+/// accessible; the run id is the idempotency token, so asking again returns the same job.
+/// Returns the restore job's id.
+pub async fn start_backup_restore(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    recovery_point: &str,
+    id: &str,
+    run_id: &str,
+) -> Result<String, Error> {
+    let security_groups = serde_json::to_string(&job.security_groups).unwrap_or_default();
+    let mut metadata: Vec<(&str, String)> = vec![
+        ("DBSubnetGroupName", job.subnet_group.clone()),
+        ("VpcSecurityGroupIds", security_groups),
+    ];
+    let resource_type = if job.db_cluster.is_some() {
+        metadata.push(("DBClusterIdentifier", id.to_owned()));
+        "Aurora"
+    } else {
+        metadata.push(("DBInstanceIdentifier", id.to_owned()));
+        metadata.push(("DBInstanceClass", job.instance_class.clone()));
+        metadata.push(("PubliclyAccessible", "false".to_owned()));
+        metadata.push(("MultiAZ", "false".to_owned()));
+        "RDS"
+    };
+    let role = job
+        .restore_role
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let out = recovery
+        .backup
+        .start_restore_job()
+        .recovery_point_arn(recovery_point)
+        .iam_role_arn(role)
+        .resource_type(resource_type)
+        .idempotency_token(run_id)
+        .set_metadata(Some(
+            metadata
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "backup:StartRestoreJob",
+                &format!("{id} from {recovery_point}"),
+                &recovery.region,
+            )
+        })?;
+    Ok(out.restore_job_id().unwrap_or_default().to_owned())
+}
+
+/// Tags an RDS resource (what an AWS Backup restore made) with the run's tags.
+pub async fn tag_resource(
+    recovery: &RegionalClients,
+    arn: &str,
+    tags: Vec<Tag>,
+) -> Result<(), Error> {
+    recovery
+        .rds
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk(e, "rds:AddTagsToResource", arn, &recovery.region))
+}
+
 /// A restore job as AWS Backup describes it.
 pub async fn describe_restore_job(
     clients: &RegionalClients,
@@ -493,6 +604,7 @@ pub async fn describe_restore_job(
         })?;
     Ok(RestoreJobSeen {
         job_id: job_id.to_owned(),
+        status_message: out.status_message().map(str::to_owned),
         status: out
             .status()
             .map(|s| s.as_str().to_owned())
@@ -545,6 +657,7 @@ pub async fn unvalidated_restore_tests(
             }
             found.push(RestoreJobSeen {
                 job_id: job.restore_job_id().unwrap_or_default().to_owned(),
+                status_message: job.status_message().map(str::to_owned),
                 status: job
                     .status()
                     .map(|s| s.as_str().to_owned())

@@ -76,6 +76,44 @@ pub type Status = Option<String>;
 pub struct Observed {
     pub cluster: Status,
     pub instance: Status,
+    /// The AWS Backup restore job's status and message, for a run that started one.
+    pub restore_job: Option<(String, Option<String>)>,
+}
+
+/// A recovery point in the recovery Region's vault that might be restored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryPointSeen {
+    pub arn: String,
+    /// The protected resource's ARN (for a copy: the source's, in the primary Region).
+    pub resource_arn: String,
+    pub status: String,
+    pub created: Option<OffsetDateTime>,
+}
+
+/// The newest completed recovery point of the job's DB (instance or cluster, as the job names
+/// it), if any.
+pub fn choose_recovery_point(job: &VerifyJob, points: &[RecoveryPointSeen]) -> Option<ChosenCopy> {
+    let (kind, db) = match (&job.db_instance, &job.db_cluster) {
+        (Some(db), _) => ("db", db),
+        (None, Some(db)) => ("cluster", db),
+        (None, None) => return None,
+    };
+    points
+        .iter()
+        .filter(|p| p.status == "COMPLETED")
+        .filter(|p| {
+            rds_database(&p.resource_arn)
+                .is_some_and(|(k, id)| k == kind && id.eq_ignore_ascii_case(db))
+        })
+        .max_by_key(|p| (p.created, p.arn.clone()))
+        .map(|p| ChosenCopy {
+            kind: CopyKind::RecoveryPoint,
+            id: p.arn.clone(),
+            source_db: db.clone(),
+            // Not in the listing: read from the restored resource once it exists.
+            engine: String::new(),
+            taken_at: p.created,
+        })
 }
 
 /// The next thing a run does.
@@ -85,6 +123,8 @@ pub enum Action {
     ChooseAndRestore,
     /// The cluster is restored and has no instance (AWS creates none): add one.
     AddInstance,
+    /// AWS Backup restored the recovery point: tag what it made with the run's tags.
+    TagRestored,
     /// Nothing to do until the database is available: save, and look again later.
     Wait { detail: String },
     /// Available: a fresh password, then the checks, in this invocation.
@@ -123,6 +163,24 @@ pub fn next_action(
         Phase::WaitingAvailable => waiting(run, job, observed, now),
         Phase::Checking => Action::Check,
         Phase::CleaningUp => {
+            // An AWS Backup restore still under way makes its database later: wait for it, and
+            // tag what it made (the role deletes only what carries the run's tags).
+            if let (Some(restore), Some((status, _))) = (&run.backup_restore, &observed.restore_job)
+                && !restore.tagged
+            {
+                match status.as_str() {
+                    "COMPLETED" => return Action::TagRestored,
+                    "FAILED" | "ABORTED" => {}
+                    _ => {
+                        return Action::Wait {
+                            detail: format!(
+                                "AWS Backup restore job {} is {status}: what it makes is deleted once it is done",
+                                restore.restore_job_id
+                            ),
+                        };
+                    }
+                }
+            }
             // What AWS Backup restored for a restore test is AWS Backup's to delete.
             let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
             let ours = |id: &&String| {
@@ -149,6 +207,34 @@ pub fn next_action(
 }
 
 fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDateTime) -> Action {
+    if let Some(restore) = &run.backup_restore {
+        let id = &restore.restore_job_id;
+        match &observed.restore_job {
+            Some((status, _)) if status == "COMPLETED" => {
+                if !restore.tagged {
+                    return Action::TagRestored;
+                }
+            }
+            Some((status, message)) if status == "FAILED" || status == "ABORTED" => {
+                return Action::Fail {
+                    step: "wait",
+                    why: format!(
+                        "AWS Backup restore job {id} is {status}: {}",
+                        message.as_deref().unwrap_or("no message")
+                    ),
+                };
+            }
+            other => {
+                let state = other.as_ref().map_or("not found", |(s, _)| s.as_str());
+                return wait_within_limit(
+                    run,
+                    job,
+                    now,
+                    vec![format!("AWS Backup restore job {id} is {state}")],
+                );
+            }
+        }
+    }
     let created = &run.created;
     let resources = [
         ("DB cluster", &created.cluster, &observed.cluster),
@@ -183,8 +269,6 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
     if created.instance.is_some() && all_available {
         return Action::Check;
     }
-    let limit = Duration::minutes(job.max_restore_minutes.into());
-    let requested = run.restore_requested_at.unwrap_or(run.started_at);
     let states: Vec<String> = resources
         .iter()
         .filter_map(|(what, id, status)| {
@@ -195,6 +279,18 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
             ))
         })
         .collect();
+    wait_within_limit(run, job, now, states)
+}
+
+/// Wait, or fail once `max_restore_minutes` have passed since the restore was asked for.
+fn wait_within_limit(
+    run: &VerifyRun,
+    job: &VerifyJob,
+    now: OffsetDateTime,
+    states: Vec<String>,
+) -> Action {
+    let limit = Duration::minutes(job.max_restore_minutes.into());
+    let requested = run.restore_requested_at.unwrap_or(run.started_at);
     if now - requested > limit {
         return Action::Fail {
             step: "wait",
@@ -237,6 +333,7 @@ pub const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
 pub struct RestoreJobSeen {
     pub job_id: String,
     pub status: String,
+    pub status_message: Option<String>,
     pub restore_testing_plan_arn: Option<String>,
     pub created_resource_arn: Option<String>,
     pub recovery_point_arn: Option<String>,
@@ -547,6 +644,7 @@ mod tests {
         Observed {
             cluster: None,
             instance: instance.map(str::to_owned),
+            restore_job: None,
         }
     }
 
@@ -592,6 +690,7 @@ mod tests {
         let seen = |cluster: &str, instance: Option<&str>| Observed {
             cluster: Some(cluster.to_owned()),
             instance: instance.map(str::to_owned),
+            restore_job: None,
         };
         assert!(matches!(
             next_action(&cluster_run, &job, &seen("creating", None), NOW),
@@ -721,5 +820,95 @@ mod tests {
             .map(|r| r.id.as_str())
             .collect();
         assert_eq!(swept, ["expired"]);
+    }
+
+    fn point(resource: &str, hours_ago: i64, status: &str) -> RecoveryPointSeen {
+        RecoveryPointSeen {
+            arn: format!("arn:aws:rds:us-east-2:111122223333:snapshot:awsbackup:copy-{hours_ago}"),
+            resource_arn: format!("arn:aws:rds:us-west-2:111122223333:{resource}"),
+            status: status.into(),
+            created: Some(NOW - Duration::hours(hours_ago)),
+        }
+    }
+
+    #[test]
+    fn the_newest_completed_recovery_point_of_the_jobs_db_is_chosen() {
+        let job = job(
+            "db_instance = \"orders\"\nbackup_vault = \"dr\"\nrestore_role = \"arn:aws:iam::111122223333:role/restore\"",
+        );
+        let points = [
+            point("db:orders", 30, "COMPLETED"),
+            point("db:orders", 2, "PARTIAL"),
+            point("db:orders", 6, "COMPLETED"),
+            point("db:orders-2", 1, "COMPLETED"),
+            point("cluster:orders", 1, "COMPLETED"),
+        ];
+        let chosen = choose_recovery_point(&job, &points).unwrap();
+        assert_eq!(chosen.id, points[2].arn);
+        assert_eq!(chosen.kind, CopyKind::RecoveryPoint);
+        assert_eq!(chosen.taken_at, Some(NOW - Duration::hours(6)));
+        assert_eq!(choose_recovery_point(&job, &points[3..]), None);
+    }
+
+    #[test]
+    fn an_aws_backup_restore_is_waited_for_tagged_then_checked_and_waited_for_before_cleanup() {
+        let job = job(
+            "db_instance = \"orders\"\nbackup_vault = \"dr\"\nrestore_role = \"arn:aws:iam::111122223333:role/restore\"",
+        );
+        let mut run = run(Phase::WaitingAvailable);
+        run.created.instance = Some("lifeboat-verify-weekly-0f3a9c2e".into());
+        run.backup_restore = Some(crate::verify::run::BackupRestore {
+            restore_job_id: "r-1".into(),
+            tagged: false,
+        });
+        let seen = |job_status: &str, instance: Option<&str>| Observed {
+            cluster: None,
+            instance: instance.map(str::to_owned),
+            restore_job: Some((job_status.to_owned(), Some("why".to_owned()))),
+        };
+        // Running: wait (the instance does not exist yet, and that is no failure).
+        assert!(matches!(
+            next_action(&run, &job, &seen("RUNNING", None), NOW),
+            Action::Wait { detail } if detail.contains("restore job r-1 is RUNNING")
+        ));
+        // Past the limit: fail.
+        assert!(matches!(
+            next_action(&run, &job, &seen("RUNNING", None), NOW + Duration::minutes(31)),
+            Action::Fail { why, .. } if why.starts_with("not available within max_restore_minutes = 30")
+        ));
+        // Failed: say why.
+        assert!(matches!(
+            next_action(&run, &job, &seen("FAILED", None), NOW),
+            Action::Fail { why, .. } if why == "AWS Backup restore job r-1 is FAILED: why"
+        ));
+        // Completed: tag first, then the usual: checked once available.
+        assert_eq!(
+            next_action(&run, &job, &seen("COMPLETED", Some("creating")), NOW),
+            Action::TagRestored
+        );
+        run.backup_restore.as_mut().unwrap().tagged = true;
+        assert_eq!(
+            next_action(&run, &job, &seen("COMPLETED", Some("available")), NOW),
+            Action::Check
+        );
+        // Cleaning up while AWS Backup still restores: wait for it, tag what it made, delete it.
+        run.phase = Phase::CleaningUp;
+        run.backup_restore.as_mut().unwrap().tagged = false;
+        assert!(matches!(
+            next_action(&run, &job, &seen("RUNNING", None), NOW),
+            Action::Wait { .. }
+        ));
+        assert_eq!(
+            next_action(&run, &job, &seen("COMPLETED", Some("available")), NOW),
+            Action::TagRestored
+        );
+        run.backup_restore.as_mut().unwrap().tagged = true;
+        assert_eq!(
+            next_action(&run, &job, &seen("COMPLETED", Some("available")), NOW),
+            Action::Delete {
+                instance: Some("lifeboat-verify-weekly-0f3a9c2e".into()),
+                cluster: None
+            }
+        );
     }
 }

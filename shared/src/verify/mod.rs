@@ -40,6 +40,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 struct Seen {
     cluster: Option<DbState>,
     instance: Option<DbState>,
+    restore_job: Option<decide::RestoreJobSeen>,
 }
 
 impl Seen {
@@ -47,6 +48,10 @@ impl Seen {
         Observed {
             cluster: self.cluster.as_ref().map(|c| c.status.clone()),
             instance: self.instance.as_ref().map(|i| i.status.clone()),
+            restore_job: self
+                .restore_job
+                .as_ref()
+                .map(|j| (j.status.clone(), j.status_message.clone())),
         }
     }
 }
@@ -60,7 +65,18 @@ async fn describe(recovery: &RegionalClients, run: &VerifyRun) -> Result<Seen, E
         Some(id) => calls::describe_instance(recovery, id).await?,
         None => None,
     };
-    Ok(Seen { cluster, instance })
+    // Until it is tagged, what an AWS Backup restore made is known through its restore job.
+    let restore_job = match &run.backup_restore {
+        Some(restore) if !restore.tagged || run.phase == Phase::WaitingAvailable => {
+            Some(calls::describe_restore_job(recovery, &restore.restore_job_id).await?)
+        }
+        _ => None,
+    };
+    Ok(Seen {
+        cluster,
+        instance,
+        restore_job,
+    })
 }
 
 fn now() -> OffsetDateTime {
@@ -138,6 +154,7 @@ pub async fn advance_to_next_step(
         match decide::next_action(&run, job, &seen.observed(), now) {
             Action::ChooseAndRestore => restore(recovery, plan, job, &mut run, now).await?,
             Action::AddInstance => add_instance(recovery, job, &mut run, now).await?,
+            Action::TagRestored => tag_restored(recovery, plan, job, &mut run, &seen, now).await?,
             Action::Wait { detail } => {
                 if !pause(poll, deadline).await {
                     run.step("wait", now, true, detail);
@@ -266,6 +283,9 @@ async fn restore(
     run: &mut VerifyRun,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
+    if let Some(vault) = &job.backup_vault {
+        return restore_recovery_point(recovery, job, vault, run, now).await;
+    }
     let candidates = calls::candidates(recovery).await?;
     let Some(copy) = decide::choose_copy(job, &plan.name, &candidates) else {
         let db = job.db_instance.as_ref().or(job.db_cluster.as_ref());
@@ -309,6 +329,111 @@ async fn restore(
         Err(e) if e.is_retryable() => Err(e),
         Err(e) => {
             run.fail("restore", now, e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// Chooses the newest recovery point of the job's DB in the vault and asks AWS Backup to
+/// restore it under the run's identifier (the run id is the idempotency token).
+async fn restore_recovery_point(
+    recovery: &RegionalClients,
+    job: &VerifyJob,
+    vault: &str,
+    run: &mut VerifyRun,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let points = calls::recovery_points(recovery, vault).await?;
+    let Some(copy) = decide::choose_recovery_point(job, &points) else {
+        let db = job.db_instance.as_ref().or(job.db_cluster.as_ref());
+        run.fail(
+            "choose",
+            now,
+            format!(
+                "no completed recovery point of {} in the backup vault {vault} ({})",
+                db.map_or("the job's DB", String::as_str),
+                recovery.region
+            ),
+        );
+        return Ok(());
+    };
+    let (id, _) = calls::identifiers(&run.job, &run.run_id);
+    match calls::start_backup_restore(recovery, job, &copy.id, &id, &run.run_id).await {
+        Ok(restore_job_id) => {
+            if job.db_cluster.is_some() {
+                run.created.cluster = Some(id.clone());
+            } else {
+                run.created.instance = Some(id.clone());
+            }
+            run.step(
+                "restore",
+                now,
+                true,
+                format!(
+                    "AWS Backup restore job {restore_job_id}: restoring {} as {id}",
+                    copy.id
+                ),
+            );
+            run.backup_restore = Some(run::BackupRestore {
+                restore_job_id,
+                tagged: false,
+            });
+            run.copy = Some(copy);
+            run.restore_requested_at = Some(now);
+            run.phase = Phase::WaitingAvailable;
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            run.copy = Some(copy);
+            run.fail("restore", now, e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// Tags what an AWS Backup restore made with the run's tags (so the sweep knows it), and notes
+/// its engine, which the recovery point's listing does not give.
+async fn tag_restored(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    job: &VerifyJob,
+    run: &mut VerifyRun,
+    seen: &Seen,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let Some(arn) = seen
+        .restore_job
+        .as_ref()
+        .and_then(|j| j.created_resource_arn.clone())
+    else {
+        run.fail(
+            "tag",
+            now,
+            "the completed restore job names no created resource",
+        );
+        return Ok(());
+    };
+    let tags = calls::run_tags(&plan.name, job, run, now);
+    match calls::tag_resource(recovery, &arn, tags).await {
+        Ok(()) => {
+            let engine = seen
+                .cluster
+                .as_ref()
+                .or(seen.instance.as_ref())
+                .and_then(|db| db.engine.clone());
+            if let (Some(copy), Some(engine)) = (run.copy.as_mut(), engine) {
+                copy.engine = engine;
+            }
+            if let Some(restore) = run.backup_restore.as_mut() {
+                restore.tagged = true;
+            }
+            run.step("tag", now, true, format!("tagged {arn} as the run's"));
+            Ok(())
+        }
+        Err(e) if e.is_retryable() => Err(e),
+        Err(e) => {
+            run.fail("tag", now, e.to_string());
             Ok(())
         }
     }

@@ -68,6 +68,15 @@ pub struct Created {
     pub instance: Option<String>,
 }
 
+/// The AWS Backup restore job a run started to restore a recovery point. Its result carries no
+/// tags of the run's, so the run tags it once the job completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRestore {
+    pub restore_job_id: String,
+    /// The restored resource has the run's tags.
+    pub tagged: bool,
+}
+
 /// What a run validating an AWS Backup restore testing job knows of that job. AWS Backup made
 /// the database under test (and deletes it after the plan's validation window), so the run
 /// deletes only what it added itself (an instance in an Aurora cluster) and answers the job
@@ -118,6 +127,9 @@ pub struct VerifyRun {
     pub available_at: Option<OffsetDateTime>,
     pub checks: Vec<CheckResult>,
     pub steps: Vec<StepRecord>,
+    /// Set when the run restores a recovery point through AWS Backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_restore: Option<BackupRestore>,
     /// Set when the run validates an AWS Backup restore testing job instead of restoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_test: Option<RestoreTest>,
@@ -142,6 +154,7 @@ impl VerifyRun {
             available_at: None,
             checks: Vec::new(),
             steps: Vec::new(),
+            backup_restore: None,
             restore_test: None,
             failure: None,
             verdict: None,
