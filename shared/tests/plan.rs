@@ -456,3 +456,36 @@ fn a_verify_entry_that_validates_restore_tests_needs_no_subnet_group_and_no_copy
         "{errors:#?}"
     );
 }
+
+#[test]
+fn a_verify_entry_restoring_a_recovery_point_needs_its_role_and_no_copy() {
+    let plan = |entry: &str| {
+        with_regions(
+            "us-west-2",
+            "us-east-2",
+            &format!(
+                "[[verify]]\nname = \"v\"\ndb_instance = \"orders\"\ninstance_class = \"db.t4g.micro\"\nsubnet_group = \"g\"\n{entry}"
+            ),
+        )
+    };
+    let role = "restore_role = \"arn:aws:iam::111122223333:role/service-role/AWSBackupDefaultServiceRole\"";
+    assert!(Plan::parse(&plan(&format!("backup_vault = \"dr\"\n{role}")), "p").is_ok());
+    assert_eq!(
+        errors_of(&plan("backup_vault = \"dr\"")),
+        [
+            "verify[0].restore_role: is required with backup_vault: the IAM role AWS Backup restores the recovery point with"
+        ]
+    );
+    assert_eq!(
+        errors_of(&plan(&format!(
+            "backup_vault = \"dr\"\n{role}\nrestore_testing_plan = \"daily\""
+        ))),
+        [
+            "verify[0].backup_vault: set backup_vault (Lifeboat restores a recovery point) or restore_testing_plan (AWS Backup restores, Lifeboat checks), not both"
+        ]
+    );
+    assert_eq!(
+        errors_of(&plan(&format!("{role}\nrestore_testing_plan = \"daily\""))),
+        ["verify[0].restore_role: goes with backup_vault only"]
+    );
+}

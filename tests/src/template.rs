@@ -256,6 +256,10 @@ pub fn deployment() -> BTreeMap<&'static str, String> {
         ("BackupCopyRoleArn", BACKUP_COPY_ROLE.to_owned()),
         ("VerifySubnetIds", VERIFY_SUBNETS.to_owned()),
         ("VerifySecurityGroupIds", VERIFY_SECURITY_GROUPS.to_owned()),
+        (
+            "VerifyRestoreRoleName",
+            "service-role/AWSBackupDefaultServiceRole".to_owned(),
+        ),
     ])
 }
 

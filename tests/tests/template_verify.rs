@@ -47,7 +47,7 @@ const CONDITION: &str = "VerifyRestore";
 const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
 
 /// Everything the role grants, and nothing else: the calls the verification makes.
-const ACTIONS: [&str; 23] = [
+const ACTIONS: [&str; 26] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeDBSnapshots",
@@ -63,6 +63,9 @@ const ACTIONS: [&str; 23] = [
     "backup:DescribeRestoreJob",
     "backup:ListRestoreJobs",
     "backup:PutRestoreValidationResult",
+    "backup:ListRecoveryPointsByBackupVault",
+    "backup:StartRestoreJob",
+    "iam:PassRole",
     "kms:CreateGrant",
     "kms:DescribeKey",
     "s3:GetObject",
@@ -487,6 +490,13 @@ fn verify_role_allows_what_a_verification_does() {
     ] {
         allowed.push((action, "*".into(), &[], &[]));
     }
+    // A recovery point of the vault, restored by AWS Backup with the restore role.
+    allowed.push((
+        "backup:ListRecoveryPointsByBackupVault",
+        format!("arn:aws:backup:{RECOVERY}:{ACCOUNT}:backup-vault:dr"),
+        &[],
+        &[],
+    ));
     for (action, resource, request_tags, resource_tags) in &allowed {
         assert!(
             policy.allows(&request(action, resource, request_tags, resource_tags)),
@@ -494,6 +504,32 @@ fn verify_role_allows_what_a_verification_does() {
              {resource_tags:?}) must be allowed: a verification does it"
         );
     }
+
+    // The restore job, in the recovery Region only, with the one restore role, to AWS Backup only.
+    let here = [("aws:RequestedRegion", RECOVERY)];
+    let there = [("aws:RequestedRegion", PRIMARY)];
+    assert!(policy.allows(&Request::with_context("backup:StartRestoreJob", "*", &here)));
+    assert!(!policy.allows(&Request::with_context(
+        "backup:StartRestoreJob",
+        "*",
+        &there
+    )));
+    let restore_role =
+        format!("arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole");
+    let to_backup = [("iam:PassedToService", "backup.amazonaws.com")];
+    let to_ec2 = [("iam:PassedToService", "ec2.amazonaws.com")];
+    assert!(policy.allows(&Request::with_context(
+        "iam:PassRole",
+        &restore_role,
+        &to_backup
+    )));
+    assert!(!policy.allows(&Request::with_context(
+        "iam:PassRole",
+        &restore_role,
+        &to_ec2
+    )));
+    let admin = format!("arn:aws:iam::{ACCOUNT}:role/Admin");
+    assert!(!policy.allows(&Request::with_context("iam:PassRole", &admin, &to_backup)));
 
     // KMS, only through RDS in the recovery Region (an encrypted copy's key).
     let key = format!("arn:aws:kms:{RECOVERY}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
