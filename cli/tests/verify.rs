@@ -4,9 +4,13 @@
 
 use std::process::{Command, Output};
 
-use lifeboat_tests::databases::{Family, SeededDatabase};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
+
+/// One parcel, updated an hour ago.
+const ONE_PARCEL: &str =
+    "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
+         INSERT INTO parcels VALUES (1, now() - interval '1 hour');";
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -17,20 +21,7 @@ async fn verify_exits_0_for_a_verified_job_and_1_for_a_failing_check() {
     let emulator = Emulator::shared();
     let world = World::new(emulator.new_account().await);
     let account = world.account.id.clone();
-    let master = format!("lbc{account}");
-    let mut seeded = SeededDatabase::create(
-        Family::Postgres,
-        &format!("lbc_{account}"),
-        "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
-         INSERT INTO parcels VALUES (1, now() - interval '1 hour');",
-    );
-    seeded.drops_login(&master);
-    world
-        .db_instance_with_master("orders", "postgres", &master)
-        .await;
-    world.snapshot("orders", "orders-1").await;
-    world.recovery_stack("lifeboat").await;
-    world.db_subnet_group(RECOVERY, "dr-isolated").await;
+    let (seeded, _) = world.verification_source("lbc", ONE_PARCEL).await;
     let job = |name: &str, expect: &str| {
         format!(
             "[[verify]]\nname = \"{name}\"\ndb_instance = \"orders\"\ninstance_class = \"db.t4g.micro\"\n\
@@ -116,20 +107,7 @@ async fn a_killed_verification_resumes_from_its_record() {
     let emulator = Emulator::shared();
     let world = World::new(emulator.new_account().await);
     let account = world.account.id.clone();
-    let master = format!("lbk{account}");
-    let mut seeded = SeededDatabase::create(
-        Family::Postgres,
-        &format!("lbk_{account}"),
-        "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
-         INSERT INTO parcels VALUES (1, now() - interval '1 hour');",
-    );
-    seeded.drops_login(&master);
-    world
-        .db_instance_with_master("orders", "postgres", &master)
-        .await;
-    world.snapshot("orders", "orders-1").await;
-    world.recovery_stack("lifeboat").await;
-    world.db_subnet_group(RECOVERY, "dr-isolated").await;
+    let (seeded, _) = world.verification_source("lbk", ONE_PARCEL).await;
     let plan_path = std::env::temp_dir().join(format!("lifeboat-cli-kill-plan-{account}.toml"));
     std::fs::write(
         &plan_path,

@@ -226,7 +226,8 @@ pub async fn record<R: Report>(
     Ok(location)
 }
 
-async fn put(
+/// Puts one object into the state bucket.
+pub(crate) async fn put(
     recovery: &RegionalClients,
     bucket: &str,
     key: &str,

@@ -139,6 +139,19 @@ pub fn admin(family: Family, database: &str, sql: &str) -> String {
     .unwrap_or_else(|e| panic!("{family:?} as {}: {sql}: {e}", family.admin()))
 }
 
+/// Three parcels, updated 30, 20 and 2 hours ago (PostgreSQL): what the verification tests'
+/// checks count (3) and measure (the newest is 2 hours old).
+pub const PARCELS_POSTGRES: &str =
+    "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
+     INSERT INTO parcels VALUES (1, now() - interval '30 hours'), (2, now() - interval '20 hours'),
+                                (3, now() - interval '2 hours');";
+/// The same three parcels, for MySQL / MariaDB.
+pub const PARCELS_MYSQL: &str =
+    "CREATE TABLE parcels (id INT PRIMARY KEY, updated_at DATETIME NOT NULL);
+     INSERT INTO parcels VALUES (1, UTC_TIMESTAMP() - INTERVAL 30 HOUR),
+                                (2, UTC_TIMESTAMP() - INTERVAL 20 HOUR),
+                                (3, UTC_TIMESTAMP() - INTERVAL 2 HOUR);";
+
 /// A database created on the machine's server for one test, seeded with known rows. Dropped,
 /// with the logins named by [`SeededDatabase::drops_login`], when it goes out of scope (a failing
 /// test too).

@@ -9,6 +9,7 @@ use aws_sdk_rds::types::Tag;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::plan::Plan;
 
+use crate::databases::{Family, SeededDatabase};
 use crate::emulator::Account;
 
 pub const PRIMARY: &str = "us-west-2";
@@ -603,6 +604,25 @@ impl World {
         self.control("backup/recovery-point", patch)
             .await
             .unwrap_or_else(|e| panic!("update recovery point {arn}: {e}"));
+    }
+
+    /// What a verification of the PostgreSQL instance `orders` needs: `orders` with the master
+    /// user `{prefix}{account}`, its data (`seed`) in the machine's PostgreSQL database
+    /// `{prefix}_{account}` (dropped, with that login, with the returned value), its snapshot
+    /// `orders-1`, Lifeboat's recovery stack (bus `lifeboat`; the second value is the queue it
+    /// delivers to) and the subnet group `dr-isolated`.
+    pub async fn verification_source(&self, prefix: &str, seed: &str) -> (SeededDatabase, String) {
+        let account = &self.account.id;
+        let master = format!("{prefix}{account}");
+        let mut seeded =
+            SeededDatabase::create(Family::Postgres, &format!("{prefix}_{account}"), seed);
+        seeded.drops_login(&master);
+        self.db_instance_with_master("orders", "postgres", &master)
+            .await;
+        self.snapshot("orders", "orders-1").await;
+        let queue = self.recovery_stack("lifeboat").await;
+        self.db_subnet_group(RECOVERY, "dr-isolated").await;
+        (seeded, queue)
     }
 
     /// A recovery point of `resource_arn` (in the primary Region) in the recovery Region's vault

@@ -11,7 +11,9 @@ use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::advance;
 use lifeboat_shared::verify::decide::verify_tags;
 use lifeboat_shared::verify::run::{Phase, Verdict, VerifyRun};
-use lifeboat_tests::databases::{Family, SeededDatabase, holds_a_password};
+use lifeboat_tests::databases::{
+    Family, PARCELS_MYSQL, PARCELS_POSTGRES, SeededDatabase, holds_a_password,
+};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 use time::OffsetDateTime;
@@ -19,15 +21,6 @@ use tokio::time::Instant;
 
 const POLL: Duration = Duration::from_millis(100);
 const SUBNET_GROUP: &str = "dr-isolated";
-
-const SEED_POSTGRES: &str =
-    "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
-     INSERT INTO parcels VALUES (1, now() - interval '30 hours'), (2, now() - interval '20 hours'),
-                                (3, now() - interval '2 hours');";
-const SEED_MYSQL: &str = "CREATE TABLE parcels (id INT PRIMARY KEY, updated_at DATETIME NOT NULL);
-     INSERT INTO parcels VALUES (1, UTC_TIMESTAMP() - INTERVAL 30 HOUR),
-                                (2, UTC_TIMESTAMP() - INTERVAL 20 HOUR),
-                                (3, UTC_TIMESTAMP() - INTERVAL 2 HOUR);";
 
 const PASSING: &str = r#"
 [[verify.checks]]
@@ -70,8 +63,8 @@ async fn setup_source(source: Source, checks: &str) -> Setup {
         Source::Instance(engine) | Source::Cluster(engine) => engine,
     };
     let (family, seed) = match engine {
-        "postgres" | "aurora-postgresql" => (Family::Postgres, SEED_POSTGRES),
-        _ => (Family::Mysql, SEED_MYSQL),
+        "postgres" | "aurora-postgresql" => (Family::Postgres, PARCELS_POSTGRES),
+        _ => (Family::Mysql, PARCELS_MYSQL),
     };
     let mut seeded = SeededDatabase::create(family, &format!("lbv_{account}"), seed);
     seeded.drops_login(&master);
@@ -487,8 +480,11 @@ async fn a_recovery_point_of_the_vault_is_restored_through_aws_backup_checked_an
     let world = World::new(Emulator::shared().new_account().await);
     let account = world.account.id.clone();
     let master = format!("lbp{account}");
-    let mut seeded =
-        SeededDatabase::create(Family::Postgres, &format!("lbp_{account}"), SEED_POSTGRES);
+    let mut seeded = SeededDatabase::create(
+        Family::Postgres,
+        &format!("lbp_{account}"),
+        PARCELS_POSTGRES,
+    );
     seeded.drops_login(&master);
     world
         .db_instance_with_master("orders", "postgres", &master)

@@ -5,25 +5,13 @@
 //! restore jobs restore into its RDS, whose databases are the machine's seeded PostgreSQL and
 //! MariaDB) through the real SDK clients.
 
-use std::time::Duration;
-
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::state::LeaseTiming;
 use lifeboat_shared::tasks::{JobResult, Verifications, VerifyOptions, run_verify_restore};
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::run::Verdict;
 use lifeboat_tests::databases::{self, Family, SeededDatabase, holds_a_password};
 use lifeboat_tests::world::{PRIMARY, RECOVERY};
 use lifeboat_tests::{Emulator, World};
-
-const SEED_POSTGRES: &str =
-    "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
-     INSERT INTO parcels VALUES (1, now() - interval '30 hours'), (2, now() - interval '20 hours'),
-                                (3, now() - interval '2 hours');";
-const SEED_MYSQL: &str = "CREATE TABLE parcels (id INT PRIMARY KEY, updated_at DATETIME NOT NULL);
-     INSERT INTO parcels VALUES (1, UTC_TIMESTAMP() - INTERVAL 30 HOUR),
-                                (2, UTC_TIMESTAMP() - INTERVAL 20 HOUR),
-                                (3, UTC_TIMESTAMP() - INTERVAL 2 HOUR);";
 
 /// The restore testing plan `tracking_daily` of the recovery Region.
 fn testing_plan_arn(account: &str) -> String {
@@ -49,9 +37,9 @@ async fn setup(cluster: bool) -> Setup {
     let account = world.account.id.clone();
     let master = format!("lbr{account}");
     let (family, seed) = if cluster {
-        (Family::Mysql, SEED_MYSQL)
+        (Family::Mysql, databases::PARCELS_MYSQL)
     } else {
-        (Family::Postgres, SEED_POSTGRES)
+        (Family::Postgres, databases::PARCELS_POSTGRES)
     };
     let mut seeded = SeededDatabase::create(family, &format!("lbr_{account}"), seed);
     seeded.drops_login(&master);
@@ -115,15 +103,7 @@ async fn setup(cluster: bool) -> Setup {
 }
 
 fn options() -> VerifyOptions {
-    VerifyOptions {
-        poll: Duration::from_millis(100),
-        lease: LeaseTiming {
-            wait_at_most: Duration::from_millis(300),
-            poll_every: Duration::from_millis(100),
-            ..LeaseTiming::default()
-        },
-        ..VerifyOptions::default()
-    }
+    lifeboat_tests::quick_verify_options()
 }
 
 impl Setup {

@@ -13,14 +13,10 @@ use lifeboat_shared::tasks::{
 };
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::run::{Phase, Verdict};
-use lifeboat_tests::databases::{Family, SeededDatabase, holds_a_password};
+use lifeboat_tests::databases::{SeededDatabase, holds_a_password};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 use tokio::time::Instant;
-
-const SEED: &str = "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
-     INSERT INTO parcels VALUES (1, now() - interval '30 hours'), (2, now() - interval '20 hours'),
-                                (3, now() - interval '2 hours');";
 
 struct Setup {
     world: World,
@@ -34,16 +30,9 @@ struct Setup {
 /// `tracking` with the `[[verify]]` job `weekly` (count and freshness checks).
 async fn setup() -> Setup {
     let world = World::new(Emulator::shared().new_account().await);
-    let account = world.account.id.clone();
-    let master = format!("lbt{account}");
-    let mut seeded = SeededDatabase::create(Family::Postgres, &format!("lbt_{account}"), SEED);
-    seeded.drops_login(&master);
-    world
-        .db_instance_with_master("orders", "postgres", &master)
+    let (seeded, queue) = world
+        .verification_source("lbt", lifeboat_tests::databases::PARCELS_POSTGRES)
         .await;
-    world.snapshot("orders", "orders-1").await;
-    let queue = world.recovery_stack("lifeboat").await;
-    world.db_subnet_group(RECOVERY, "dr-isolated").await;
     let plan = world.plan(
         "tracking",
         &format!(
@@ -80,15 +69,7 @@ async fn setup() -> Setup {
 }
 
 fn options() -> VerifyOptions {
-    VerifyOptions {
-        poll: Duration::from_millis(100),
-        lease: LeaseTiming {
-            wait_at_most: Duration::from_millis(300),
-            poll_every: Duration::from_millis(100),
-            ..LeaseTiming::default()
-        },
-        ..VerifyOptions::default()
-    }
+    lifeboat_tests::quick_verify_options()
 }
 
 impl Setup {

@@ -7,9 +7,7 @@ use std::time::Duration;
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_tests::databases::{Family, SeededDatabase};
 use lifeboat_tests::lambda::{self, runtime_api, write_plan};
-use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
 
 const SEED: &str = "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at timestamptz NOT NULL);
@@ -18,16 +16,7 @@ const SEED: &str = "CREATE TABLE parcels (id integer PRIMARY KEY, updated_at tim
 #[tokio::test]
 async fn a_schedule_event_verifies_the_plans_job() {
     let world = World::new(Emulator::shared().new_account().await);
-    let account = world.account.id.clone();
-    let master = format!("lbf{account}");
-    let mut seeded = SeededDatabase::create(Family::Postgres, &format!("lbf_{account}"), SEED);
-    seeded.drops_login(&master);
-    world
-        .db_instance_with_master("orders", "postgres", &master)
-        .await;
-    world.snapshot("orders", "orders-1").await;
-    world.recovery_stack("lifeboat").await;
-    world.db_subnet_group(RECOVERY, "dr-isolated").await;
+    let (seeded, _) = world.verification_source("lbf", SEED).await;
     let plan = write_plan(
         &world,
         &format!(

@@ -833,25 +833,30 @@ def start_restore_job(call: Call) -> dict:
         )
     existing = _idempotent(call, "restore")
     if existing is None:
-        existing = Job(
-            kind="restore",
-            job_id=job_id(),
-            account=call.account,
-            region=call.region,
-            state="PENDING",
-            creation_date=now(),
-            request=dict(call.body),
-            resource_arn=rp.resource_arn,
-            resource_type=rp.resource_type,
-            resource_name=rp.resource_name,
-            extra={
-                "vault_arn": rp.vault_arn,
-                "rp_creation_date": rp.creation_date,
-                "size": rp.size,
-            },
-        )
+        existing = _restore_job_of(call, rp)
         _start(call, existing)
     return {"RestoreJobId": existing.job_id}
+
+
+def _restore_job_of(call: Call, rp: RecoveryPoint, created_by: str | None = None) -> Job:
+    """A new restore job of `rp`, as `call` asks for it; `created_by`: the restore testing plan
+    that started it."""
+    extra = {"vault_arn": rp.vault_arn, "rp_creation_date": rp.creation_date, "size": rp.size}
+    if created_by:
+        extra["created_by"] = created_by
+    return Job(
+        kind="restore",
+        job_id=job_id(),
+        account=call.account,
+        region=call.region,
+        state="PENDING",
+        creation_date=now(),
+        request=dict(call.body),
+        resource_arn=rp.resource_arn,
+        resource_type=rp.resource_type,
+        resource_name=rp.resource_name,
+        extra=extra,
+    )
 
 
 RESTORE_TEST_TAG = "awsbackup-restore-test"
@@ -1103,24 +1108,7 @@ def _restore_testing_job(_match: Any, body: dict) -> tuple[int, Any]:
         rp = _find_recovery_point(call.backend, call.body["RecoveryPointArn"])
     except BackupError as e:
         raise control.ControlError(404, str(e)) from e
-    job = Job(
-        kind="restore",
-        job_id=job_id(),
-        account=account,
-        region=region,
-        state="PENDING",
-        creation_date=now(),
-        request=dict(call.body),
-        resource_arn=rp.resource_arn,
-        resource_type=rp.resource_type,
-        resource_name=rp.resource_name,
-        extra={
-            "vault_arn": rp.vault_arn,
-            "rp_creation_date": rp.creation_date,
-            "size": rp.size,
-            "created_by": plan_arn,
-        },
-    )
+    job = _restore_job_of(call, rp, created_by=plan_arn)
     _start(call, job)
     return 200, _restore_job(job)
 

@@ -11,7 +11,7 @@ use super::{VERIFICATION_FINISHED, VerifyReport};
 use crate::aws::RegionalClients;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::record::{EVENT_SOURCE, RecordLocation};
+use crate::record::{EVENT_SOURCE, RecordLocation, put};
 use crate::verify::run::Verdict;
 
 /// Where a job's run in progress is kept.
@@ -68,7 +68,7 @@ pub(super) async fn save_last(
 ) -> Result<(), Error> {
     let body = serde_json::to_vec_pretty(last)
         .map_err(|e| Error::other("cannot serialize the verification summary", e))?;
-    put(recovery, bucket, key, body).await
+    put(recovery, bucket, key, body, "application/json").await
 }
 
 /// The restore job ids of the restore tests of `job` being validated.
@@ -142,32 +142,6 @@ async fn get(
     Ok(Some(bytes.to_vec()))
 }
 
-async fn put(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-) -> Result<(), Error> {
-    recovery
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("application/json")
-        .body(body.into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "s3:PutObject",
-                &format!("s3://{bucket}/{key}"),
-                &recovery.region,
-            )
-        })
-}
-
 /// A saved run, if there is one at `key`.
 pub(super) async fn load(
     recovery: &RegionalClients,
@@ -190,7 +164,7 @@ pub(super) async fn save(
 ) -> Result<(), Error> {
     let body = serde_json::to_vec_pretty(report)
         .map_err(|e| Error::other("cannot serialize the verification run", e))?;
-    put(recovery, bucket, key, body).await
+    put(recovery, bucket, key, body, "application/json").await
 }
 
 /// Removes a finished run's saved record. A failure is logged: the record is marked
