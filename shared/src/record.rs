@@ -271,10 +271,21 @@ async fn publish(
         "summary": summary,
         "report": location,
     });
+    put_event(recovery, plan, RUN_FINISHED, &detail).await
+}
+
+/// Puts one of Lifeboat's events (source `lifeboat`) on the plan's bus. An entry EventBridge
+/// refuses is an error, with its reason.
+pub(crate) async fn put_event(
+    recovery: &RegionalClients,
+    plan: &Plan,
+    detail_type: &str,
+    detail: &serde_json::Value,
+) -> Result<(), Error> {
     let entry = PutEventsRequestEntry::builder()
         .event_bus_name(&plan.event_bus)
         .source(EVENT_SOURCE)
-        .detail_type(RUN_FINISHED)
+        .detail_type(detail_type)
         .detail(detail.to_string())
         .build();
     let bus = format!("event bus {}", plan.event_bus);

@@ -3,7 +3,6 @@
 //! (`verify/<plan>/<job>/restore-tests/<restore job id>.json`), the job's last finished run
 //! (`last.json`, which says when the next is due), and the event that announces a verdict.
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -11,7 +10,7 @@ use super::{VERIFICATION_FINISHED, VerifyReport};
 use crate::aws::RegionalClients;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::record::{EVENT_SOURCE, RecordLocation, put};
+use crate::record::{RecordLocation, put, put_event};
 use crate::verify::run::Verdict;
 
 /// Where a job's run in progress is kept.
@@ -203,31 +202,5 @@ pub(super) async fn announce(
         "restore_test": report.verification.restore_test,
         "report": location,
     });
-    let entry = PutEventsRequestEntry::builder()
-        .event_bus_name(&plan.event_bus)
-        .source(EVENT_SOURCE)
-        .detail_type(VERIFICATION_FINISHED)
-        .detail(detail.to_string())
-        .build();
-    let output = recovery
-        .events
-        .put_events()
-        .entries(entry)
-        .send()
-        .await
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "events:PutEvents",
-                &format!("event bus {}", plan.event_bus),
-                &recovery.region,
-            )
-        })?;
-    if output.failed_entry_count() > 0 {
-        return Err(Error::Refused(format!(
-            "events:PutEvents refused the verification event on {}",
-            plan.event_bus
-        )));
-    }
-    Ok(())
+    put_event(recovery, plan, VERIFICATION_FINISHED, &detail).await
 }
