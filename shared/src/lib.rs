@@ -13,6 +13,8 @@
 //! - [`backup`]: the AWS Backup copy task — decide (pure) which recovery points to copy.
 //! - [`copies`]: which snapshots are Lifeboat's copies (names and ownership tags).
 //! - [`copy`]: the snapshot copy task — decide (pure), then copy and prune within the quotas.
+//! - [`verify`]: restore verification — restore a copy, check its data, measure, clean up.
+//! - [`failover`]: promote the recovery Region's databases and flip DNS, with guards.
 //! - [`lambda`]: a Lambda function's `main`: the plan once per container, then its task per event.
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
@@ -26,6 +28,7 @@ pub mod context;
 pub mod copies;
 pub mod copy;
 pub mod error;
+pub mod failover;
 pub mod lambda;
 pub mod metrics;
 pub mod plan;

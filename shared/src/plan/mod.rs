@@ -424,6 +424,17 @@ pub enum DnsRecordType {
     Cname,
 }
 
+impl DnsRecordType {
+    /// As Route 53 names it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DnsRecordType::A => "A",
+            DnsRecordType::Aaaa => "AAAA",
+            DnsRecordType::Cname => "CNAME",
+        }
+    }
+}
+
 impl Plan {
     /// Parses and validates a plan. `origin` names the file in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Plan, PlanErrors> {

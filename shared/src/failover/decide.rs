@@ -1,0 +1,450 @@
+//! The failover's rules, free of I/O: whether alarms start a run, the data-loss gate, the DNS
+//! changes (and what failback puts back), the plan hash an approval names.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use super::model::{AlarmSeen, Kind, RecordSeen};
+use crate::plan::{AlarmRequirement, DnsFlip, Failover, Plan};
+
+/// Whether the plan's alarms start a failover now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    /// Enough alarms have been in ALARM for `sustained_for`, and no cooldown holds.
+    Now { reason: String },
+    /// Enough alarms are in ALARM, but not for long enough yet: look again at `at`.
+    Later { at: OffsetDateTime, reason: String },
+    /// Not now, and why.
+    No { reason: String },
+}
+
+fn required(failover: &Failover) -> usize {
+    match failover.require {
+        AlarmRequirement::Any => 1,
+        AlarmRequirement::All => failover.alarms.len(),
+        AlarmRequirement::AtLeast(n) => n as usize,
+    }
+}
+
+fn duration(d: std::time::Duration) -> Duration {
+    Duration::try_from(d).unwrap_or(Duration::MAX)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Decides from the plan's alarms as `DescribeAlarms` read them back (an event says an alarm
+/// changed; only the read-back state counts), the last failover's start (`cooldown`), and now.
+/// An alarm of the plan that `DescribeAlarms` does not return counts as not in ALARM, and is
+/// named. Lifeboat never fails back by itself: this only ever starts a failover.
+pub fn should_start(
+    failover: &Failover,
+    alarms: &[AlarmSeen],
+    last_failover: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Start {
+    let needed = required(failover);
+    if failover.alarms.is_empty() || needed == 0 {
+        return Start::No {
+            reason: "the plan names no failover alarms".into(),
+        };
+    }
+    let sustained = duration(failover.sustained_for.0);
+    let mut in_alarm: Vec<(&str, OffsetDateTime)> = Vec::new();
+    let mut missing = Vec::new();
+    for name in &failover.alarms {
+        match alarms.iter().find(|a| &a.name == name) {
+            Some(alarm) if alarm.state == "ALARM" => {
+                in_alarm.push((name, alarm.since.unwrap_or(now)));
+            }
+            Some(_) => {}
+            None => missing.push(name.as_str()),
+        }
+    }
+    let missing_note = if missing.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} not found)", missing.join(", "))
+    };
+    let count = format!(
+        "{} of {} alarms in ALARM, {needed} required{missing_note}",
+        in_alarm.len(),
+        failover.alarms.len()
+    );
+    if in_alarm.len() < needed {
+        return Start::No { reason: count };
+    }
+    if let Some(last) = last_failover {
+        let until = last + duration(failover.cooldown.0);
+        if now < until {
+            return Start::No {
+                reason: format!(
+                    "{count}, but the last failover started at {}: cooldown until {}",
+                    rfc3339(last),
+                    rfc3339(until)
+                ),
+            };
+        }
+    }
+    // The moment the `needed`-th alarm will have been in ALARM for `sustained_for`.
+    let mut since: Vec<OffsetDateTime> = in_alarm.iter().map(|(_, t)| *t).collect();
+    since.sort();
+    let ready_at = since[needed - 1] + sustained;
+    if now < ready_at {
+        return Start::Later {
+            at: ready_at,
+            reason: format!(
+                "{count}, sustained_for = {} not reached until {}",
+                humantime::format_duration(failover.sustained_for.0),
+                rfc3339(ready_at)
+            ),
+        };
+    }
+    let names: Vec<&str> = in_alarm.iter().map(|(n, _)| *n).collect();
+    Start::Now {
+        reason: format!(
+            "{count}, for at least {}: {}",
+            humantime::format_duration(failover.sustained_for.0),
+            names.join(", ")
+        ),
+    }
+}
+
+/// What the data-loss gate decides before the promotions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    /// Go on; the estimate is the largest lag read (seconds), when one was read.
+    Proceed { estimate_seconds: Option<f64> },
+    /// Stop for an operator's approval, even in automatic mode, and say why.
+    Approval {
+        estimate_seconds: Option<f64>,
+        why: String,
+    },
+}
+
+/// The data-loss gate. A planned failover loses nothing (a switchover waits for the secondary
+/// to catch up). An outage loses up to each target's replication lag: over `max_data_loss`, or
+/// unknown (no data point: the metric stopped with the Region), the run stops for approval.
+/// Without `max_data_loss` the plan accepts any loss.
+pub fn data_loss_gate(
+    kind: Kind,
+    max_data_loss: Option<std::time::Duration>,
+    lags: &[(String, Option<f64>)],
+) -> Gate {
+    let estimate_seconds = lags
+        .iter()
+        .filter_map(|(_, lag)| *lag)
+        .fold(None, |max: Option<f64>, lag| Some(max.map_or(lag, |m| m.max(lag))));
+    if kind == Kind::Planned {
+        return Gate::Proceed { estimate_seconds };
+    }
+    let Some(limit) = max_data_loss else {
+        return Gate::Proceed { estimate_seconds };
+    };
+    let limit_seconds = limit.as_secs_f64();
+    let mut reasons = Vec::new();
+    for (target, lag) in lags {
+        match lag {
+            None => reasons.push(format!("{target}: replication lag unknown (no recent data point)")),
+            Some(lag) if *lag > limit_seconds => reasons.push(format!(
+                "{target}: replication lag {lag:.1} s is over max_data_loss = {}",
+                humantime::format_duration(limit)
+            )),
+            Some(_) => {}
+        }
+    }
+    if reasons.is_empty() {
+        Gate::Proceed { estimate_seconds }
+    } else {
+        Gate::Approval {
+            estimate_seconds,
+            why: reasons.join("; "),
+        }
+    }
+}
+
+/// One record's change: what it is now (kept for failback) and what the failover makes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordChange {
+    pub hosted_zone_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub ttl: u32,
+    /// The values before the failover (`None`: the record did not exist).
+    pub previous: Option<RecordSeen>,
+    pub values: Vec<String>,
+}
+
+/// A record name as Route 53 writes it: lower case, with the trailing dot.
+pub fn fqdn(name: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    }
+}
+
+/// The UPSERTs of a failover, grouped by hosted zone (one `ChangeResourceRecordSets` batch
+/// each), with the values each record has now, read back before the change.
+pub fn failover_changes(
+    flips: &[DnsFlip],
+    current: &[RecordSeen],
+) -> BTreeMap<String, Vec<RecordChange>> {
+    let mut zones: BTreeMap<String, Vec<RecordChange>> = BTreeMap::new();
+    for flip in flips {
+        let name = fqdn(&flip.record);
+        let record_type = flip.record_type.as_str().to_owned();
+        let previous = current
+            .iter()
+            .find(|r| {
+                r.hosted_zone_id == flip.hosted_zone_id
+                    && fqdn(&r.name) == name
+                    && r.record_type == record_type
+            })
+            .cloned();
+        zones
+            .entry(flip.hosted_zone_id.clone())
+            .or_default()
+            .push(RecordChange {
+                hosted_zone_id: flip.hosted_zone_id.clone(),
+                name,
+                record_type,
+                ttl: flip.ttl,
+                previous,
+                values: vec![flip.recovery.clone()],
+            });
+    }
+    zones
+}
+
+/// Failback: the records as the failover found them. A record that did not exist before is
+/// set to the plan's `primary` value (Lifeboat deletes no record).
+pub fn failback_changes(
+    flips: &[DnsFlip],
+    recorded: &[RecordChange],
+) -> BTreeMap<String, Vec<RecordChange>> {
+    let mut zones: BTreeMap<String, Vec<RecordChange>> = BTreeMap::new();
+    for flip in flips {
+        let name = fqdn(&flip.record);
+        let record_type = flip.record_type.as_str().to_owned();
+        let before = recorded
+            .iter()
+            .find(|c| {
+                c.hosted_zone_id == flip.hosted_zone_id
+                    && c.name == name
+                    && c.record_type == record_type
+            })
+            .and_then(|c| c.previous.clone());
+        let (ttl, values) = match &before {
+            Some(before) => (
+                before.ttl.and_then(|t| u32::try_from(t).ok()).unwrap_or(flip.ttl),
+                before.values.clone(),
+            ),
+            None => (flip.ttl, vec![flip.primary.clone()]),
+        };
+        zones
+            .entry(flip.hosted_zone_id.clone())
+            .or_default()
+            .push(RecordChange {
+                hosted_zone_id: flip.hosted_zone_id.clone(),
+                name,
+                record_type,
+                ttl,
+                previous: None,
+                values,
+            });
+    }
+    zones
+}
+
+/// Whether the records read back are what the changes meant.
+pub fn records_as_intended(changes: &[RecordChange], read: &[RecordSeen]) -> Result<(), String> {
+    let wrong: Vec<String> = changes
+        .iter()
+        .filter_map(|change| {
+            let found = read.iter().find(|r| {
+                r.hosted_zone_id == change.hosted_zone_id
+                    && fqdn(&r.name) == change.name
+                    && r.record_type == change.record_type
+            });
+            match found {
+                Some(r) if r.values == change.values => None,
+                Some(r) => Some(format!(
+                    "{} {} is {:?}, not {:?}",
+                    change.name, change.record_type, r.values, change.values
+                )),
+                None => Some(format!("{} {} is missing", change.name, change.record_type)),
+            }
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+/// The hash an approval must name: of the plan as Lifeboat read it, so that an operator
+/// approves the plan they looked at (`lifeboat failover --dry-run` prints it), not another.
+pub fn plan_hash(plan: &Plan) -> String {
+    let canonical = serde_json::to_vec(plan).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))[..16].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-26 09:00 UTC);
+
+    fn plan(failover: &str) -> Plan {
+        Plan::parse(
+            &format!(
+                r#"
+                name = "tracking"
+                primary_region = "us-west-2"
+                recovery_region = "us-east-2"
+                state_bucket = "tracking-dr-state"
+                [failover]
+                alarms = ["api-5xx", "db-unreachable"]
+                sustained_for = "5m"
+                cooldown = "6h"
+                {failover}
+                [[failover.promote]]
+                rds_replica = "orders-dr"
+                [[failover.dns]]
+                hosted_zone_id = "Z0123456789"
+                record = "api.tracking.example.com"
+                type = "CNAME"
+                primary = "primary-alb.us-west-2.elb.amazonaws.com"
+                recovery = "dr-alb.us-east-2.elb.amazonaws.com"
+                "#
+            ),
+            "test",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn alarm(name: &str, state: &str, minutes_ago: i64) -> AlarmSeen {
+        AlarmSeen {
+            name: name.into(),
+            state: state.into(),
+            since: Some(NOW - Duration::minutes(minutes_ago)),
+        }
+    }
+
+    #[test]
+    fn all_alarms_must_be_in_alarm_for_sustained_for_and_past_the_cooldown() {
+        let plan = plan("require = \"all\"");
+        let failover = plan.failover.as_ref().unwrap();
+        let one = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "OK", 30)];
+        assert!(matches!(
+            should_start(failover, &one, None, NOW),
+            Start::No { reason } if reason == "1 of 2 alarms in ALARM, 2 required"
+        ));
+        let both_fresh = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "ALARM", 2)];
+        assert_eq!(
+            should_start(failover, &both_fresh, None, NOW),
+            Start::Later {
+                at: NOW + Duration::minutes(3),
+                reason: "2 of 2 alarms in ALARM, 2 required, sustained_for = 5m not reached until 2026-11-26T09:03:00Z".into()
+            }
+        );
+        let both = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "ALARM", 6)];
+        assert!(matches!(should_start(failover, &both, None, NOW), Start::Now { .. }));
+        // A failover two hours ago: cooldown.
+        assert!(matches!(
+            should_start(failover, &both, Some(NOW - Duration::hours(2)), NOW),
+            Start::No { reason } if reason.contains("cooldown until 2026-11-26T13:00:00Z")
+        ));
+        assert!(matches!(
+            should_start(failover, &both, Some(NOW - Duration::hours(7)), NOW),
+            Start::Now { .. }
+        ));
+    }
+
+    #[test]
+    fn any_or_n_of_the_alarms_and_a_missing_alarm_is_named() {
+        let plan_any = plan("require = \"any\"");
+        let one = [alarm("api-5xx", "ALARM", 10)];
+        assert!(matches!(
+            should_start(plan_any.failover.as_ref().unwrap(), &one, None, NOW),
+            Start::Now { reason } if reason.contains("(db-unreachable not found)")
+        ));
+        let plan_two = plan("require = 2");
+        assert!(matches!(
+            should_start(plan_two.failover.as_ref().unwrap(), &one, None, NOW),
+            Start::No { .. }
+        ));
+    }
+
+    #[test]
+    fn the_data_loss_gate_stops_an_outage_over_the_limit_or_blind() {
+        let limit = Some(std::time::Duration::from_secs(30));
+        let lags = |v: Option<f64>| vec![("rds-replica:orders-dr".to_owned(), v)];
+        assert_eq!(
+            data_loss_gate(Kind::Outage, limit, &lags(Some(4.0))),
+            Gate::Proceed { estimate_seconds: Some(4.0) }
+        );
+        assert!(matches!(
+            data_loss_gate(Kind::Outage, limit, &lags(Some(45.0))),
+            Gate::Approval { why, estimate_seconds: Some(45.0) } if why.contains("45.0 s is over max_data_loss = 30s")
+        ));
+        assert!(matches!(
+            data_loss_gate(Kind::Outage, limit, &lags(None)),
+            Gate::Approval { why, .. } if why.contains("unknown")
+        ));
+        // A planned move loses nothing; no limit accepts any loss.
+        assert!(matches!(data_loss_gate(Kind::Planned, limit, &lags(Some(45.0))), Gate::Proceed { .. }));
+        assert!(matches!(data_loss_gate(Kind::Outage, None, &lags(None)), Gate::Proceed { .. }));
+    }
+
+    #[test]
+    fn dns_changes_keep_what_was_there_and_failback_puts_it_back() {
+        let plan = plan("");
+        let flips = &plan.failover.as_ref().unwrap().dns;
+        let before = RecordSeen {
+            hosted_zone_id: "Z0123456789".into(),
+            name: "api.tracking.example.com.".into(),
+            record_type: "CNAME".into(),
+            ttl: Some(300),
+            values: vec!["old-alb.us-west-2.elb.amazonaws.com".into()],
+        };
+        let changes = failover_changes(flips, std::slice::from_ref(&before));
+        let zone = &changes["Z0123456789"];
+        assert_eq!(zone.len(), 1);
+        assert_eq!(zone[0].name, "api.tracking.example.com.");
+        assert_eq!(zone[0].values, ["dr-alb.us-east-2.elb.amazonaws.com"]);
+        assert_eq!(zone[0].ttl, 60);
+        assert_eq!(zone[0].previous.as_ref(), Some(&before));
+        let back = failback_changes(flips, zone);
+        assert_eq!(back["Z0123456789"][0].values, before.values);
+        assert_eq!(back["Z0123456789"][0].ttl, 300);
+        // A record that did not exist goes to the plan's primary value.
+        let fresh = failover_changes(flips, &[]);
+        let back = failback_changes(flips, &fresh["Z0123456789"]);
+        assert_eq!(back["Z0123456789"][0].values, ["primary-alb.us-west-2.elb.amazonaws.com"]);
+
+        let mut read = before.clone();
+        assert!(records_as_intended(zone, &[read.clone()]).unwrap_err().contains("old-alb"));
+        read.values = zone[0].values.clone();
+        assert_eq!(records_as_intended(zone, &[read]), Ok(()));
+    }
+
+    #[test]
+    fn the_plan_hash_changes_with_the_plan() {
+        let a = plan("");
+        let b = plan("max_data_loss = \"30s\"");
+        assert_eq!(plan_hash(&a), plan_hash(&plan("")));
+        assert_ne!(plan_hash(&a), plan_hash(&b));
+        assert_eq!(plan_hash(&a).len(), 16);
+    }
+}
