@@ -713,6 +713,256 @@ impl World {
         .await
     }
 
+    /// An RDS client of this account in any Region.
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::new(&in_region(&self.account.config, region))
+    }
+
+    /// A Route 53 client of this account (a global service: signed for us-east-1).
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::new(&in_region(&self.account.config, "us-east-1"))
+    }
+
+    /// A CloudWatch client of this account in any Region.
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&in_region(&self.account.config, region))
+    }
+
+    /// A cross-Region read replica `replica` in the recovery Region of the primary Region's DB
+    /// instance `source` (made by [`World::db_instance`]); returns the replica's ARN.
+    pub async fn read_replica(&self, source: &str, replica: &str) -> String {
+        let source_arn = self.db_instance_arn(PRIMARY, source).await;
+        let out = self
+            .recovery_rds
+            .create_db_instance_read_replica()
+            .db_instance_identifier(replica)
+            .source_db_instance_identifier(source_arn)
+            .db_instance_class("db.t4g.micro")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create read replica {replica} of {source}: {e:?}"));
+        out.db_instance()
+            .and_then(|db| db.db_instance_arn())
+            .expect("replica ARN")
+            .to_owned()
+    }
+
+    /// DB instance `id` of `region`, as DescribeDBInstances shows it.
+    pub async fn described_db_instance(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> aws_sdk_rds::types::DbInstance {
+        self.rds(region)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe {id} in {region}: {e:?}"))
+            .db_instances()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("no DB instance {id} in {region}"))
+    }
+
+    /// DB cluster `id` of `region`, as DescribeDBClusters shows it.
+    pub async fn described_db_cluster(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> aws_sdk_rds::types::DbCluster {
+        self.rds(region)
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe cluster {id} in {region}: {e:?}"))
+            .db_clusters()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("no DB cluster {id} in {region}"))
+    }
+
+    /// The ARN of DB instance `id` in `region`.
+    pub async fn db_instance_arn(&self, region: &str, id: &str) -> String {
+        let db = self.described_db_instance(region, id).await;
+        db.db_instance_arn().expect("DBInstanceArn").to_owned()
+    }
+
+    /// The ARN of DB cluster `id` in `region`.
+    pub async fn db_cluster_arn(&self, region: &str, id: &str) -> String {
+        let cluster = self.described_db_cluster(region, id).await;
+        cluster.db_cluster_arn().expect("DBClusterArn").to_owned()
+    }
+
+    /// An Aurora MySQL cross-Region replica cluster `replica` in the recovery Region of the
+    /// primary Region's cluster `source` (made by [`World::db_cluster`]); returns its ARN. (moto
+    /// wants a master user for it, which AWS takes from the source.)
+    pub async fn replica_cluster(&self, source: &str, replica: &str) -> String {
+        let source_arn = self.db_cluster_arn(PRIMARY, source).await;
+        let out = self
+            .recovery_rds
+            .create_db_cluster()
+            .db_cluster_identifier(replica)
+            .engine("aurora-mysql")
+            .replication_source_identifier(source_arn)
+            .master_username("lifeboat")
+            .master_user_password("not-a-real-password")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create replica cluster {replica} of {source}: {e:?}"));
+        out.db_cluster()
+            .and_then(|c| c.db_cluster_arn())
+            .expect("replica cluster ARN")
+            .to_owned()
+    }
+
+    /// An Aurora MySQL global database `global`: the primary Region's cluster `primary` (with a
+    /// writer instance) made its primary by `CreateGlobalCluster`, and the recovery Region's
+    /// cluster `secondary` added to it with one instance (a headless secondary can't be failed
+    /// over to). Returns the two clusters' ARNs.
+    pub async fn global_database(
+        &self,
+        global: &str,
+        primary: &str,
+        secondary: &str,
+    ) -> (String, String) {
+        self.db_cluster(primary, None, &[]).await;
+        self.cluster_instance(PRIMARY, primary, &format!("{primary}-1"))
+            .await;
+        let primary_arn = self.db_cluster_arn(PRIMARY, primary).await;
+        self.primary_rds
+            .create_global_cluster()
+            .global_cluster_identifier(global)
+            .source_db_cluster_identifier(&primary_arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create global cluster {global}: {e:?}"));
+        let out = self
+            .recovery_rds
+            .create_db_cluster()
+            .db_cluster_identifier(secondary)
+            .engine("aurora-mysql")
+            .global_cluster_identifier(global)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("add {secondary} to {global}: {e:?}"));
+        let secondary_arn = out
+            .db_cluster()
+            .and_then(|c| c.db_cluster_arn())
+            .expect("secondary ARN")
+            .to_owned();
+        self.cluster_instance(RECOVERY, secondary, &format!("{secondary}-1"))
+            .await;
+        (primary_arn, secondary_arn)
+    }
+
+    /// A DB instance `id` in the Aurora MySQL cluster `cluster` of `region`.
+    pub async fn cluster_instance(&self, region: &str, cluster: &str, id: &str) {
+        self.rds(region)
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .db_cluster_identifier(cluster)
+            .engine("aurora-mysql")
+            .db_instance_class("db.r6g.large")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("add instance {id} to {cluster}: {e:?}"));
+    }
+
+    /// A replication lag data point (milliseconds for `AuroraGlobalDBRPOLag`, seconds for
+    /// `ReplicaLag` and `AuroraBinlogReplicaLag`, as CloudWatch's `AWS/RDS` metrics are) for
+    /// `dimension` = `value` in the recovery Region, where RDS would publish it, now.
+    pub async fn put_lag_metric(&self, metric: &str, dimension: &str, value: &str, lag: f64) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        let unit = if metric == "AuroraGlobalDBRPOLag" {
+            StandardUnit::Milliseconds
+        } else {
+            StandardUnit::Seconds
+        };
+        self.cloudwatch(RECOVERY)
+            .put_metric_data()
+            .namespace("AWS/RDS")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name(dimension).value(value).build())
+                    .value(lag)
+                    .unit(unit)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        std::time::SystemTime::now(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {metric}: {e:?}"));
+    }
+
+    /// Makes the next `count` promotions this account starts in `region` (`PromoteReadReplica`,
+    /// `PromoteReadReplicaDBCluster`, `FailoverGlobalCluster`, `SwitchoverGlobalCluster` called
+    /// there) stay in their in-between state (`modifying`, `promoting`, `failing-over`,
+    /// `switching-over`) for `describes` describes of their kind, or (None) until
+    /// [`World::finish_rds_operation`]. `count` 0 cancels the holds not yet used.
+    pub async fn hold_promotions(&self, region: &str, count: u32, describes: Option<u32>) {
+        self.control(
+            "rds/hold-promotions",
+            serde_json::json!({
+                "account_id": self.account.id,
+                "region": region,
+                "count": count,
+                "describes": describes,
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("hold promotions: {e}"));
+    }
+
+    /// Puts the `available` DB instance `id` of `region` in `backing-up`, as RDS's automated
+    /// backup window would, for `describes` DescribeDBInstances calls or (None) until
+    /// [`World::finish_rds_operation`].
+    pub async fn start_backing_up(
+        &self,
+        region: &str,
+        id: &str,
+        describes: Option<u32>,
+    ) -> Result<serde_json::Value, String> {
+        self.control(
+            &format!("rds/instances/{id}/backing-up"),
+            serde_json::json!({
+                "account_id": self.account.id,
+                "region": region,
+                "describes": describes,
+            }),
+        )
+        .await
+    }
+
+    /// Ends what is in progress on the DB instance, DB cluster or global cluster `id` (a held
+    /// promotion, failover or switchover, a backup); Err when nothing is.
+    pub async fn finish_rds_operation(
+        &self,
+        region: &str,
+        id: &str,
+    ) -> Result<serde_json::Value, String> {
+        self.control(
+            &format!("rds/operations/{id}/finish"),
+            serde_json::json!({ "account_id": self.account.id, "region": region }),
+        )
+        .await
+    }
+
+    /// Makes every Route 53 change batch this account submits from now on stay `PENDING` for
+    /// `reads` GetChange calls (0: `INSYNC` at once).
+    pub async fn hold_route53_changes(&self, reads: u32) {
+        self.control(
+            "route53/hold-changes",
+            serde_json::json!({ "account_id": self.account.id, "reads": reads }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("hold Route 53 changes: {e}"));
+    }
+
     /// A DB subnet group `name` in `region` (what a restore into the plan's isolated subnets
     /// names), over a VPC and two subnets of its own. There is no EC2 client in the workspace, so
     /// the virtualenv's boto3 makes them, acting in this account against the emulator.
