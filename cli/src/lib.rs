@@ -16,7 +16,7 @@ use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::{Report, RunOutcome};
 use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_backups, run_copy_snapshots};
-use lifeboat_shared::trigger::Trigger;
+use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +40,54 @@ enum Command {
     /// Verify that the copies restore: restore the newest copy of each `[[verify]]` job, run its
     /// checks, measure, clean up; drives each run to its end, resuming one in progress.
     Verify(VerifyArgs),
+    /// Fail over to the recovery Region: promote its databases, flip DNS, pause the copy and
+    /// verify schedules. `--dry-run` lists the calls and makes none; `--execute` runs to the end
+    /// (or until it waits for approval); `approve RUN_ID --plan-hash HASH` starts a waiting run.
+    Failover(FailoverArgs),
+    /// Put DNS back as the last failover found it and resume the copy and verify schedules.
+    Failback(PlanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct FailoverArgs {
+    #[command(subcommand)]
+    approve: Option<FailoverCommand>,
+    /// The plan: a file path or an s3:// URI.
+    #[arg(long, env = PLAN_ENV)]
+    plan: Option<String>,
+    /// List the calls a failover would make now, and the plan hash; make no mutating call.
+    #[arg(long, conflicts_with = "execute", required_unless_present_any = ["execute"])]
+    dry_run: bool,
+    /// Fail over now.
+    #[arg(long)]
+    execute: bool,
+    /// A planned move with a healthy primary: global databases switch over (no data loss)
+    /// instead of failing over.
+    #[arg(long)]
+    planned: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum FailoverCommand {
+    /// Start the failover run that waits for approval.
+    Approve {
+        run_id: String,
+        /// The plan's hash as `lifeboat failover --dry-run` prints it: the approval is for
+        /// that plan and no other.
+        #[arg(long)]
+        plan_hash: String,
+        /// The plan: a file path or an s3:// URI.
+        #[arg(long, env = PLAN_ENV)]
+        plan: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// The plan: a file path or an s3:// URI.
+    #[arg(long, env = PLAN_ENV)]
+    plan: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,6 +185,38 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Verify(args) => match load_plan(&args.plan, None).await {
             Ok((lifeboat, _)) => {
                 commands::verify::verify(&lifeboat, args.name.as_deref(), args.json).await
+            }
+            Err(status) => status,
+        },
+        Command::Failover(args) => {
+            let (plan, request) = match args.approve {
+                Some(FailoverCommand::Approve {
+                    run_id,
+                    plan_hash,
+                    plan,
+                }) => (plan, RunbookRequest::Approve { run_id, plan_hash }),
+                None => {
+                    let Some(plan) = args.plan else {
+                        eprintln!("lifeboat: --plan is required");
+                        return ExitCode::from(2);
+                    };
+                    let planned = args.planned;
+                    let request = if args.execute {
+                        RunbookRequest::Execute { planned }
+                    } else {
+                        RunbookRequest::DryRun { planned }
+                    };
+                    (plan, request)
+                }
+            };
+            match load_plan(&plan, None).await {
+                Ok((lifeboat, _)) => commands::failover::failover(&lifeboat, request).await,
+                Err(status) => status,
+            }
+        }
+        Command::Failback(args) => match load_plan(&args.plan, None).await {
+            Ok((lifeboat, _)) => {
+                commands::failover::failover(&lifeboat, RunbookRequest::Failback).await
             }
             Err(status) => status,
         },

@@ -71,6 +71,9 @@ pub struct RegionalClients {
     pub s3: aws_sdk_s3::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub backup: aws_sdk_backup::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Route 53 is global (its control plane lives in us-east-1 whatever the client's Region).
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl RegionalClients {
@@ -88,6 +91,12 @@ impl RegionalClients {
             .region(sdk_region.clone())
             .build();
         let backup = aws_sdk_backup::config::Builder::from(config)
+            .region(sdk_region.clone())
+            .build();
+        let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(config)
+            .region(sdk_region.clone())
+            .build();
+        let route53 = aws_sdk_route53::config::Builder::from(config)
             .region(sdk_region)
             .build();
         RegionalClients {
@@ -96,6 +105,8 @@ impl RegionalClients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             events: aws_sdk_eventbridge::Client::from_conf(events),
             backup: aws_sdk_backup::Client::from_conf(backup),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
+            route53: aws_sdk_route53::Client::from_conf(route53),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
 //! - [`state`]: leases (locks) in the state bucket.
+//! - [`pause`]: the copy and verify schedules paused by a failover, resumed by failback.
 //! - [`metrics`]: CloudWatch Embedded Metric Format.
 //! - [`error`]: the error type, which names resource and Region and knows what is retryable.
 
@@ -31,6 +32,7 @@ pub mod error;
 pub mod failover;
 pub mod lambda;
 pub mod metrics;
+pub mod pause;
 pub mod plan;
 pub mod record;
 pub mod state;

@@ -226,6 +226,43 @@ pub async fn record<R: Report>(
     Ok(location)
 }
 
+/// One object of the state bucket, if it exists.
+pub(crate) async fn get(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let location = format!("s3://{bucket}/{key}");
+    let output = match recovery
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            return Ok(None);
+        }
+        Err(error) => {
+            return Err(Error::from_sdk(
+                error,
+                "s3:GetObject",
+                &location,
+                &recovery.region,
+            ));
+        }
+    };
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::other(format!("cannot read {location}"), e))?
+        .into_bytes();
+    Ok(Some(bytes.to_vec()))
+}
+
 /// Puts one object into the state bucket.
 pub(crate) async fn put(
     recovery: &RegionalClients,

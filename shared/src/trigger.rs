@@ -77,9 +77,46 @@ pub enum Trigger {
         restore_testing_plan_arn: Option<String>,
         region: String,
     },
+    /// CloudWatch says an alarm changed state.
+    AlarmChanged {
+        alarm_name: String,
+        /// `ALARM`, `OK`, `INSUFFICIENT_DATA`.
+        state: String,
+        region: String,
+        /// The event's time: when the failover was triggered, for the RTO measure.
+        at: Option<time::OffsetDateTime>,
+    },
+    /// An operator's runbook call (`aws lambda invoke` with a payload of `events/runbook-*.json`,
+    /// or the CLI).
+    Runbook(RunbookRequest),
     /// A well-formed event that asks for nothing.
     Ignored { reason: String },
 }
+
+/// What an operator asks the failover function for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RunbookRequest {
+    /// List the calls a failover would make; make no mutating call.
+    DryRun {
+        #[serde(default)]
+        planned: bool,
+    },
+    /// Fail over now (an outage, or `planned`: a switchover that loses nothing).
+    Execute {
+        #[serde(default)]
+        planned: bool,
+    },
+    /// Approve the pending run `run_id` of the plan whose hash is `plan_hash`.
+    Approve { run_id: String, plan_hash: String },
+    /// Put DNS back as the last failover found it and resume the schedules.
+    Failback,
+}
+
+/// The `source` of a runbook payload.
+pub const RUNBOOK_SOURCE: &str = "lifeboat.runbook";
+/// Its `detail-type`.
+pub const RUNBOOK_REQUEST: &str = "Lifeboat Runbook Request";
 
 impl Trigger {
     /// A short description for reports and logs.
@@ -116,6 +153,10 @@ impl Trigger {
             Trigger::RestoreJobCompleted { job_id, .. } => {
                 format!("restore job {job_id} completed")
             }
+            Trigger::AlarmChanged {
+                alarm_name, state, ..
+            } => format!("alarm {alarm_name} is {state}"),
+            Trigger::Runbook(request) => format!("runbook: {request:?}"),
             Trigger::Ignored { reason } => format!("ignored event: {reason}"),
         }
     }
@@ -138,6 +179,10 @@ impl Trigger {
             ("aws.rds", "RDS DB Cluster Event") => database_event(&envelope, "DB cluster"),
             ("aws.backup", "Backup Job State Change") => backup_job_event(&envelope),
             ("aws.backup", "Restore Job State Change") => restore_job_event(&envelope),
+            ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm_event(&envelope, event),
+            (RUNBOOK_SOURCE, RUNBOOK_REQUEST) => serde_json::from_value(envelope.detail.clone())
+                .map(Trigger::Runbook)
+                .map_err(|e| Error::InvalidEvent(format!("detail: {e}"))),
             ("aws.backup", "Copy Job State Change") => copy_job_event(&envelope),
             (source, detail_type) => Ok(Trigger::Ignored {
                 reason: format!(
@@ -291,6 +336,29 @@ fn database_event(envelope: &Envelope, resource: &'static str) -> Result<Trigger
     })
 }
 
+/// "CloudWatch Alarm State Change": the alarm's name and new state, and the event's time.
+fn alarm_event(envelope: &Envelope, event: &Value) -> Result<Trigger, Error> {
+    let alarm_name = required(envelope, "alarmName")?;
+    let state = envelope
+        .detail
+        .pointer("/state/value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::InvalidEvent("detail.state.value is missing".into()))?;
+    let region = envelope
+        .region
+        .clone()
+        .ok_or_else(|| Error::InvalidEvent("region is missing".into()))?;
+    let at = event.get("time").and_then(Value::as_str).and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    Ok(Trigger::AlarmChanged {
+        alarm_name: alarm_name.to_owned(),
+        state: state.to_owned(),
+        region,
+        at,
+    })
+}
+
 /// "Restore Job State Change": only COMPLETED asks for anything (a restored resource to check).
 /// AWS Backup writes this one's state as `status`, not `state`.
 fn restore_job_event(envelope: &Envelope) -> Result<Trigger, Error> {
@@ -430,34 +498,21 @@ mod tests {
         );
     }
 
-    /// Well-formed events of kinds this function does not act on, as AWS delivers them.
+    /// An RDS event about a database that is not a verification's asks Lifeboat for nothing,
+    /// and says what it is.
     #[test]
-    fn events_of_other_kinds_are_ignored_naming_what_they_are() {
-        for (name, source, detail_type) in [
-            (
-                "rds-db-instance-event.json",
-                "aws.rds",
-                "RDS DB Instance Event",
-            ),
-            (
-                "cloudwatch-alarm-state-change.json",
-                "aws.cloudwatch",
-                "CloudWatch Alarm State Change",
-            ),
-        ] {
-            let event = fixture(name);
-            assert_eq!(event["source"], source, "{name}");
-            assert_eq!(event["detail-type"], detail_type, "{name}");
-            let trigger =
-                Trigger::from_event(&event).unwrap_or_else(|e| panic!("{name} was refused: {e}"));
-            let Trigger::Ignored { reason } = trigger else {
-                panic!("{name} was not ignored: {trigger:?}")
-            };
-            assert!(
-                reason.contains(source) && reason.contains(detail_type),
-                "{name}: {reason}"
-            );
-        }
+    fn rds_events_about_other_databases_are_ignored_naming_what_they_are() {
+        let event = fixture("rds-db-instance-event.json");
+        let trigger = Trigger::from_event(&event).unwrap();
+        let Trigger::Ignored { reason } = trigger else {
+            panic!("not ignored: {trigger:?}")
+        };
+        assert!(
+            reason.contains("aws.rds")
+                && reason.contains("RDS DB Instance Event")
+                && reason.contains("orders"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -551,6 +606,57 @@ mod tests {
             .remove("restoreJobId");
         let error = Trigger::from_event(&nameless).unwrap_err();
         assert!(error.to_string().contains("detail.restoreJobId"), "{error}");
+    }
+
+    #[test]
+    fn an_alarm_event_names_the_alarm_its_state_and_when() {
+        let trigger = Trigger::from_event(&fixture("cloudwatch-alarm-state-change.json")).unwrap();
+        let Trigger::AlarmChanged {
+            alarm_name,
+            state,
+            at,
+            ..
+        } = trigger
+        else {
+            panic!("{trigger:?}")
+        };
+        assert_eq!(
+            (alarm_name.as_str(), state.as_str()),
+            ("tracking-api-5xx", "ALARM")
+        );
+        assert_eq!(at, Some(time::macros::datetime!(2026-11-25 17:04:40 UTC)));
+    }
+
+    #[test]
+    fn runbook_payloads_are_read_and_a_wrong_one_is_refused_naming_the_field() {
+        for (name, request) in [
+            (
+                "runbook-dry-run.json",
+                RunbookRequest::DryRun { planned: false },
+            ),
+            (
+                "runbook-execute.json",
+                RunbookRequest::Execute { planned: false },
+            ),
+            (
+                "runbook-approve.json",
+                RunbookRequest::Approve {
+                    run_id: "20261126T091500Z-1a2b3c4d".into(),
+                    plan_hash: "0123456789abcdef".into(),
+                },
+            ),
+            ("runbook-failback.json", RunbookRequest::Failback),
+        ] {
+            assert_eq!(
+                Trigger::from_event(&fixture(name)).unwrap(),
+                Trigger::Runbook(request),
+                "{name}"
+            );
+        }
+        let mut wrong = fixture("runbook-approve.json");
+        wrong["detail"].as_object_mut().unwrap().remove("plan_hash");
+        let error = Trigger::from_event(&wrong).unwrap_err();
+        assert!(error.to_string().contains("plan_hash"), "{error}");
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! services (RDS), the `X-Amz-Target` for JSON ones, `METHOD /path` for REST ones (S3).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +41,10 @@ struct Rule {
 #[derive(Default)]
 struct State {
     rules: Mutex<Vec<Rule>>,
+    /// Regions whose every request is dropped unanswered (the connection closed).
+    black_holes: Mutex<Vec<String>>,
+    /// How many requests each black-holed Region received.
+    swallowed: Mutex<HashMap<String, usize>>,
     in_flight: Mutex<HashMap<String, usize>>,
     peak: Mutex<HashMap<String, usize>>,
 }
@@ -132,6 +135,28 @@ impl FaultProxy {
         );
     }
 
+    /// Makes `region` unreachable: every request signed for it (its SigV4 credential scope) is
+    /// dropped without an answer, as when a Region's endpoints are down. Route 53 requests are
+    /// signed for us-east-1 whatever the client's Region.
+    pub fn black_hole(&self, region: &str) {
+        self.state
+            .black_holes
+            .lock()
+            .unwrap()
+            .push(region.to_owned());
+    }
+
+    /// How many requests reached the black-holed `region`.
+    pub fn swallowed(&self, region: &str) -> usize {
+        self.state
+            .swallowed
+            .lock()
+            .unwrap()
+            .get(region)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// Delays every call of `action` by `delay` before forwarding it.
     pub fn delay(&self, action: &str, delay: Duration) {
         self.add(action, Fault::Delay(delay), None);
@@ -161,7 +186,7 @@ async fn handle(
     request: Request<Incoming>,
     state: Arc<State>,
     upstream: String,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, BlackHoled> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -169,6 +194,12 @@ async fn handle(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let action = action_of(&parts, &body);
+    let region = signed_region(&parts);
+    if let Some(region) = region.filter(|r| state.black_holes.lock().unwrap().contains(r)) {
+        *state.swallowed.lock().unwrap().entry(region).or_default() += 1;
+        // No answer: the caller sees its connection closed, as with an unreachable endpoint.
+        return Err(BlackHoled);
+    }
 
     let fault = {
         let mut rules = state.rules.lock().unwrap();
@@ -218,6 +249,25 @@ fn enter(state: &State, action: &str) {
     let mut peak = state.peak.lock().unwrap();
     let top = peak.entry(action.to_owned()).or_default();
     *top = (*top).max(*now);
+}
+
+/// A request dropped by a black-holed Region: hyper closes the connection without a response.
+#[derive(Debug)]
+struct BlackHoled;
+
+impl std::fmt::Display for BlackHoled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("black-holed Region")
+    }
+}
+
+impl std::error::Error for BlackHoled {}
+
+/// The Region of a SigV4 request's credential scope (`Credential=AKID/20261126/us-west-2/rds/…`).
+fn signed_region(parts: &hyper::http::request::Parts) -> Option<String> {
+    let authorization = parts.headers.get("authorization")?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    scope.split('/').nth(2).map(str::to_owned)
 }
 
 fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {

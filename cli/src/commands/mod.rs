@@ -2,5 +2,6 @@
 
 pub mod copy_backups;
 pub mod copy_snapshots;
+pub mod failover;
 pub mod plan;
 pub mod verify;

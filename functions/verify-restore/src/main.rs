@@ -1,7 +1,7 @@
-//! Lambda `verify-restore`: verifies that the plan's copies restore. Triggered by a schedule:
-//! each `[[verify]]` job's run is advanced until the invocation's deadline and saved in the state
-//! bucket, so the next tick resumes it; RDS and AWS Backup events are answered
-//! `{"ignored": reason}` for now. The work is
+//! Lambda `verify-restore`: verifies that the plan's copies restore. Triggered by a schedule
+//! (each run is advanced until the invocation's deadline and saved in the state bucket, so the
+//! next tick resumes it), by RDS events about a run's resources, and by AWS Backup restore
+//! testing jobs' COMPLETED events (validated with the entry's checks). The work is
 //! `lifeboat_shared::tasks::handle_verify_restore_event`, run by `lifeboat_shared::lambda::serve`.
 
 use lifeboat_shared::tasks::Task;

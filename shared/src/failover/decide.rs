@@ -138,7 +138,9 @@ pub fn data_loss_gate(
     let estimate_seconds = lags
         .iter()
         .filter_map(|(_, lag)| *lag)
-        .fold(None, |max: Option<f64>, lag| Some(max.map_or(lag, |m| m.max(lag))));
+        .fold(None, |max: Option<f64>, lag| {
+            Some(max.map_or(lag, |m| m.max(lag)))
+        });
     if kind == Kind::Planned {
         return Gate::Proceed { estimate_seconds };
     }
@@ -149,7 +151,9 @@ pub fn data_loss_gate(
     let mut reasons = Vec::new();
     for (target, lag) in lags {
         match lag {
-            None => reasons.push(format!("{target}: replication lag unknown (no recent data point)")),
+            None => reasons.push(format!(
+                "{target}: replication lag unknown (no recent data point)"
+            )),
             Some(lag) if *lag > limit_seconds => reasons.push(format!(
                 "{target}: replication lag {lag:.1} s is over max_data_loss = {}",
                 humantime::format_duration(limit)
@@ -243,7 +247,10 @@ pub fn failback_changes(
             .and_then(|c| c.previous.clone());
         let (ttl, values) = match &before {
             Some(before) => (
-                before.ttl.and_then(|t| u32::try_from(t).ok()).unwrap_or(flip.ttl),
+                before
+                    .ttl
+                    .and_then(|t| u32::try_from(t).ok())
+                    .unwrap_or(flip.ttl),
                 before.values.clone(),
             ),
             None => (flip.ttl, vec![flip.primary.clone()]),
@@ -345,12 +352,18 @@ mod tests {
     fn all_alarms_must_be_in_alarm_for_sustained_for_and_past_the_cooldown() {
         let plan = plan("require = \"all\"");
         let failover = plan.failover.as_ref().unwrap();
-        let one = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "OK", 30)];
+        let one = [
+            alarm("api-5xx", "ALARM", 30),
+            alarm("db-unreachable", "OK", 30),
+        ];
         assert!(matches!(
             should_start(failover, &one, None, NOW),
             Start::No { reason } if reason == "1 of 2 alarms in ALARM, 2 required"
         ));
-        let both_fresh = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "ALARM", 2)];
+        let both_fresh = [
+            alarm("api-5xx", "ALARM", 30),
+            alarm("db-unreachable", "ALARM", 2),
+        ];
         assert_eq!(
             should_start(failover, &both_fresh, None, NOW),
             Start::Later {
@@ -358,8 +371,14 @@ mod tests {
                 reason: "2 of 2 alarms in ALARM, 2 required, sustained_for = 5m not reached until 2026-11-26T09:03:00Z".into()
             }
         );
-        let both = [alarm("api-5xx", "ALARM", 30), alarm("db-unreachable", "ALARM", 6)];
-        assert!(matches!(should_start(failover, &both, None, NOW), Start::Now { .. }));
+        let both = [
+            alarm("api-5xx", "ALARM", 30),
+            alarm("db-unreachable", "ALARM", 6),
+        ];
+        assert!(matches!(
+            should_start(failover, &both, None, NOW),
+            Start::Now { .. }
+        ));
         // A failover two hours ago: cooldown.
         assert!(matches!(
             should_start(failover, &both, Some(NOW - Duration::hours(2)), NOW),
@@ -392,7 +411,9 @@ mod tests {
         let lags = |v: Option<f64>| vec![("rds-replica:orders-dr".to_owned(), v)];
         assert_eq!(
             data_loss_gate(Kind::Outage, limit, &lags(Some(4.0))),
-            Gate::Proceed { estimate_seconds: Some(4.0) }
+            Gate::Proceed {
+                estimate_seconds: Some(4.0)
+            }
         );
         assert!(matches!(
             data_loss_gate(Kind::Outage, limit, &lags(Some(45.0))),
@@ -403,8 +424,14 @@ mod tests {
             Gate::Approval { why, .. } if why.contains("unknown")
         ));
         // A planned move loses nothing; no limit accepts any loss.
-        assert!(matches!(data_loss_gate(Kind::Planned, limit, &lags(Some(45.0))), Gate::Proceed { .. }));
-        assert!(matches!(data_loss_gate(Kind::Outage, None, &lags(None)), Gate::Proceed { .. }));
+        assert!(matches!(
+            data_loss_gate(Kind::Planned, limit, &lags(Some(45.0))),
+            Gate::Proceed { .. }
+        ));
+        assert!(matches!(
+            data_loss_gate(Kind::Outage, None, &lags(None)),
+            Gate::Proceed { .. }
+        ));
     }
 
     #[test]
@@ -431,10 +458,17 @@ mod tests {
         // A record that did not exist goes to the plan's primary value.
         let fresh = failover_changes(flips, &[]);
         let back = failback_changes(flips, &fresh["Z0123456789"]);
-        assert_eq!(back["Z0123456789"][0].values, ["primary-alb.us-west-2.elb.amazonaws.com"]);
+        assert_eq!(
+            back["Z0123456789"][0].values,
+            ["primary-alb.us-west-2.elb.amazonaws.com"]
+        );
 
         let mut read = before.clone();
-        assert!(records_as_intended(zone, &[read.clone()]).unwrap_err().contains("old-alb"));
+        assert!(
+            records_as_intended(zone, &[read.clone()])
+                .unwrap_err()
+                .contains("old-alb")
+        );
         read.values = zone[0].values.clone();
         assert_eq!(records_as_intended(zone, &[read]), Ok(()));
     }

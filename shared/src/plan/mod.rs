@@ -396,7 +396,9 @@ pub struct Promotion {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnsFlip {
-    #[schemars(regex(pattern = r"^Z[A-Z0-9]{1,31}$"))]
+    // The Route 53 API reference bounds a hosted zone ID at 32 characters and gives no pattern;
+    // the IDs it issues are upper-case letters and digits (most, not all, begin with "Z").
+    #[schemars(regex(pattern = r"^[A-Z0-9]{1,32}$"))]
     pub hosted_zone_id: String,
     #[schemars(length(min = 1, max = 255))]
     pub record: String,

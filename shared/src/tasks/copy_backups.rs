@@ -71,6 +71,9 @@ pub async fn run_copy_backups(
         Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
             return ignore(format!("{}: verify-restore acts on it", trigger.describe()));
         }
+        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
+            return ignore(format!("{}: the failover acts on it", trigger.describe()));
+        }
         Trigger::Ignored { reason } => return ignore(reason.clone()),
     };
     if let Scope::Vault { name, destination } = &scope
@@ -87,6 +90,9 @@ pub async fn run_copy_backups(
                 .as_deref()
                 .map_or(String::new(), |d| format!(" to {d}"))
         ));
+    }
+    if let Some(reason) = super::paused_schedule(lifeboat, trigger).await? {
+        return ignore(reason);
     }
     let clients = &lifeboat.clients;
     run_recorded(

@@ -61,12 +61,20 @@ pub async fn run_copy_snapshots(
                 reason: format!("{}: verify-restore acts on it", trigger.describe()),
             });
         }
+        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
+            return Ok(Finished::Ignored {
+                reason: format!("{}: the failover acts on it", trigger.describe()),
+            });
+        }
         Trigger::Ignored { reason } => {
             return Ok(Finished::Ignored {
                 reason: reason.clone(),
             });
         }
     };
+    if let Some(reason) = super::paused_schedule(lifeboat, trigger).await? {
+        return Ok(Finished::Ignored { reason });
+    }
     let clients = &lifeboat.clients;
     let plan = &lifeboat.plan;
     run_recorded(

@@ -4,12 +4,17 @@
 
 mod copy_backups;
 mod copy_snapshots;
+mod failover;
 mod verify_restore;
 
 use time::OffsetDateTime;
 
 pub use copy_backups::{COPY_BACKUPS, handle_copy_backups_event, run_copy_backups};
 pub use copy_snapshots::{COPY_SNAPSHOTS, handle_copy_snapshots_event, run_copy_snapshots};
+pub use failover::{
+    FAILOVER, FAILOVER_EVENT, FailoverOptions, FailoverReport, FailoverResult,
+    handle_failover_event, last_failover_key, run_failover,
+};
 pub use verify_restore::{
     Figures, JobResult, VERIFICATION_FINISHED, VERIFY_RESTORE, Verifications, VerifyOptions,
     VerifyReport, current_key, handle_verify_restore_event, run_verify_restore,
@@ -27,6 +32,20 @@ pub enum Task {
     CopySnapshots,
     CopyBackups,
     VerifyRestore,
+    Failover,
+}
+
+/// A schedule tick while a failover has paused the plan's copy and verify schedules (their source
+/// Region is down): why the tick does nothing. Events and the CLI are not paused.
+async fn paused_schedule(lifeboat: &Lifeboat, trigger: &Trigger) -> Result<Option<String>, Error> {
+    if !matches!(trigger, Trigger::Schedule { .. }) {
+        return Ok(None);
+    }
+    Ok(
+        crate::pause::paused(&lifeboat.clients.recovery, &lifeboat.plan)
+            .await?
+            .map(|p| p.reason()),
+    )
 }
 
 /// How long an invocation is given when its deadline is not known: 14 of Lambda's 15 minutes.
@@ -58,6 +77,7 @@ pub async fn handle_event_until(
         Task::VerifyRestore => {
             Box::pin(handle_verify_restore_event(lifeboat, event, deadline)).await
         }
+        Task::Failover => Box::pin(handle_failover_event(lifeboat, event, deadline)).await,
     }
 }
 

@@ -275,13 +275,18 @@ pub async fn run_verify_restore(
         Trigger::Ignored { reason } => return ignore(reason.clone()),
         Trigger::SnapshotCreated { .. }
         | Trigger::BackupJobCompleted { .. }
-        | Trigger::CopyJobChanged { .. } => {
+        | Trigger::CopyJobChanged { .. }
+        | Trigger::AlarmChanged { .. }
+        | Trigger::Runbook(_) => {
             return ignore(format!(
-                "{}: the copy tasks act on it, not verify-restore",
+                "{}: verify-restore does not act on it",
                 trigger.describe()
             ));
         }
     };
+    if let Some(reason) = super::paused_schedule(lifeboat, trigger).await? {
+        return ignore(reason);
+    }
     let account_id = lifeboat.clients.account_id().await?;
     let runs = Runs {
         lifeboat,

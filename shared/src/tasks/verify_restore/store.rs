@@ -10,7 +10,7 @@ use super::{VERIFICATION_FINISHED, VerifyReport};
 use crate::aws::RegionalClients;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::record::{RecordLocation, put, put_event};
+use crate::record::{RecordLocation, get, put, put_event};
 use crate::verify::run::Verdict;
 
 /// Where a job's run in progress is kept.
@@ -103,42 +103,6 @@ pub(super) async fn restore_tests_in_progress(
         }));
     }
     Ok(ids)
-}
-
-async fn get(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<Vec<u8>>, Error> {
-    let location = format!("s3://{bucket}/{key}");
-    let output = match recovery
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(output) => output,
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-            return Ok(None);
-        }
-        Err(error) => {
-            return Err(Error::from_sdk(
-                error,
-                "s3:GetObject",
-                &location,
-                &recovery.region,
-            ));
-        }
-    };
-    let bytes = output
-        .body
-        .collect()
-        .await
-        .map_err(|e| Error::other(format!("cannot read {location}"), e))?
-        .into_bytes();
-    Ok(Some(bytes.to_vec()))
 }
 
 /// A saved run, if there is one at `key`.
