@@ -723,6 +723,23 @@ impl World {
         aws_sdk_route53::Client::new(&in_region(&self.account.config, "us-east-1"))
     }
 
+    /// A public hosted zone `name` (with the trailing dot) in Route 53; returns its ID (without
+    /// `/hostedzone/`, as a plan names it).
+    pub async fn hosted_zone(&self, name: &str) -> String {
+        self.route53()
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("lifeboat-{name}-{}", self.account.id))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create hosted zone {name}: {e:?}"))
+            .hosted_zone()
+            .expect("the hosted zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_owned()
+    }
+
     /// A CloudWatch client of this account in any Region.
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&in_region(&self.account.config, region))

@@ -51,19 +51,7 @@ async fn setup() -> Setup {
     let (_, secondary) = world
         .global_database("phoenix-global", "phoenix", "phoenix-dr")
         .await;
-    let zone = world
-        .route53()
-        .create_hosted_zone()
-        .name("tracking.example.com.")
-        .caller_reference(format!("lifeboat-failover-{}", world.account.id))
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_owned();
+    let zone = world.hosted_zone("tracking.example.com.").await;
     set_record(&world, &zone, PRIMARY_ALB).await;
     let cloudwatch = world.cloudwatch(RECOVERY);
     for alarm in ALARMS {
@@ -513,4 +501,56 @@ async fn a_failover_interrupted_between_promote_and_flip_resumes() {
         .filter(|c| c.action == "PromoteReadReplica")
         .count();
     assert_eq!(promotions, 1);
+}
+
+/// A replica that is backing up cannot be promoted (RDS refuses it): the run waits, saying so,
+/// and promotes it once the backup ends, without a refused call.
+#[tokio::test]
+async fn a_replica_backing_up_is_promoted_once_its_backup_ends() {
+    let setup = setup().await;
+    let lifeboat = setup.lifeboat("automatic", "");
+    setup
+        .world
+        .start_backing_up(RECOVERY, "orders-dr", None)
+        .await
+        .unwrap();
+    let first = run_failover(
+        &lifeboat,
+        &Trigger::Runbook(RunbookRequest::Execute { planned: false }),
+        options(),
+        Some(Instant::now() + Duration::from_millis(1500)),
+    )
+    .await
+    .unwrap();
+    let FailoverResult::InProgress { run: waiting, .. } = first else {
+        panic!("{first:#?}")
+    };
+    let wait = waiting.steps.last().unwrap();
+    assert_eq!(wait.step, "wait");
+    assert!(
+        wait.detail.contains(
+            "rds-replica:orders-dr is backing-up: RDS refuses to promote it until the backup ends"
+        ),
+        "{}",
+        wait.detail
+    );
+    let promotions = || {
+        Emulator::shared()
+            .calls_of(&setup.world.account)
+            .iter()
+            .filter(|c| c.action == "PromoteReadReplica")
+            .count()
+    };
+    assert_eq!(promotions(), 0, "no call RDS would refuse");
+    setup
+        .world
+        .finish_rds_operation(RECOVERY, "orders-dr")
+        .await
+        .unwrap();
+    let next = run(&lifeboat, &Trigger::Schedule { rule: None }).await;
+    assert!(
+        matches!(&next, FailoverResult::Finished { report, .. } if report.failover.failure.is_none()),
+        "{next:#?}"
+    );
+    assert_eq!(promotions(), 1);
 }

@@ -365,6 +365,7 @@ impl Task<'_> {
                     format!("approved with plan hash {hash}"),
                 );
                 self.save(&report).await?;
+                self.show(&report.failover.steps[report.failover.steps.len() - 1..]);
                 self.announce(&report, "started").await;
                 self.drive(report).await
             }
@@ -497,6 +498,7 @@ impl Task<'_> {
             });
         }
         self.save(&report).await?;
+        self.show(&report.failover.steps);
         self.announce(&report, "started").await;
         self.drive(report).await
     }
@@ -556,6 +558,7 @@ impl Task<'_> {
             failover: run,
         };
         self.save(&report).await?;
+        self.show(&report.failover.steps);
         self.announce(&report, "started").await;
         self.drive(report).await
     }
