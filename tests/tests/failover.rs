@@ -435,6 +435,37 @@ async fn dry_run_approval_with_the_plan_hash_and_failback() {
             .await
             .is_none()
     );
+    // The outage's global failover left a system snapshot of the old primary in its Region
+    // (back by now): failback kept it as a manual snapshot there, tagged with the plan.
+    let FailoverResult::Finished { report, .. } = &back else {
+        unreachable!()
+    };
+    let kept = report
+        .failover
+        .steps
+        .iter()
+        .find(|s| s.step == "keep-snapshot")
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert!(kept.ok, "{kept:#?}");
+    let manual = setup
+        .world
+        .primary_rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_identifier("phoenix")
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = manual
+        .db_cluster_snapshots()
+        .iter()
+        .filter_map(|s| s.db_cluster_snapshot_identifier())
+        .collect();
+    assert!(
+        ids.iter()
+            .any(|id| id.starts_with("lifeboat-kept-unplanned-global-failover-phoenix-")),
+        "{ids:?} ({kept:#?})"
+    );
 }
 
 /// A replication lag over `max_data_loss` stops even an automatic run for approval, saying why.

@@ -428,3 +428,108 @@ pub async fn change_status(recovery: &RegionalClients, id: &str) -> Result<Strin
         .map(|c| c.status().as_str().to_owned())
         .unwrap_or_default())
 }
+
+/// The identifier failback gives the manual copy of an unplanned-failover snapshot (a manual
+/// snapshot stays until deleted; AWS deletes the automated one with its cluster's retention).
+pub fn kept_snapshot_identifier(snapshot: &str) -> String {
+    let cleaned: String = snapshot
+        .trim_start_matches("rds:")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut id = format!("lifeboat-kept-{cleaned}");
+    id.truncate(63);
+    id.trim_end_matches('-').to_owned()
+}
+
+/// After an outage's global failover, AWS leaves a system snapshot of the old primary,
+/// `rds:unplanned-global-failover-…`, in the old primary's Region once it is back. Failback (the
+/// Region is back by then) copies each to a manual snapshot there, so the data the failover may
+/// have lost is kept. Returns the copies made (or already made), as (snapshot, copy).
+pub async fn keep_unplanned_failover_snapshots(
+    primary: &RegionalClients,
+    global: &str,
+    new_writer_arn: &str,
+    tags: Vec<aws_sdk_rds::types::Tag>,
+) -> Result<Vec<(String, String)>, Error> {
+    let region = &primary.region;
+    let out = primary
+        .rds
+        .describe_global_clusters()
+        .global_cluster_identifier(global)
+        .send()
+        .await
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "rds:DescribeGlobalClusters",
+                &format!("global database {global}"),
+                region,
+            )
+        })?;
+    let old_primaries: Vec<String> = out
+        .global_clusters()
+        .iter()
+        .flat_map(|g| g.global_cluster_members())
+        .filter_map(|m| m.db_cluster_arn())
+        .filter(|arn| *arn != new_writer_arn && arn.contains(&format!(":{}:", region.as_str())))
+        .filter_map(|arn| arn.rsplit_once(":cluster:").map(|(_, id)| id.to_owned()))
+        .collect();
+    let mut kept = Vec::new();
+    for cluster in old_primaries {
+        let snapshots = primary
+            .rds
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier(&cluster)
+            .snapshot_type("automated")
+            .send()
+            .await
+            .map_err(|e| {
+                Error::from_sdk(
+                    e,
+                    "rds:DescribeDBClusterSnapshots",
+                    &format!("snapshots of {cluster}"),
+                    region,
+                )
+            })?;
+        for snapshot in snapshots.db_cluster_snapshots() {
+            let Some(id) = snapshot
+                .db_cluster_snapshot_identifier()
+                .filter(|id| id.starts_with("rds:unplanned-global-failover-"))
+            else {
+                continue;
+            };
+            let copy = kept_snapshot_identifier(id);
+            let result = primary
+                .rds
+                .copy_db_cluster_snapshot()
+                .source_db_cluster_snapshot_identifier(id)
+                .target_db_cluster_snapshot_identifier(&copy)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_db_cluster_snapshot_already_exists_fault()) => {}
+                Err(e) => {
+                    return Err(Error::from_sdk(
+                        e,
+                        "rds:CopyDBClusterSnapshot",
+                        &format!("{id} to {copy}"),
+                        region,
+                    ));
+                }
+            }
+            kept.push((id.to_owned(), copy));
+        }
+    }
+    Ok(kept)
+}

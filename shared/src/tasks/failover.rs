@@ -553,6 +553,7 @@ impl Task<'_> {
             failure: None,
         };
         run.step("decide", now, None, true, run.reason.clone());
+        self.keep_snapshots(&last.failover, &mut run).await;
         let report = FailoverReport {
             run: header,
             failover: run,
@@ -561,6 +562,76 @@ impl Task<'_> {
         self.show(&report.failover.steps);
         self.announce(&report, "started").await;
         self.drive(report).await
+    }
+
+    /// Failback's first step, the only one that calls the primary Region (it is back by then):
+    /// the unplanned-failover snapshots an outage's global failovers left there, copied to
+    /// manual ones. A failure is noted and does not stop the failback.
+    async fn keep_snapshots(&self, last: &FailoverRun, run: &mut FailoverRun) {
+        if last.kind != Kind::Outage {
+            return;
+        }
+        let plan = self.plan();
+        let tags = vec![
+            aws_sdk_rds::types::Tag::builder()
+                .key(crate::copies::tags::PLAN)
+                .value(&plan.name)
+                .build(),
+            aws_sdk_rds::types::Tag::builder()
+                .key("lifeboat:failover-run")
+                .value(&last.run_id)
+                .build(),
+        ];
+        for promotion in &last.promotions {
+            let Target::AuroraGlobal {
+                global,
+                target_cluster_arn,
+            } = &promotion.target
+            else {
+                continue;
+            };
+            let now = OffsetDateTime::now_utc();
+            match calls::keep_unplanned_failover_snapshots(
+                &self.lifeboat.clients.primary,
+                global,
+                target_cluster_arn,
+                tags.clone(),
+            )
+            .await
+            {
+                Ok(kept) if kept.is_empty() => run.step(
+                    "keep-snapshot",
+                    now,
+                    None,
+                    true,
+                    format!(
+                        "{global}: no unplanned-failover snapshot in {}",
+                        plan.primary_region
+                    ),
+                ),
+                Ok(kept) => {
+                    for (snapshot, copy) in kept {
+                        run.step(
+                            "keep-snapshot",
+                            now,
+                            Some(format!(
+                                "rds:CopyDBClusterSnapshot SourceDBClusterSnapshotIdentifier={snapshot} TargetDBClusterSnapshotIdentifier={copy} ({})",
+                                plan.primary_region
+                            )),
+                            true,
+                            format!("{snapshot} kept as the manual snapshot {copy}"),
+                        );
+                    }
+                }
+                Err(error) => run.step(
+                    "keep-snapshot",
+                    now,
+                    None,
+                    false,
+                    format!("{global}: could not keep the unplanned-failover snapshot: {error}"),
+                ),
+            }
+        }
     }
 
     fn show(&self, steps: &[Step]) {
