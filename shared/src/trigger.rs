@@ -155,7 +155,7 @@ impl Trigger {
             }
             Trigger::AlarmChanged {
                 alarm_name, state, ..
-            } => format!("alarm {alarm_name} is {state}"),
+            } => format!("CloudWatch Alarm State Change: alarm {alarm_name} is {state}"),
             Trigger::Runbook(request) => format!("runbook: {request:?}"),
             Trigger::Ignored { reason } => format!("ignored event: {reason}"),
         }
