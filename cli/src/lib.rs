@@ -149,6 +149,14 @@ impl TaskArgs {
     }
 }
 
+/// A step's time of day, as the commands print it (`09:27:13Z`).
+pub(crate) fn clock(at: time::OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[hour]:[minute]:[second]Z"
+    ))
+    .unwrap_or_default()
+}
+
 /// Runs the command line `args` (program name first) and returns the exit status.
 pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {

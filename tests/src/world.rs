@@ -46,6 +46,35 @@ impl BackupJobKind {
     }
 }
 
+/// A Route 53 change batch that sets the CNAME `name` to `value` (UPSERT).
+pub fn cname_upsert(name: &str, value: &str, ttl: i64) -> aws_sdk_route53::types::ChangeBatch {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let record = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(ttl)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(value)
+                .build()
+                .expect("a value"),
+        )
+        .build()
+        .expect("a record");
+    ChangeBatch::builder()
+        .changes(
+            Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(record)
+                .build()
+                .expect("a change"),
+        )
+        .build()
+        .expect("a batch")
+}
+
 /// The IAM role tests pass to AWS Backup (the emulator checks no IAM).
 pub fn backup_role(account: &str) -> String {
     format!("arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole")

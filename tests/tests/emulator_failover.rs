@@ -6,7 +6,7 @@
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::{DbCluster, DbInstance, GlobalCluster};
 use lifeboat_tests::Emulator;
-use lifeboat_tests::world::{PRIMARY, RECOVERY, World};
+use lifeboat_tests::world::{PRIMARY, RECOVERY, World, cname_upsert};
 
 async fn world() -> World {
     World::new(Emulator::shared().new_account().await)
@@ -560,9 +560,7 @@ async fn global_failovers_and_switchovers_are_refused_as_aws_refuses_them() {
 /// id never issued is `NoSuchChange` (moto: one fixed id, always INSYNC, for any id).
 #[tokio::test]
 async fn a_route53_change_is_pending_then_in_sync() {
-    use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
-    };
+    use aws_sdk_route53::types::ChangeStatus;
     let world = world().await;
     let route53 = world.route53();
     let zone = route53
@@ -574,27 +572,9 @@ async fn a_route53_change_is_pending_then_in_sync() {
         .unwrap();
     let zone_id = zone.hosted_zone().unwrap().id().to_owned();
     let flip = |value: &str| {
-        ChangeBatch::builder()
-            .comment("failover")
-            .changes(
-                Change::builder()
-                    .action(ChangeAction::Upsert)
-                    .resource_record_set(
-                        ResourceRecordSet::builder()
-                            .name("api.tracking.example.com.")
-                            .r#type(RrType::Cname)
-                            .ttl(60)
-                            .resource_records(
-                                ResourceRecord::builder().value(value).build().unwrap(),
-                            )
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
+        let mut batch = cname_upsert("api.tracking.example.com.", value, 60);
+        batch.comment = Some("failover".into());
+        batch
     };
 
     world.hold_route53_changes(2).await;

@@ -12,7 +12,7 @@ use lifeboat_shared::state::LeaseTiming;
 use lifeboat_shared::tasks::{FailoverOptions, FailoverResult, run_failover};
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 use lifeboat_tests::proxy::FaultProxy;
-use lifeboat_tests::world::{PRIMARY, RECOVERY};
+use lifeboat_tests::world::{PRIMARY, RECOVERY, cname_upsert};
 use lifeboat_tests::{Emulator, World};
 use tokio::time::Instant;
 
@@ -90,35 +90,11 @@ async fn setup() -> Setup {
 }
 
 async fn set_record(world: &World, zone: &str, value: &str) {
-    use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-    };
     world
         .route53()
         .change_resource_record_sets()
         .hosted_zone_id(zone)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(
-                            ResourceRecordSet::builder()
-                                .name(RECORD)
-                                .r#type(RrType::Cname)
-                                .ttl(300)
-                                .resource_records(
-                                    ResourceRecord::builder().value(value).build().unwrap(),
-                                )
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .change_batch(cname_upsert(RECORD, value, 300))
         .send()
         .await
         .unwrap();

@@ -10,12 +10,7 @@ use lifeboat_shared::tasks::{FailoverOptions, FailoverResult, run_failover};
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 
 fn print_step(step: &Step) {
-    let at = step
-        .at
-        .format(time::macros::format_description!(
-            "[hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default();
+    let at = crate::clock(step.at);
     let marker = if step.ok { "  " } else { "!!" };
     match &step.call {
         Some(call) => println!(

@@ -14,12 +14,7 @@ use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::run::{StepRecord, Verdict};
 
 fn print_step(job: &str, step: &StepRecord) {
-    let at = step
-        .at
-        .format(time::macros::format_description!(
-            "[hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default();
+    let at = crate::clock(step.at);
     let marker = if step.ok { "  " } else { "!!" };
     println!("{marker} {job} {at} {:<13} {}", step.step, step.detail);
 }

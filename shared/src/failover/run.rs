@@ -56,6 +56,22 @@ pub struct DnsBatch {
     pub insync_at: Option<OffsetDateTime>,
 }
 
+impl DnsBatch {
+    /// The batches of a run, one per hosted zone, none sent yet.
+    pub fn unsent(zones: std::collections::BTreeMap<String, Vec<RecordChange>>) -> Vec<DnsBatch> {
+        zones
+            .into_iter()
+            .map(|(hosted_zone_id, changes)| DnsBatch {
+                hosted_zone_id,
+                changes,
+                change_id: None,
+                sent_at: None,
+                insync_at: None,
+            })
+            .collect()
+    }
+}
+
 /// One step of a run: what was done (with the AWS call, when there was one), when, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {

@@ -526,16 +526,7 @@ impl Task<'_> {
             .collect();
         let now = OffsetDateTime::now_utc();
         let header = RunHeader::start(FAILOVER, plan, trigger.describe(), false, now);
-        let dns = decide::failback_changes(&failover.dns, &recorded)
-            .into_iter()
-            .map(|(zone, changes)| DnsBatch {
-                hosted_zone_id: zone,
-                changes,
-                change_id: None,
-                sent_at: None,
-                insync_at: None,
-            })
-            .collect();
+        let dns = DnsBatch::unsent(decide::failback_changes(&failover.dns, &recorded));
         let mut run = FailoverRun {
             run_id: header.run_id.clone(),
             plan: plan.name.clone(),
@@ -756,16 +747,7 @@ async fn draft_run(
             current.push(record);
         }
     }
-    let dns = decide::failover_changes(&failover.dns, &current)
-        .into_iter()
-        .map(|(zone, changes)| DnsBatch {
-            hosted_zone_id: zone,
-            changes,
-            change_id: None,
-            sent_at: None,
-            insync_at: None,
-        })
-        .collect();
+    let dns = DnsBatch::unsent(decide::failover_changes(&failover.dns, &current));
     Ok(FailoverRun {
         run_id: run_id.to_owned(),
         plan: plan.name.clone(),
