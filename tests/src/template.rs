@@ -1,6 +1,6 @@
 //! The deployable stack, read and evaluated offline: what `tests/tests/template.rs` (the copy
-//! functions, the notifications, the forwarder) and `tests/tests/template_verify.rs` (the
-//! verification) both need.
+//! functions, the notifications, the forwarder), `tests/tests/template_verify.rs` (the
+//! verification) and `tests/tests/template_failover.rs` (the failover) need.
 //!
 //! - [`load`]: a template as JSON through cfn-lint's own YAML loader (it understands `!Ref`,
 //!   `!Sub`, `!GetAtt` and turns them into their `Ref` / `Fn::*` form), so no YAML crate is
@@ -10,7 +10,7 @@
 //! - [`Policy`] and [`Request`]: a small IAM evaluator for identity policies (wildcard ARNs,
 //!   request and resource tag conditions, other condition keys such as `iam:PassedToService`).
 //! - [`pattern_matches`]: EventBridge's event pattern matching, for the real payloads in
-//!   `events/`.
+//!   `events/`; [`resolve_pattern`]: a pattern with a parameter in it, as deployed.
 //! - [`condition_holds`], [`rule_holds`], [`assert_gated`]: `Conditions` and `Rules`, and which
 //!   resources a condition gates.
 //! - [`Alarm`], [`ExpectedAlarm`], [`check_alarm`]: a CloudWatch alarm's evaluation over its
@@ -37,6 +37,15 @@ pub const BACKUP_COPY_ROLE: &str =
 /// (`VerifySubnetIds`, `VerifySecurityGroupIds`).
 pub const VERIFY_SUBNETS: &str = "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788";
 pub const VERIFY_SECURITY_GROUPS: &str = "sg-0123456789abcdef0";
+/// What a deployment names for the failover (`Failover*`): the example plan's alarms, global
+/// database, its target cluster and hosted zone, and a read replica and a replica cluster besides
+/// (the example has neither), so that every kind of promotion is evaluated.
+pub const FAILOVER_ALARMS: &str = "tracking-api-5xx,tracking-db-unreachable";
+pub const FAILOVER_REPLICA_INSTANCES: &str = "orders-dr";
+pub const FAILOVER_REPLICA_CLUSTERS: &str = "parcels-dr";
+pub const FAILOVER_GLOBAL_CLUSTERS: &str = "phoenix-global";
+pub const FAILOVER_TARGET_CLUSTERS: &str = "phoenix-dr";
+pub const FAILOVER_HOSTED_ZONES: &str = "Z0123456789";
 
 pub fn template_path(name: &str) -> PathBuf {
     workspace_root().join(name)
@@ -260,11 +269,31 @@ pub fn deployment() -> BTreeMap<&'static str, String> {
             "VerifyRestoreRoleName",
             "service-role/AWSBackupDefaultServiceRole".to_owned(),
         ),
+        ("Failover", "true".to_owned()),
+        ("FailoverAlarmNames", FAILOVER_ALARMS.to_owned()),
+        (
+            "FailoverReplicaInstanceIds",
+            FAILOVER_REPLICA_INSTANCES.to_owned(),
+        ),
+        (
+            "FailoverReplicaClusterIds",
+            FAILOVER_REPLICA_CLUSTERS.to_owned(),
+        ),
+        (
+            "FailoverGlobalClusterIds",
+            FAILOVER_GLOBAL_CLUSTERS.to_owned(),
+        ),
+        (
+            "FailoverTargetClusterIds",
+            FAILOVER_TARGET_CLUSTERS.to_owned(),
+        ),
+        ("FailoverHostedZoneIds", FAILOVER_HOSTED_ZONES.to_owned()),
     ])
 }
 
 /// The strings a template value stands for once deployed. `Ref`s to parameters and `${...}` in
-/// `Fn::Sub` take the deployment's values; `Fn::Join`, `Fn::Select` and `Fn::Split` are
+/// `Fn::Sub` take the deployment's values (a `Ref` to a `CommaDelimitedList` is its list: the
+/// deployment's values hold commas only there); `Fn::Join`, `Fn::Select` and `Fn::Split` are
 /// computed; what only exists once deployed (a resource's `Ref` or attribute, other intrinsics)
 /// becomes a `<placeholder>` that matches no real ARN.
 pub fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
@@ -275,12 +304,10 @@ pub fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
             let (function, argument) = map.iter().next().expect("one entry");
             let part = |i: usize| &argument.as_array().expect("a list of arguments")[i];
             match (function.as_str(), argument) {
-                ("Ref", Value::String(name)) => vec![
-                    params
-                        .get(name.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| format!("<{name}>")),
-                ],
+                ("Ref", Value::String(name)) => match params.get(name.as_str()) {
+                    Some(value) => value.split(',').map(str::to_owned).collect(),
+                    None => vec![format!("<{name}>")],
+                },
                 ("Fn::Sub", Value::String(text)) => {
                     vec![substitute(text, params, &BTreeMap::new())]
                 }
@@ -624,6 +651,39 @@ pub fn rds_arn(region: &str, kind: &str, name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // EventBridge: event patterns evaluated.
 // ---------------------------------------------------------------------------------------------
+
+/// An event pattern as deployed: every intrinsic in it (a `Ref` to a list parameter) becomes the
+/// list of strings it stands for.
+pub fn resolve_pattern(pattern: &Value, params: &BTreeMap<&str, String>) -> Value {
+    match pattern {
+        Value::Object(map)
+            if map.len() == 1 && map.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) =>
+        {
+            Value::Array(
+                resolve(pattern, params)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            )
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_pattern(v, params)))
+                .collect(),
+        ),
+        // An intrinsic among the alternatives stands for its strings, alongside the others.
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .flat_map(|v| match resolve_pattern(v, params) {
+                    Value::Array(values) if v.is_object() => values,
+                    value => vec![value],
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
 
 /// EventBridge's pattern matching, for the pattern features Lifeboat's rules may use.
 pub fn pattern_matches(pattern: &Value, event: &Value) -> bool {
