@@ -595,6 +595,26 @@ fn verify_role_allows_what_a_verification_does() {
             "ListBucket with prefix {prefix}"
         );
     }
+    // A schedule tick reads whether a failover paused the plan's schedules (`pause::paused`);
+    // no pause reads as absent, not forbidden.
+    let paused = format!("paused/{PLAN}.json");
+    assert!(policy.allows(&request(
+        "s3:GetObject",
+        &format!("{bucket}/{paused}"),
+        &[],
+        &[]
+    )));
+    assert!(policy.allows(&Request::with_context(
+        "s3:ListBucket",
+        &bucket,
+        &[("s3:prefix", paused.as_str())]
+    )));
+    for action in ["s3:PutObject", "s3:DeleteObject"] {
+        assert!(
+            !policy.allows(&request(action, &format!("{bucket}/{paused}"), &[], &[])),
+            "{action} on the pause is the failover's"
+        );
+    }
     // The events go to Lifeboat's bus (its ARN is only known once deployed).
     assert!(
         policy.publishes_on_lifeboats_bus(),
