@@ -975,3 +975,135 @@ pub fn check_alarm(
     }
     alarm
 }
+
+/// The values a run's metrics (`Report::metrics`, as Embedded Metric Format) publish for the
+/// alarm whose `Properties` these are: its metric, in its namespace, under exactly its dimensions
+/// (whose values must be the deployment's).
+pub fn published_for_alarm(
+    alarm: &Value,
+    metrics: &[lifeboat_shared::metrics::MetricSet],
+    params: &BTreeMap<&str, String>,
+) -> Vec<f64> {
+    let metric = alarm["MetricName"].as_str().expect("MetricName");
+    let dimensions: Vec<&str> = alarm["Dimensions"]
+        .as_array()
+        .expect("Dimensions")
+        .iter()
+        .map(|d| d["Name"].as_str().expect("a dimension name"))
+        .collect();
+    metrics
+        .iter()
+        .map(|set| serde_json::from_str::<Value>(&set.to_emf(0)).expect("EMF is JSON"))
+        .filter(|doc| {
+            let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+            declared["Namespace"] == alarm["Namespace"]
+                && declared["Metrics"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
+                && declared["Dimensions"]
+                    .as_array()
+                    .is_some_and(|sets| sets.contains(&serde_json::json!(dimensions)))
+        })
+        .map(|doc| {
+            for dimension in alarm["Dimensions"].as_array().expect("Dimensions") {
+                let key = dimension["Name"].as_str().expect("name");
+                assert_eq!(
+                    resolve(&dimension["Value"], params),
+                    [doc[key].as_str().expect("a dimension value")],
+                    "{metric}: dimension {key}"
+                );
+            }
+            doc[metric].as_f64().expect("a value")
+        })
+        .collect()
+}
+
+/// The SAM function `name`'s role grants exactly `actions` — no wildcard action, no other
+/// action — each an action that exists, on resources of the types the service authorization
+/// reference gives it: in each Allow statement every action names a resource of its types (an
+/// action without resource types names `"*"` only, where anything narrower would match nothing
+/// and deny the call), and every resource is of the types of one of its actions.
+pub fn assert_grants_exactly_on_resources_of_their_types(
+    template: &Value,
+    name: &str,
+    actions: &[&str],
+) {
+    let params = deployment();
+    let mut granted = std::collections::BTreeSet::new();
+    let statements: Vec<&Value> = policy_statements(function(template, name));
+    for statement in &statements {
+        for action in strings(&statement["Action"]) {
+            assert!(
+                !action.contains('*'),
+                "a wildcard action grants more than the task calls: {statement}"
+            );
+            if statement["Effect"] == "Allow" {
+                granted.insert(action);
+            }
+        }
+    }
+    let wanted: std::collections::BTreeSet<&str> = actions.iter().copied().collect();
+    assert_eq!(granted, wanted, "{name}: the role's actions");
+    let unknown = unknown_iam_actions(actions.iter().copied());
+    assert!(
+        unknown.is_empty(),
+        "IAM actions that do not exist:\n{unknown}"
+    );
+
+    let formats = iam_resource_formats(actions.iter().copied());
+    let of_types = |action: &str, resource: &str| {
+        resource == "*" || formats[action].iter().any(|f| wildcard(f, resource))
+    };
+    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        let actions = strings(&statement["Action"]);
+        // A resource of the stack (LifeboatBus) is only known once deployed.
+        let resources: Vec<String> = resolve(&statement["Resource"], &params)
+            .into_iter()
+            .filter(|r| !r.starts_with('<'))
+            .collect();
+        for action in &actions {
+            if formats[*action].is_empty() {
+                assert_eq!(
+                    resources,
+                    ["*"],
+                    "{action} has no resource types: {statement}"
+                );
+            } else if !resources.is_empty() {
+                assert!(
+                    resources.iter().any(|r| of_types(action, r)),
+                    "{action} names no resource of its types {:?}: {statement}",
+                    formats[*action]
+                );
+            }
+        }
+        for resource in &resources {
+            assert!(
+                actions.iter().any(|a| of_types(a, resource)),
+                "{resource} is a resource of none of {actions:?}: {statement}"
+            );
+        }
+    }
+}
+
+/// A function ticks on the schedule parameter `schedule` (default `every`) and has exactly the
+/// EventBridge rules `rules` (by name, sorted), all on the recovery Region's default bus (no
+/// `EventBusName`): the events of the recovery Region's own services.
+pub fn assert_ticks_and_listens_on_the_default_bus(
+    template: &Value,
+    properties: &Value,
+    schedule: &str,
+    every: &str,
+    rules: &[&str],
+) {
+    let (schedules, found) = triggers(properties);
+    assert_eq!(schedules, [&serde_json::json!({"Ref": schedule})]);
+    assert_eq!(template["Parameters"][schedule]["Default"], every);
+    let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, rules, "{found:?}");
+    for (name, rule) in found {
+        assert!(
+            rule.get("EventBusName").is_none(),
+            "{name}: the recovery Region's services emit their events on its default bus"
+        );
+    }
+}

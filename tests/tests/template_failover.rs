@@ -32,10 +32,10 @@ use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, FAILOVER_ALARMS, FAILOVER_GLOBAL_CLUSTERS,
     FAILOVER_HOSTED_ZONES, FAILOVER_REPLICA_CLUSTERS, FAILOVER_REPLICA_INSTANCES,
     FAILOVER_TARGET_CLUSTERS, PLAN, PRIMARY, Policy, RECOVERY, Request, STATE_BUCKET, assert_gated,
-    assert_runs_like_the_copy_function, check_alarm, condition_holds, deployment, event_fixture,
-    function, function_alarms, iam_resource_formats, load, notifications_topic, pattern_matches,
-    policy_statements, rds_arn, resolve, resolve_pattern, resources_of_type, rule_holds, strings,
-    triggers, unknown_iam_actions, wildcard,
+    assert_grants_exactly_on_resources_of_their_types, assert_runs_like_the_copy_function,
+    assert_ticks_and_listens_on_the_default_bus, check_alarm, condition_holds, deployment,
+    event_fixture, function, function_alarms, load, notifications_topic, pattern_matches,
+    published_for_alarm, rds_arn, resolve, resolve_pattern, resources_of_type, rule_holds, strings,
 };
 use lifeboat_tests::venv::workspace_root;
 use serde_json::Value;
@@ -277,27 +277,15 @@ fn template_declares_the_failover_function_as_documented() {
         "it calls only AWS APIs: no VPC on the failover path"
     );
 
-    let (schedules, rules) = triggers(properties);
-    assert_eq!(
-        schedules,
-        [&serde_json::json!({"Ref": "FailoverScheduleExpression"})]
+    // A one-minute tick, and the alarm rule on this Region's default bus. The runbook is
+    // invoked directly: no rule.
+    assert_ticks_and_listens_on_the_default_bus(
+        &template,
+        properties,
+        "FailoverScheduleExpression",
+        "rate(1 minute)",
+        &["PlanAlarm"],
     );
-    assert_eq!(
-        template["Parameters"]["FailoverScheduleExpression"]["Default"],
-        "rate(1 minute)"
-    );
-    let names: Vec<&String> = rules.iter().map(|(name, _)| *name).collect();
-    assert_eq!(
-        names,
-        ["PlanAlarm"],
-        "the runbook is invoked directly: no rule"
-    );
-    for (name, rule) in rules {
-        assert!(
-            rule.get("EventBusName").is_none(),
-            "{name}: CloudWatch emits the recovery Region's alarm events on its default bus"
-        );
-    }
 }
 
 /// The alarm rule takes a plan alarm going to ALARM in the recovery Region, and nothing else;
@@ -738,8 +726,6 @@ fn failover_role_reaches_nothing_in_the_primary_region() {
 /// resources of the types the service authorization reference gives it.
 #[test]
 fn failover_role_grants_exactly_its_calls_on_resources_of_their_types() {
-    let template = load("template.yaml");
-    let params = deployment();
     // The calls the code names (each AWS call's error names its action).
     let mut called = BTreeSet::new();
     for file in ["shared/src/failover/calls.rs", "shared/src/pause.rs"] {
@@ -766,55 +752,7 @@ fn failover_role_grants_exactly_its_calls_on_resources_of_their_types() {
         );
     }
 
-    let mut granted = BTreeSet::new();
-    let statements: Vec<&Value> = policy_statements(function(&template, FUNCTION));
-    for statement in &statements {
-        for action in strings(&statement["Action"]) {
-            assert!(!action.contains('*'), "a wildcard action: {statement}");
-            if statement["Effect"] == "Allow" {
-                granted.insert(action);
-            }
-        }
-    }
-    assert_eq!(granted, BTreeSet::from(ACTIONS), "the role's actions");
-    let unknown = unknown_iam_actions(ACTIONS);
-    assert!(
-        unknown.is_empty(),
-        "IAM actions that do not exist:\n{unknown}"
-    );
-
-    let formats = iam_resource_formats(ACTIONS);
-    let of_types = |action: &str, resource: &str| {
-        resource == "*" || formats[action].iter().any(|f| wildcard(f, resource))
-    };
-    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
-        let actions = strings(&statement["Action"]);
-        let resources: Vec<String> = resolve(&statement["Resource"], &params)
-            .into_iter()
-            .filter(|r| !r.starts_with('<'))
-            .collect();
-        for action in &actions {
-            if formats[*action].is_empty() {
-                assert_eq!(
-                    resources,
-                    ["*"],
-                    "{action} has no resource types: {statement}"
-                );
-            } else if !resources.is_empty() {
-                assert!(
-                    resources.iter().any(|r| of_types(action, r)),
-                    "{action} names no resource of its types {:?}: {statement}",
-                    formats[*action]
-                );
-            }
-        }
-        for resource in &resources {
-            assert!(
-                actions.iter().any(|a| of_types(a, resource)),
-                "{resource} is a resource of none of {actions:?}: {statement}"
-            );
-        }
-    }
+    assert_grants_exactly_on_resources_of_their_types(&load("template.yaml"), FUNCTION, &ACTIONS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -881,45 +819,14 @@ fn failover_alarms_watch_failed_failovers_errors_and_the_queue() {
 
     let properties = &template["Resources"]["FailoverFailedAlarm"]["Properties"];
     let metric = properties["MetricName"].as_str().expect("MetricName");
-    let dimensions: Vec<&str> = properties["Dimensions"]
-        .as_array()
-        .expect("Dimensions")
-        .iter()
-        .map(|d| d["Name"].as_str().expect("a dimension name"))
-        .collect();
     let alarm = Alarm::of(properties, &params);
     for (failure, fires) in [
         (Some("rds:PromoteReadReplica: refused"), true),
         (None, false),
     ] {
-        let report = finished_report(failure);
-        let published: Vec<f64> = report
-            .metrics()
-            .iter()
-            .map(|set| serde_json::from_str::<Value>(&set.to_emf(0)).expect("EMF is JSON"))
-            .filter(|doc| {
-                let declared = &doc["_aws"]["CloudWatchMetrics"][0];
-                declared["Namespace"] == properties["Namespace"]
-                    && declared["Metrics"]
-                        .as_array()
-                        .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
-                    && declared["Dimensions"]
-                        .as_array()
-                        .is_some_and(|sets| sets.contains(&serde_json::json!(dimensions)))
-            })
-            .map(|doc| {
-                for dimension in properties["Dimensions"].as_array().expect("Dimensions") {
-                    let key = dimension["Name"].as_str().expect("name");
-                    assert_eq!(
-                        resolve(&dimension["Value"], &params),
-                        [doc[key].as_str().expect("a dimension value")],
-                        "dimension {key}"
-                    );
-                }
-                doc[metric].as_f64().expect("a value")
-            })
-            .collect();
-        assert_eq!(published.len(), 1, "{metric} under {dimensions:?}");
+        let published =
+            published_for_alarm(properties, &finished_report(failure).metrics(), &params);
+        assert_eq!(published.len(), 1, "{metric}");
         assert_eq!(alarm.fires_at(published[0]), fires, "failure {failure:?}");
     }
 }
