@@ -1,6 +1,6 @@
 //! The deployable stack, read and evaluated offline: what `tests/tests/template.rs` (the copy
-//! functions, the notifications, the forwarder) and `tests/tests/template_verify.rs` (the
-//! verification) both need.
+//! functions, the notifications, the forwarder), `tests/tests/template_verify.rs` (the
+//! verification) and `tests/tests/template_failover.rs` (the failover) need.
 //!
 //! - [`load`]: a template as JSON through cfn-lint's own YAML loader (it understands `!Ref`,
 //!   `!Sub`, `!GetAtt` and turns them into their `Ref` / `Fn::*` form), so no YAML crate is
@@ -10,7 +10,7 @@
 //! - [`Policy`] and [`Request`]: a small IAM evaluator for identity policies (wildcard ARNs,
 //!   request and resource tag conditions, other condition keys such as `iam:PassedToService`).
 //! - [`pattern_matches`]: EventBridge's event pattern matching, for the real payloads in
-//!   `events/`.
+//!   `events/`; [`resolve_pattern`]: a pattern with a parameter in it, as deployed.
 //! - [`condition_holds`], [`rule_holds`], [`assert_gated`]: `Conditions` and `Rules`, and which
 //!   resources a condition gates.
 //! - [`Alarm`], [`ExpectedAlarm`], [`check_alarm`]: a CloudWatch alarm's evaluation over its
@@ -37,6 +37,15 @@ pub const BACKUP_COPY_ROLE: &str =
 /// (`VerifySubnetIds`, `VerifySecurityGroupIds`).
 pub const VERIFY_SUBNETS: &str = "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788";
 pub const VERIFY_SECURITY_GROUPS: &str = "sg-0123456789abcdef0";
+/// What a deployment names for the failover (`Failover*`): the example plan's alarms, global
+/// database, its target cluster and hosted zone, and a read replica and a replica cluster besides
+/// (the example has neither), so that every kind of promotion is evaluated.
+pub const FAILOVER_ALARMS: &str = "tracking-api-5xx,tracking-db-unreachable";
+pub const FAILOVER_REPLICA_INSTANCES: &str = "orders-dr";
+pub const FAILOVER_REPLICA_CLUSTERS: &str = "parcels-dr";
+pub const FAILOVER_GLOBAL_CLUSTERS: &str = "phoenix-global";
+pub const FAILOVER_TARGET_CLUSTERS: &str = "phoenix-dr";
+pub const FAILOVER_HOSTED_ZONES: &str = "Z0123456789";
 
 pub fn template_path(name: &str) -> PathBuf {
     workspace_root().join(name)
@@ -260,11 +269,31 @@ pub fn deployment() -> BTreeMap<&'static str, String> {
             "VerifyRestoreRoleName",
             "service-role/AWSBackupDefaultServiceRole".to_owned(),
         ),
+        ("Failover", "true".to_owned()),
+        ("FailoverAlarmNames", FAILOVER_ALARMS.to_owned()),
+        (
+            "FailoverReplicaInstanceIds",
+            FAILOVER_REPLICA_INSTANCES.to_owned(),
+        ),
+        (
+            "FailoverReplicaClusterIds",
+            FAILOVER_REPLICA_CLUSTERS.to_owned(),
+        ),
+        (
+            "FailoverGlobalClusterIds",
+            FAILOVER_GLOBAL_CLUSTERS.to_owned(),
+        ),
+        (
+            "FailoverTargetClusterIds",
+            FAILOVER_TARGET_CLUSTERS.to_owned(),
+        ),
+        ("FailoverHostedZoneIds", FAILOVER_HOSTED_ZONES.to_owned()),
     ])
 }
 
 /// The strings a template value stands for once deployed. `Ref`s to parameters and `${...}` in
-/// `Fn::Sub` take the deployment's values; `Fn::Join`, `Fn::Select` and `Fn::Split` are
+/// `Fn::Sub` take the deployment's values (a `Ref` to a `CommaDelimitedList` is its list: the
+/// deployment's values hold commas only there); `Fn::Join`, `Fn::Select` and `Fn::Split` are
 /// computed; what only exists once deployed (a resource's `Ref` or attribute, other intrinsics)
 /// becomes a `<placeholder>` that matches no real ARN.
 pub fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
@@ -275,12 +304,10 @@ pub fn resolve(value: &Value, params: &BTreeMap<&str, String>) -> Vec<String> {
             let (function, argument) = map.iter().next().expect("one entry");
             let part = |i: usize| &argument.as_array().expect("a list of arguments")[i];
             match (function.as_str(), argument) {
-                ("Ref", Value::String(name)) => vec![
-                    params
-                        .get(name.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| format!("<{name}>")),
-                ],
+                ("Ref", Value::String(name)) => match params.get(name.as_str()) {
+                    Some(value) => value.split(',').map(str::to_owned).collect(),
+                    None => vec![format!("<{name}>")],
+                },
                 ("Fn::Sub", Value::String(text)) => {
                     vec![substitute(text, params, &BTreeMap::new())]
                 }
@@ -625,6 +652,39 @@ pub fn rds_arn(region: &str, kind: &str, name: &str) -> String {
 // EventBridge: event patterns evaluated.
 // ---------------------------------------------------------------------------------------------
 
+/// An event pattern as deployed: every intrinsic in it (a `Ref` to a list parameter) becomes the
+/// list of strings it stands for.
+pub fn resolve_pattern(pattern: &Value, params: &BTreeMap<&str, String>) -> Value {
+    match pattern {
+        Value::Object(map)
+            if map.len() == 1 && map.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) =>
+        {
+            Value::Array(
+                resolve(pattern, params)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            )
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_pattern(v, params)))
+                .collect(),
+        ),
+        // An intrinsic among the alternatives stands for its strings, alongside the others.
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .flat_map(|v| match resolve_pattern(v, params) {
+                    Value::Array(values) if v.is_object() => values,
+                    value => vec![value],
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// EventBridge's pattern matching, for the pattern features Lifeboat's rules may use.
 pub fn pattern_matches(pattern: &Value, event: &Value) -> bool {
     pattern
@@ -914,4 +974,136 @@ pub fn check_alarm(
         );
     }
     alarm
+}
+
+/// The values a run's metrics (`Report::metrics`, as Embedded Metric Format) publish for the
+/// alarm whose `Properties` these are: its metric, in its namespace, under exactly its dimensions
+/// (whose values must be the deployment's).
+pub fn published_for_alarm(
+    alarm: &Value,
+    metrics: &[lifeboat_shared::metrics::MetricSet],
+    params: &BTreeMap<&str, String>,
+) -> Vec<f64> {
+    let metric = alarm["MetricName"].as_str().expect("MetricName");
+    let dimensions: Vec<&str> = alarm["Dimensions"]
+        .as_array()
+        .expect("Dimensions")
+        .iter()
+        .map(|d| d["Name"].as_str().expect("a dimension name"))
+        .collect();
+    metrics
+        .iter()
+        .map(|set| serde_json::from_str::<Value>(&set.to_emf(0)).expect("EMF is JSON"))
+        .filter(|doc| {
+            let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+            declared["Namespace"] == alarm["Namespace"]
+                && declared["Metrics"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
+                && declared["Dimensions"]
+                    .as_array()
+                    .is_some_and(|sets| sets.contains(&serde_json::json!(dimensions)))
+        })
+        .map(|doc| {
+            for dimension in alarm["Dimensions"].as_array().expect("Dimensions") {
+                let key = dimension["Name"].as_str().expect("name");
+                assert_eq!(
+                    resolve(&dimension["Value"], params),
+                    [doc[key].as_str().expect("a dimension value")],
+                    "{metric}: dimension {key}"
+                );
+            }
+            doc[metric].as_f64().expect("a value")
+        })
+        .collect()
+}
+
+/// The SAM function `name`'s role grants exactly `actions` — no wildcard action, no other
+/// action — each an action that exists, on resources of the types the service authorization
+/// reference gives it: in each Allow statement every action names a resource of its types (an
+/// action without resource types names `"*"` only, where anything narrower would match nothing
+/// and deny the call), and every resource is of the types of one of its actions.
+pub fn assert_grants_exactly_on_resources_of_their_types(
+    template: &Value,
+    name: &str,
+    actions: &[&str],
+) {
+    let params = deployment();
+    let mut granted = std::collections::BTreeSet::new();
+    let statements: Vec<&Value> = policy_statements(function(template, name));
+    for statement in &statements {
+        for action in strings(&statement["Action"]) {
+            assert!(
+                !action.contains('*'),
+                "a wildcard action grants more than the task calls: {statement}"
+            );
+            if statement["Effect"] == "Allow" {
+                granted.insert(action);
+            }
+        }
+    }
+    let wanted: std::collections::BTreeSet<&str> = actions.iter().copied().collect();
+    assert_eq!(granted, wanted, "{name}: the role's actions");
+    let unknown = unknown_iam_actions(actions.iter().copied());
+    assert!(
+        unknown.is_empty(),
+        "IAM actions that do not exist:\n{unknown}"
+    );
+
+    let formats = iam_resource_formats(actions.iter().copied());
+    let of_types = |action: &str, resource: &str| {
+        resource == "*" || formats[action].iter().any(|f| wildcard(f, resource))
+    };
+    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        let actions = strings(&statement["Action"]);
+        // A resource of the stack (LifeboatBus) is only known once deployed.
+        let resources: Vec<String> = resolve(&statement["Resource"], &params)
+            .into_iter()
+            .filter(|r| !r.starts_with('<'))
+            .collect();
+        for action in &actions {
+            if formats[*action].is_empty() {
+                assert_eq!(
+                    resources,
+                    ["*"],
+                    "{action} has no resource types: {statement}"
+                );
+            } else if !resources.is_empty() {
+                assert!(
+                    resources.iter().any(|r| of_types(action, r)),
+                    "{action} names no resource of its types {:?}: {statement}",
+                    formats[*action]
+                );
+            }
+        }
+        for resource in &resources {
+            assert!(
+                actions.iter().any(|a| of_types(a, resource)),
+                "{resource} is a resource of none of {actions:?}: {statement}"
+            );
+        }
+    }
+}
+
+/// A function ticks on the schedule parameter `schedule` (default `every`) and has exactly the
+/// EventBridge rules `rules` (by name, sorted), all on the recovery Region's default bus (no
+/// `EventBusName`): the events of the recovery Region's own services.
+pub fn assert_ticks_and_listens_on_the_default_bus(
+    template: &Value,
+    properties: &Value,
+    schedule: &str,
+    every: &str,
+    rules: &[&str],
+) {
+    let (schedules, found) = triggers(properties);
+    assert_eq!(schedules, [&serde_json::json!({"Ref": schedule})]);
+    assert_eq!(template["Parameters"][schedule]["Default"], every);
+    let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, rules, "{found:?}");
+    for (name, rule) in found {
+        assert!(
+            rule.get("EventBusName").is_none(),
+            "{name}: the recovery Region's services emit their events on its default bus"
+        );
+    }
 }

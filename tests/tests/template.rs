@@ -166,7 +166,8 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
     // events arrive; each has a forwarding rule with exactly its pattern (a narrower forwarder
     // would starve the function, a wider one would forward events nobody reads). The
     // verification's rules listen to this Region's own events on its default bus, and nothing
-    // forwards to them (template_verify.rs).
+    // forwards to them (template_verify.rs). Nor to the failover's alarm rule: the plan's alarms
+    // live in the recovery Region (template_failover.rs).
     let mut covered = Vec::new();
     for (name, resource) in resources_of_type(&template, "AWS::Serverless::Function") {
         for (event_name, event) in resource["Properties"]["Events"]
@@ -176,7 +177,8 @@ fn forwarder_forwards_exactly_what_the_function_listens_for() {
             if event["Type"] != "EventBridgeRule" {
                 continue;
             }
-            if name == "VerifyRestoreFunction" && event["Properties"].get("EventBusName").is_none()
+            if ["VerifyRestoreFunction", "FailoverFunction"].contains(&name.as_str())
+                && event["Properties"].get("EventBusName").is_none()
             {
                 let listened = &event["Properties"]["Pattern"];
                 assert!(
@@ -682,7 +684,9 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
     let topic = notifications_topic(&template);
     let topic_ref = serde_json::json!({"Ref": topic});
 
-    let rules: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::Events::Rule")
+    // Two rules send to the topic: this one, for runs, and the failover's for its approvals and
+    // ends (template_failover.rs).
+    let to_topic: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::Events::Rule")
         .into_iter()
         .filter(|(_, rule)| {
             rule["Properties"]["Targets"]
@@ -690,11 +694,21 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
                 .is_some_and(|targets| targets.iter().any(|t| t["Arn"] == topic_ref))
         })
         .collect();
+    let mut names: Vec<&str> = to_topic.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
     assert_eq!(
-        rules.len(),
-        1,
-        "one rule sends to the topic {topic}: {rules:?}"
+        names,
+        ["FailedRunsRule", "FailoverEventsRule"],
+        "the rules that send to the topic {topic}"
     );
+    let rules: Vec<(&String, &Value)> = to_topic
+        .iter()
+        .copied()
+        .filter(|(_, rule)| {
+            strings(&rule["Properties"]["EventPattern"]["detail-type"]).contains(&RUN_FINISHED)
+        })
+        .collect();
+    assert_eq!(rules.len(), 1, "one rule sends failed runs: {rules:?}");
     let (rule_name, rule) = rules[0];
     let properties = &rule["Properties"];
     assert_eq!(
@@ -731,7 +745,7 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
         "SNS targets are authorised by the topic policy; a RoleArn breaks encrypted topics"
     );
 
-    // The topic policy lets EventBridge publish, for this rule only.
+    // The topic policy lets EventBridge publish, for these rules only, this one included.
     let policies: Vec<&Value> = resources_of_type(&template, "AWS::SNS::TopicPolicy")
         .into_iter()
         .map(|(_, p)| &p["Properties"])
@@ -743,6 +757,11 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
         .collect();
     assert_eq!(policies.len(), 1, "one policy on the topic");
     let rule_arn = serde_json::json!({"Fn::GetAtt": [rule_name, "Arn"]});
+    let rule_arns: Vec<Value> = to_topic
+        .iter()
+        .map(|(name, _)| serde_json::json!({"Fn::GetAtt": [name, "Arn"]}))
+        .collect();
+    let mut scoped_to = Vec::new();
     let statements = policies[0]["PolicyDocument"]["Statement"]
         .as_array()
         .expect("statements");
@@ -768,8 +787,16 @@ fn failed_and_partial_runs_reach_the_notifications_topic() {
             .unwrap_or_else(|| {
                 panic!("EventBridge's publish is not scoped to the rule: {statement}")
             });
-        assert_eq!(source, &rule_arn, "scoped to another rule than {rule_name}");
+        assert!(
+            rule_arns.contains(source),
+            "scoped to a rule that does not send to the topic: {source}"
+        );
+        scoped_to.push(source.clone());
     }
+    assert!(
+        scoped_to.contains(&rule_arn),
+        "no statement lets {rule_name} publish"
+    );
     assert!(
         statements
             .iter()
@@ -886,10 +913,14 @@ fn alarms_watch_failures_copy_lag_errors_and_the_failure_queue() {
             "CopyBackupsFailures",
         ))
         .collect::<Vec<_>>();
-    // The verification's alarms (Condition: VerifyRestore) are template_verify.rs's.
+    // The verification's alarms (Condition: VerifyRestore) are template_verify.rs's, the
+    // failover's (Condition: Failover) template_failover.rs's.
     let alarms: Vec<(&String, &Value)> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
         .into_iter()
-        .filter(|(_, alarm)| alarm["Condition"] != "VerifyRestore")
+        .filter(|(_, alarm)| {
+            !["VerifyRestore", "Failover"]
+                .contains(&alarm["Condition"].as_str().unwrap_or_default())
+        })
         .collect();
     assert_eq!(
         alarms.len(),

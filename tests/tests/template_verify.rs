@@ -17,8 +17,6 @@
 //!   a failed verification, no verification succeeded within `VerifySuccessWithinHours`, the
 //!   function's errors and its failure queue.
 
-use std::collections::BTreeSet;
-
 use lifeboat_shared::copies::{VERIFY_IDENTIFIER_PREFIX, tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::plan::Plan;
@@ -31,11 +29,11 @@ use lifeboat_shared::verify::decide::verify_tags;
 use lifeboat_shared::verify::run::{Verdict, VerifyRun};
 use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request, STATE_BUCKET,
-    VERIFY_SECURITY_GROUPS, VERIFY_SUBNETS, assert_gated, assert_runs_like_the_copy_function,
-    check_alarm, condition_holds, deployment, event_fixture, function, function_alarms,
-    iam_resource_formats, load, notifications_topic, pattern_matches, plan_and_task,
-    policy_statements, rds_arn, resolve, resources_of_type, rule_holds, strings, triggers,
-    unknown_iam_actions, wildcard,
+    VERIFY_SECURITY_GROUPS, VERIFY_SUBNETS, assert_gated,
+    assert_grants_exactly_on_resources_of_their_types, assert_runs_like_the_copy_function,
+    assert_ticks_and_listens_on_the_default_bus, check_alarm, condition_holds, deployment,
+    event_fixture, function, function_alarms, load, notifications_topic, pattern_matches,
+    plan_and_task, published_for_alarm, rds_arn, resolve, resources_of_type, rule_holds,
 };
 use lifeboat_tests::venv::workspace_root;
 use serde_json::Value;
@@ -267,27 +265,13 @@ fn template_declares_the_verify_function_as_documented() {
     );
 
     // A frequent tick, and two rules on this Region's default bus (no EventBusName).
-    let (schedules, rules) = triggers(properties);
-    assert_eq!(
-        schedules,
-        [&serde_json::json!({"Ref": "VerifyScheduleExpression"})]
+    assert_ticks_and_listens_on_the_default_bus(
+        &template,
+        properties,
+        "VerifyScheduleExpression",
+        "rate(15 minutes)",
+        &["RestoreTestCompleted", "VerificationResourceEvent"],
     );
-    assert_eq!(
-        template["Parameters"]["VerifyScheduleExpression"]["Default"],
-        "rate(15 minutes)"
-    );
-    let names: Vec<&String> = rules.iter().map(|(name, _)| *name).collect();
-    assert_eq!(
-        names,
-        ["RestoreTestCompleted", "VerificationResourceEvent"],
-        "{rules:?}"
-    );
-    for (name, rule) in rules {
-        assert!(
-            rule.get("EventBusName").is_none(),
-            "{name}: RDS and AWS Backup emit the recovery Region's events on its default bus"
-        );
-    }
 }
 
 /// The RDS rule takes the events of what a verification creates (named by `identifiers`), and
@@ -595,6 +579,26 @@ fn verify_role_allows_what_a_verification_does() {
             "ListBucket with prefix {prefix}"
         );
     }
+    // A schedule tick reads whether a failover paused the plan's schedules (`pause::paused`);
+    // no pause reads as absent, not forbidden.
+    let paused = format!("paused/{PLAN}.json");
+    assert!(policy.allows(&request(
+        "s3:GetObject",
+        &format!("{bucket}/{paused}"),
+        &[],
+        &[]
+    )));
+    assert!(policy.allows(&Request::with_context(
+        "s3:ListBucket",
+        &bucket,
+        &[("s3:prefix", paused.as_str())]
+    )));
+    for action in ["s3:PutObject", "s3:DeleteObject"] {
+        assert!(
+            !policy.allows(&request(action, &format!("{bucket}/{paused}"), &[], &[])),
+            "{action} on the pause is the failover's"
+        );
+    }
     // The events go to Lifeboat's bus (its ARN is only known once deployed).
     assert!(
         policy.publishes_on_lifeboats_bus(),
@@ -888,64 +892,7 @@ fn verify_role_reaches_nothing_in_the_primary_region() {
 /// anything narrower would match nothing and deny the call).
 #[test]
 fn verify_role_grants_exactly_its_calls_on_resources_of_their_types() {
-    let template = load("template.yaml");
-    let params = deployment();
-    let mut granted = BTreeSet::new();
-    let statements: Vec<&Value> = policy_statements(function(&template, FUNCTION));
-    for statement in &statements {
-        for action in strings(&statement["Action"]) {
-            assert!(
-                !action.contains('*'),
-                "a wildcard action grants more than the task calls: {statement}"
-            );
-            if statement["Effect"] == "Allow" {
-                granted.insert(action);
-            }
-        }
-    }
-    assert_eq!(granted, BTreeSet::from(ACTIONS), "the role's actions");
-    let unknown = unknown_iam_actions(ACTIONS);
-    assert!(
-        unknown.is_empty(),
-        "IAM actions that do not exist:\n{unknown}"
-    );
-
-    // In each statement, every action names at least one resource of its types (or "*"), an
-    // action without resource types is named on "*" only, and every resource is of the types of
-    // at least one of the statement's actions (none is there for nothing).
-    let formats = iam_resource_formats(ACTIONS);
-    let of_types = |action: &str, resource: &str| {
-        resource == "*" || formats[action].iter().any(|f| wildcard(f, resource))
-    };
-    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
-        let actions = strings(&statement["Action"]);
-        // A resource of the stack (LifeboatBus) is only known once deployed.
-        let resources: Vec<String> = resolve(&statement["Resource"], &params)
-            .into_iter()
-            .filter(|r| !r.starts_with('<'))
-            .collect();
-        for action in &actions {
-            if formats[*action].is_empty() {
-                assert_eq!(
-                    resources,
-                    ["*"],
-                    "{action} has no resource types: {statement}"
-                );
-            } else if !resources.is_empty() {
-                assert!(
-                    resources.iter().any(|r| of_types(action, r)),
-                    "{action} names no resource of its types {:?}: {statement}",
-                    formats[*action]
-                );
-            }
-        }
-        for resource in &resources {
-            assert!(
-                actions.iter().any(|a| of_types(a, resource)),
-                "{resource} is a resource of none of {actions:?}: {statement}"
-            );
-        }
-    }
+    assert_grants_exactly_on_resources_of_their_types(&load("template.yaml"), FUNCTION, &ACTIONS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1103,52 +1050,15 @@ fn verify_alarms_watch_the_metrics_a_verification_publishes() {
             figures: Figures::default(),
             recorded: false,
         };
-        let documents: Vec<Value> = report
-            .metrics()
-            .iter()
-            .map(|set| serde_json::from_str(&set.to_emf(0)).expect("EMF is JSON"))
-            .collect();
+        let metrics = report.metrics();
         for (name, fires) in [
             ("VerificationFailedAlarm", failure_alarm_fires),
             ("NoVerificationSucceededAlarm", success_alarm_fires),
         ] {
             let properties = &template["Resources"][name]["Properties"];
             let metric = properties["MetricName"].as_str().expect("MetricName");
-            let dimensions: Vec<&str> = properties["Dimensions"]
-                .as_array()
-                .expect("Dimensions")
-                .iter()
-                .map(|d| d["Name"].as_str().expect("a dimension name"))
-                .collect();
-            let published: Vec<f64> = documents
-                .iter()
-                .filter(|doc| {
-                    let declared = &doc["_aws"]["CloudWatchMetrics"][0];
-                    declared["Namespace"] == properties["Namespace"]
-                        && declared["Metrics"]
-                            .as_array()
-                            .is_some_and(|m| m.iter().any(|m| m["Name"] == metric))
-                        && declared["Dimensions"]
-                            .as_array()
-                            .is_some_and(|sets| sets.contains(&serde_json::json!(dimensions)))
-                })
-                .map(|doc| {
-                    for dimension in properties["Dimensions"].as_array().expect("Dimensions") {
-                        let key = dimension["Name"].as_str().expect("name");
-                        assert_eq!(
-                            resolve(&dimension["Value"], &params),
-                            [doc[key].as_str().expect("a dimension value")],
-                            "{name}: dimension {key}"
-                        );
-                    }
-                    doc[metric].as_f64().expect("a value")
-                })
-                .collect();
-            assert_eq!(
-                published.len(),
-                1,
-                "{verdict:?}: {metric} under {dimensions:?} in {documents:?}"
-            );
+            let published = published_for_alarm(properties, &metrics, &params);
+            assert_eq!(published.len(), 1, "{verdict:?}: {metric} of {name}");
             let alarm = Alarm::of(properties, &params);
             assert_eq!(
                 alarm.fires_at(published[0]),
