@@ -57,10 +57,13 @@ const LIST_PARAMETERS: [&str; 6] = [
 const ROUTE53_REGION: &str = "us-east-1";
 
 /// Everything the role grants, and nothing else: the calls the failover makes.
-const ACTIONS: [&str; 18] = [
+const ACTIONS: [&str; 21] = [
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "rds:DescribeGlobalClusters",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:CopyDBClusterSnapshot",
+    "rds:AddTagsToResource",
     "rds:PromoteReadReplica",
     "rds:PromoteReadReplicaDBCluster",
     "rds:FailoverGlobalCluster",
@@ -668,14 +671,54 @@ fn failover_role_promotes_only_the_plans_replicas_and_changes_only_its_zones() {
     ));
 }
 
-/// Nothing in the primary Region: every RDS, CloudWatch and S3 resource the role allows is the
-/// recovery Region's (or global), every call of the failover aimed at the primary Region is
+/// Nothing in the primary Region but failback's keeping of the unplanned-failover snapshot
+/// (the Region is back by then): every other RDS, CloudWatch and S3 resource the role allows is
+/// the recovery Region's (or global), every call of the failover aimed at the primary Region is
 /// denied, and a primary-Region resource carrying a name the parameters give is denied even
 /// through the recovery Region's endpoint (the explicit deny).
 #[test]
 fn failover_role_reaches_nothing_in_the_primary_region() {
     let policy = policy();
-    for statement in policy.statements.iter().filter(|s| s["Effect"] == "Allow") {
+    const FAILBACK: [&str; 2] = ["KeepUnplannedFailoverSnapshots", "TagTheKeptSnapshots"];
+    // Failback: the old primary's system snapshot copied to Lifeboat's name, tagged with the plan;
+    // no other snapshot, no delete.
+    let snapshot = |id: &str| format!("arn:aws:rds:{PRIMARY}:{ACCOUNT}:cluster-snapshot:{id}");
+    let unplanned = snapshot("rds:unplanned-global-failover-phoenix-2026-11-26-09-00");
+    let kept = snapshot("lifeboat-kept-unplanned-global-failover-phoenix-2026-11-26-09-00");
+    assert!(allows(
+        &policy,
+        "rds:CopyDBClusterSnapshot",
+        &unplanned,
+        PRIMARY,
+        &[]
+    ));
+    assert!(allows(
+        &policy,
+        "rds:CopyDBClusterSnapshot",
+        &kept,
+        PRIMARY,
+        &[]
+    ));
+    assert!(!allows(
+        &policy,
+        "rds:CopyDBClusterSnapshot",
+        &snapshot("rds:phoenix-2026-11-26-03-10"),
+        PRIMARY,
+        &[]
+    ));
+    assert!(!allows(
+        &policy,
+        "rds:DeleteDBClusterSnapshot",
+        &unplanned,
+        PRIMARY,
+        &[]
+    ));
+    for statement in policy
+        .statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .filter(|s| !FAILBACK.contains(&s["Sid"].as_str().unwrap_or_default()))
+    {
         for resource in resolve(&statement["Resource"], &policy.params) {
             assert!(
                 !resource.contains(PRIMARY),
@@ -686,6 +729,12 @@ fn failover_role_reaches_nothing_in_the_primary_region() {
     let plan = plan();
     for target in targets(&plan) {
         for (action, resource) in promotion_requests(&target) {
+            // Failback reads the global database in the primary Region (which is back by then)
+            // to find the old primary's snapshot: a read, asserted above with the copy.
+            if action == "rds:DescribeGlobalClusters" {
+                assert!(allows(&policy, action, &resource, PRIMARY, &[]));
+                continue;
+            }
             // A regional resource: the primary Region's namesake, through either endpoint. A
             // global cluster (its ARN has no Region): called in the primary Region.
             let there = resource.replace(&format!(":{RECOVERY}:"), &format!(":{PRIMARY}:"));
@@ -728,7 +777,11 @@ fn failover_role_reaches_nothing_in_the_primary_region() {
 fn failover_role_grants_exactly_its_calls_on_resources_of_their_types() {
     // The calls the code names (each AWS call's error names its action).
     let mut called = BTreeSet::new();
-    for file in ["shared/src/failover/calls.rs", "shared/src/pause.rs"] {
+    for file in [
+        "shared/src/failover/calls.rs",
+        "shared/src/pause.rs",
+        "shared/src/tasks/failover.rs",
+    ] {
         let text = std::fs::read_to_string(workspace_root().join(file)).expect(file);
         for quoted in text.split('"').skip(1).step_by(2) {
             let is_action = quoted.split_once(':').is_some_and(|(service, name)| {
