@@ -46,6 +46,20 @@ enum Command {
     Failover(FailoverArgs),
     /// Put DNS back as the last failover found it and resume the copy and verify schedules.
     Failback(PlanArgs),
+    /// The DR posture at a glance, from the recovery Region only: newest copies and their age,
+    /// verifications, failover targets, DNS, runs in progress. Exit 0 when every budget holds,
+    /// 1 when one is broken, 2 when the posture cannot be read.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// The plan: a file path or an s3:// URI.
+    #[arg(long, env = PLAN_ENV)]
+    plan: String,
+    /// Print the posture as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -222,6 +236,10 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 Err(status) => status,
             }
         }
+        Command::Status(args) => match load_plan(&args.plan, None).await {
+            Ok((lifeboat, _)) => commands::status::status(&lifeboat, args.json).await,
+            Err(status) => status,
+        },
         Command::Failback(args) => match load_plan(&args.plan, None).await {
             Ok((lifeboat, _)) => {
                 commands::failover::failover(&lifeboat, RunbookRequest::Failback).await

@@ -12,11 +12,13 @@
 //! - [`trigger`]: what started a run, read from an EventBridge event.
 //! - [`backup`]: the AWS Backup copy task — decide (pure) which recovery points to copy.
 //! - [`copies`]: which snapshots are Lifeboat's copies (names and ownership tags).
+//! - [`snapshots`]: the recovery Region's manual snapshots, as listed.
 //! - [`copy`]: the snapshot copy task — decide (pure), then copy and prune within the quotas.
 //! - [`verify`]: restore verification — restore a copy, check its data, measure, clean up.
 //! - [`failover`]: promote the recovery Region's databases and flip DNS, with guards.
 //! - [`lambda`]: a Lambda function's `main`: the plan once per container, then its task per event.
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
+//! - [`status`]: the DR posture at a glance (`lifeboat status`), from the recovery Region only.
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
 //! - [`state`]: leases (locks) in the state bucket.
 //! - [`pause`]: the copy and verify schedules paused by a failover, resumed by failback.
@@ -35,7 +37,9 @@ pub mod metrics;
 pub mod pause;
 pub mod plan;
 pub mod record;
+pub mod snapshots;
 pub mod state;
+pub mod status;
 pub mod tasks;
 pub mod trigger;
 pub mod verify;

@@ -106,61 +106,22 @@ fn idempotent(result: Result<(), Error>) -> Result<(), Error> {
 
 /// Every manual DB snapshot and DB cluster snapshot of the recovery Region, as candidates.
 pub async fn candidates(recovery: &RegionalClients) -> Result<Vec<Candidate>, Error> {
-    let region = &recovery.region;
-    let snapshots: Vec<_> = recovery
-        .rds
-        .describe_db_snapshots()
-        .snapshot_type("manual")
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| {
-            Error::from_sdk(e, "rds:DescribeDBSnapshots", "manual DB snapshots", region)
-        })?;
-    let mut all: Vec<Candidate> = snapshots
-        .iter()
+    Ok(crate::snapshots::manual_snapshots(recovery)
+        .await?
+        .into_iter()
         .map(|s| Candidate {
-            kind: CopyKind::DbSnapshot,
-            id: s.db_snapshot_identifier().unwrap_or_default().to_owned(),
-            engine: s.engine().unwrap_or_default().to_owned(),
-            status: s.status().unwrap_or_default().to_owned(),
-            tags: tag_map(s.tag_list()),
-            created: to_time(s.snapshot_create_time()),
+            kind: if s.cluster {
+                CopyKind::ClusterSnapshot
+            } else {
+                CopyKind::DbSnapshot
+            },
+            id: s.id,
+            engine: s.engine,
+            status: s.status,
+            tags: s.tags,
+            created: s.created,
         })
-        .collect();
-    let clusters: Vec<_> = recovery
-        .rds
-        .describe_db_cluster_snapshots()
-        .snapshot_type("manual")
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "rds:DescribeDBClusterSnapshots",
-                "manual DB cluster snapshots",
-                region,
-            )
-        })?;
-    all.extend(clusters.iter().map(|s| {
-        Candidate {
-            kind: CopyKind::ClusterSnapshot,
-            id: s
-                .db_cluster_snapshot_identifier()
-                .unwrap_or_default()
-                .to_owned(),
-            engine: s.engine().unwrap_or_default().to_owned(),
-            status: s.status().unwrap_or_default().to_owned(),
-            tags: tag_map(s.tag_list()),
-            created: to_time(s.snapshot_create_time()),
-        }
-    }));
-    Ok(all)
+        .collect())
 }
 
 /// Restores the DB snapshot `snapshot` as the DB instance `id`: the job's instance class, subnet

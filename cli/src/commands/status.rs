@@ -1,0 +1,131 @@
+//! `lifeboat status`: the plan's DR posture at a glance, read from the recovery Region only.
+//! Exit status: 0 when every budget holds, 1 when one is broken (each is listed), 2 when the
+//! posture cannot be read (the error says what failed).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use lifeboat_shared::context::Lifeboat;
+use lifeboat_shared::status::decide::span;
+use lifeboat_shared::status::{Posture, posture};
+
+fn age(seconds: Option<i64>) -> String {
+    seconds.map_or("—".to_owned(), span)
+}
+
+/// The posture as text: one section per kind of resource, then what is broken.
+pub fn render(p: &Posture) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan {} — recovery Region {}",
+        p.plan, p.recovery_region
+    );
+    let _ = writeln!(
+        out,
+        "\ncopies (the RPO a failover would give now is the newest copy's age)"
+    );
+    for c in &p.copies {
+        let _ = writeln!(
+            out,
+            "  {:<24} newest {:<40} age {:<8} ({} copies, budget {} days)",
+            c.db,
+            c.newest_copy.as_deref().unwrap_or("none"),
+            age(c.age_seconds),
+            c.copies,
+            c.retain_days
+        );
+    }
+    if !p.verifications.is_empty() {
+        let _ = writeln!(out, "\nverifications");
+        for v in &p.verifications {
+            let last = match &v.last {
+                None => "never run".to_owned(),
+                Some(l) => format!(
+                    "{:?} {} ago: data age {}, restore {}",
+                    l.verdict,
+                    span((p.at - l.started_at).whole_seconds()),
+                    age(l.data_age_seconds),
+                    age(l.restore_seconds)
+                ),
+            };
+            let running = v
+                .in_progress
+                .as_deref()
+                .map_or(String::new(), |r| format!("; in progress: {r}"));
+            let _ = writeln!(out, "  {:<24} {last}{running}", v.job);
+        }
+    }
+    if !p.replicas.is_empty() {
+        let _ = writeln!(out, "\nfailover targets");
+        for r in &p.replicas {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:<12} {:<10} lag {}",
+                r.target,
+                r.status.as_deref().unwrap_or("not found"),
+                if r.writable { "writable" } else { "replica" },
+                r.lag_seconds
+                    .map_or("unknown".to_owned(), |l| format!("{l:.1} s"))
+            );
+        }
+    }
+    if !p.dns.is_empty() {
+        let _ = writeln!(out, "\ndns");
+        for d in &p.dns {
+            let _ = writeln!(
+                out,
+                "  {:<40} → {} ({})",
+                d.record,
+                d.values.join(", "),
+                d.points_to
+            );
+        }
+    }
+    if !p.last_runs.is_empty() {
+        let _ = writeln!(out, "\nlast runs");
+        for r in &p.last_runs {
+            let _ = writeln!(out, "  {:<16} {} {:?}", r.task, r.run_id, r.outcome);
+        }
+    }
+    if let Some(run) = &p.failover_in_progress {
+        let _ = writeln!(out, "\nfailover in progress: {run}");
+    }
+    if let Some(paused) = &p.paused {
+        let _ = writeln!(out, "\ncopy and verify schedules {}", paused.reason());
+    }
+    if p.broken.is_empty() {
+        let _ = writeln!(out, "\nall budgets hold");
+    } else {
+        let _ = writeln!(out, "\nBROKEN ({}):", p.broken.len());
+        for b in &p.broken {
+            let _ = writeln!(out, "  - {b}");
+        }
+    }
+    out
+}
+
+/// Prints the posture (text or JSON); the exit status says whether every budget holds.
+pub async fn status(lifeboat: &Lifeboat, json: bool) -> ExitCode {
+    match posture(lifeboat).await {
+        Ok(p) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&p).expect("the posture is JSON")
+                );
+            } else {
+                print!("{}", render(&p));
+            }
+            if p.broken.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("lifeboat: cannot read the posture: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

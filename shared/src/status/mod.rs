@@ -1,0 +1,318 @@
+//! `lifeboat status`: the plan's DR posture at a glance, read from the recovery Region only (it
+//! must work when the primary Region is down): the newest copy of each database and its age (the
+//! RPO a failover would give now), each verification's last run with its measured data age and
+//! restore time, the failover targets' state and lag, where each DNS record points, the runs in
+//! progress or awaiting approval, the last run of each task, and the budgets that are broken.
+//!
+//! It reads what the tasks keep (their records in the state bucket) and asks AWS through the
+//! slices' own calls; it changes nothing.
+
+pub mod decide;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::context::Lifeboat;
+use crate::error::Error;
+use crate::failover::calls as failover_calls;
+use crate::failover::decide::fqdn;
+use crate::failover::model::Target;
+use crate::pause::{self, Paused};
+use crate::plan::Plan;
+use crate::record::{RunHeader, get};
+use crate::snapshots::manual_snapshots;
+use crate::tasks::{
+    COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport, current_key,
+    last_key,
+};
+
+/// The newest copy of one database in the recovery Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyPosture {
+    pub db: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest_copy: Option<String>,
+    /// When the data in it was taken.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub taken_at: Option<OffsetDateTime>,
+    /// Its age now: the RPO a failover to it would give.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+    pub copies: usize,
+    /// The entry's `retain_days`, the budget the age is held to.
+    pub retain_days: u32,
+}
+
+/// One `[[verify]]` job's last run and the one in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationPosture {
+    pub job: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastVerification>,
+    /// The phase of the run in progress, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<String>,
+    pub every_seconds: u64,
+    /// It validates AWS Backup restore tests and runs on their schedule, not on `every`.
+    pub restore_tests: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastVerification {
+    pub run_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub verdict: crate::verify::run::Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_age_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_seconds: Option<i64>,
+    pub report: String,
+}
+
+/// A failover target in the recovery Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaPosture {
+    pub target: String,
+    /// `None`: not found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub writable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+}
+
+/// Where a failover record points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsPosture {
+    pub hosted_zone_id: String,
+    pub record: String,
+    pub values: Vec<String>,
+    /// `primary`, `recovery`, `other` or `missing`.
+    pub points_to: String,
+}
+
+/// A task's last finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPosture {
+    pub task: String,
+    pub run_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::record::RunOutcome>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// The plan's posture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Posture {
+    pub plan: String,
+    pub recovery_region: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub copies: Vec<CopyPosture>,
+    pub verifications: Vec<VerificationPosture>,
+    pub replicas: Vec<ReplicaPosture>,
+    pub dns: Vec<DnsPosture>,
+    pub last_runs: Vec<RunPosture>,
+    /// A failover in progress or awaiting approval: its run id and phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_in_progress: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+    /// The budgets that are broken, each in a sentence (empty: all well).
+    pub broken: Vec<String>,
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    lifeboat: &Lifeboat,
+    key: &str,
+) -> Result<Option<T>, Error> {
+    let plan = &lifeboat.plan;
+    match get(&lifeboat.clients.recovery, &plan.state_bucket, key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Error::other(
+                format!("s3://{}/{key} cannot be read", plan.state_bucket),
+                e,
+            )
+        }),
+    }
+}
+
+/// The databases the plan copies by name, and those its tag selectors made copies of.
+fn copied_databases(plan: &Plan, found: &[(String, u32)]) -> Vec<(String, u32)> {
+    let mut dbs: Vec<(String, u32)> = plan
+        .copy
+        .rds
+        .iter()
+        .filter_map(|e| {
+            e.db_instance
+                .clone()
+                .or_else(|| e.db_cluster.clone())
+                .map(|db| (db, e.retain_days))
+        })
+        .collect();
+    for (db, retain) in found {
+        if !dbs.iter().any(|(d, _)| d.eq_ignore_ascii_case(db)) {
+            dbs.push((db.clone(), *retain));
+        }
+    }
+    dbs
+}
+
+/// Reads the plan's posture (recovery Region and Route 53 only) and judges its budgets.
+pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
+    let plan = &lifeboat.plan;
+    let recovery = &lifeboat.clients.recovery;
+    let now = OffsetDateTime::now_utc();
+
+    let snapshots = manual_snapshots(recovery).await?;
+    let tag_retain = plan
+        .copy
+        .rds
+        .iter()
+        .find(|e| e.tag.is_some())
+        .map_or(7, |e| e.retain_days);
+    let found: Vec<(String, u32)> = snapshots
+        .iter()
+        .filter_map(|s| s.copy_of(&plan.name).map(|db| (db.to_owned(), tag_retain)))
+        .collect();
+    let copies = copied_databases(plan, &found)
+        .into_iter()
+        .map(|(db, retain_days)| {
+            let of_db: Vec<_> = snapshots
+                .iter()
+                .filter(|s| s.status == "available")
+                .filter(|s| {
+                    s.copy_of(&plan.name)
+                        .is_some_and(|d| d.eq_ignore_ascii_case(&db))
+                })
+                .collect();
+            let newest = of_db.iter().max_by_key(|s| s.taken_at());
+            CopyPosture {
+                newest_copy: newest.map(|s| s.id.clone()),
+                taken_at: newest.and_then(|s| s.taken_at()),
+                age_seconds: newest
+                    .and_then(|s| s.taken_at())
+                    .map(|t| (now - t).whole_seconds()),
+                copies: of_db.len(),
+                db,
+                retain_days,
+            }
+        })
+        .collect();
+
+    let mut verifications = Vec::new();
+    for job in &plan.verify {
+        let last: Option<LastRun> = json(lifeboat, &last_key(&plan.name, &job.name)).await?;
+        let last = match last {
+            None => None,
+            Some(last) => {
+                let report: Option<VerifyReport> = match last
+                    .report
+                    .json
+                    .rsplit_once(&format!("{}/", plan.state_bucket))
+                {
+                    Some((_, key)) => json(lifeboat, key).await?,
+                    None => None,
+                };
+                Some(LastVerification {
+                    run_id: last.run_id,
+                    started_at: last.started_at,
+                    verdict: last.verdict,
+                    data_age_seconds: report.as_ref().and_then(|r| r.figures.data_age_seconds),
+                    restore_seconds: report.as_ref().and_then(|r| r.figures.restore_seconds),
+                    report: last.report.markdown,
+                })
+            }
+        };
+        let current: Option<VerifyReport> =
+            json(lifeboat, &current_key(&plan.name, &job.name)).await?;
+        verifications.push(VerificationPosture {
+            job: job.name.clone(),
+            last,
+            in_progress: current
+                .filter(|c| !c.recorded)
+                .map(|c| format!("{} ({:?})", c.run.run_id, c.verification.phase)),
+            every_seconds: job.every.0.as_secs(),
+            restore_tests: job.restore_testing_plan.is_some(),
+        });
+    }
+
+    let mut replicas = Vec::new();
+    let mut dns = Vec::new();
+    let mut failover_in_progress = None;
+    if let Some(failover) = &plan.failover {
+        for target in Target::all(failover) {
+            let seen = failover_calls::describe_target(recovery, &target).await?;
+            let lag = failover_calls::lag_seconds(recovery, &target, now).await?;
+            replicas.push(ReplicaPosture {
+                target: target.key(),
+                status: seen.as_ref().map(|s| s.status.clone()),
+                writable: seen.is_some_and(|s| s.writable),
+                lag_seconds: lag,
+            });
+        }
+        for flip in &failover.dns {
+            let record = failover_calls::record(
+                recovery,
+                &flip.hosted_zone_id,
+                &flip.record,
+                flip.record_type.as_str(),
+            )
+            .await?;
+            let values = record.map(|r| r.values).unwrap_or_default();
+            let points_to = if values.is_empty() {
+                "missing"
+            } else if values == [flip.recovery.clone()] {
+                "recovery"
+            } else if values == [flip.primary.clone()] {
+                "primary"
+            } else {
+                "other"
+            };
+            dns.push(DnsPosture {
+                hosted_zone_id: flip.hosted_zone_id.clone(),
+                record: fqdn(&flip.record),
+                values,
+                points_to: points_to.to_owned(),
+            });
+        }
+        let current: Option<crate::tasks::FailoverReport> =
+            json(lifeboat, &format!("failover/{}/current.json", plan.name)).await?;
+        failover_in_progress =
+            current.map(|c| format!("{} ({:?})", c.run.run_id, c.failover.phase));
+    }
+
+    let mut last_runs = Vec::new();
+    for task in [COPY_SNAPSHOTS, COPY_BACKUPS, VERIFY_RESTORE, FAILOVER] {
+        let latest: Option<RunHeader> =
+            json(lifeboat, &format!("runs/{}/{task}/latest.json", plan.name)).await?;
+        if let Some(run) = latest {
+            last_runs.push(RunPosture {
+                task: task.to_owned(),
+                run_id: run.run_id,
+                outcome: run.outcome,
+                finished_at: run.finished_at,
+            });
+        }
+    }
+    let paused = pause::paused(recovery, plan).await?;
+
+    let mut posture = Posture {
+        plan: plan.name.clone(),
+        recovery_region: plan.recovery_region.to_string(),
+        at: now,
+        copies,
+        verifications,
+        replicas,
+        dns,
+        last_runs,
+        failover_in_progress,
+        paused,
+        broken: Vec::new(),
+    };
+    posture.broken = decide::broken_budgets(&posture);
+    Ok(posture)
+}
