@@ -7,6 +7,8 @@
 //! - [`venv`]: `.venv` with moto and cfn-lint, installed on first use.
 //! - [`databases`]: the machine's PostgreSQL and MariaDB, which the emulator's restored DB
 //!   instances answer on: databases seeded for a test, queries as a given user.
+//! - [`drill`]: the DR drill (seed a primary Region like the brief's customers; copy, verify,
+//!   fail over, fail back) that the `drill` binary runs and a test checks.
 //! - [`emulator`]: moto on a free loopback port, an account per test, the request recorder.
 //! - [`lambda`]: a Lambda binary run as Lambda runs it, against a Runtime API stand-in.
 //! - [`proxy`]: a fault-injecting proxy between the SDK and the emulator.
@@ -17,6 +19,7 @@
 //!   for restores held in `creating`.
 
 pub mod databases;
+pub mod drill;
 pub mod emulator;
 pub mod lambda;
 pub mod proxy;
