@@ -18,8 +18,8 @@ use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::Report;
 use lifeboat_shared::status::posture;
 use lifeboat_shared::tasks::{
-    FailoverOptions, FailoverResult, Finished, JobResult, RunOptions, Verifications,
-    VerifyOptions, run_copy_backups, run_copy_snapshots, run_failover, run_verify_restore,
+    FailoverOptions, FailoverResult, Finished, JobResult, RunOptions, Verifications, VerifyOptions,
+    run_copy_backups, run_copy_snapshots, run_failover, run_verify_restore,
 };
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 
@@ -48,7 +48,9 @@ pub async fn seed(world: &World, prefix: &str) -> Seeded {
     world.sql_server_instance("shop", None).await;
     world.snapshot("shop", "shop-1").await;
     world.db_cluster("phoenix-aurora", None, &[]).await;
-    world.cluster_snapshot("phoenix-aurora", "phoenix-aurora-1").await;
+    world
+        .cluster_snapshot("phoenix-aurora", "phoenix-aurora-1")
+        .await;
     world.replica_cluster("phoenix-aurora", "phoenix-dr").await;
     world.backup_vault(PRIMARY, "Default").await;
     let dr_vault = world.backup_vault(RECOVERY, "dr").await;
@@ -87,7 +89,12 @@ pub async fn seed(world: &World, prefix: &str) -> Seeded {
         .put_lag_metric("ReplicaLag", "DBInstanceIdentifier", "orders-dr", 2.0)
         .await;
     world
-        .put_lag_metric("AuroraBinlogReplicaLag", "DBClusterIdentifier", "phoenix-dr", 1.0)
+        .put_lag_metric(
+            "AuroraBinlogReplicaLag",
+            "DBClusterIdentifier",
+            "phoenix-dr",
+            1.0,
+        )
         .await;
     let plan = world.plan(
         "tracking",
@@ -169,9 +176,16 @@ impl Summary {
         let prefix = format!("s3://{}/", world.state_bucket());
         let _ = std::fs::create_dir_all(dir);
         for step in &mut self.steps {
-            let Some(markdown) = step.report.clone() else { continue };
-            let Some(key) = markdown.strip_prefix(&prefix) else { continue };
-            for (key, extension) in [(key.to_owned(), "md"), (key.replace(".md", ".json"), "json")] {
+            let Some(markdown) = step.report.clone() else {
+                continue;
+            };
+            let Some(key) = markdown.strip_prefix(&prefix) else {
+                continue;
+            };
+            for (key, extension) in [
+                (key.to_owned(), "md"),
+                (key.replace(".md", ".json"), "json"),
+            ] {
                 if let Some(text) = world.state_object(&key).await {
                     let name = format!("{}.{extension}", step.step.replace(' ', "-"));
                     let path = dir.join(name);
@@ -189,7 +203,10 @@ impl Summary {
 
     /// The summary table, as the drill prints it last.
     pub fn table(&self) -> String {
-        let mut out = format!("{:<12} {:>7}  {:<6} {}\n", "step", "time", "result", "figures");
+        let mut out = format!(
+            "{:<12} {:>7}  {:<6} {}\n",
+            "step", "time", "result", "figures"
+        );
         for s in &self.steps {
             out += &format!(
                 "{:<12} {:>6.1}s  {:<6} {}\n",
@@ -199,7 +216,11 @@ impl Summary {
                 s.result
             );
         }
-        let reports: Vec<&str> = self.steps.iter().filter_map(|s| s.report.as_deref()).collect();
+        let reports: Vec<&str> = self
+            .steps
+            .iter()
+            .filter_map(|s| s.report.as_deref())
+            .collect();
         if !reports.is_empty() {
             out += "\nreports:\n";
             for r in reports {
@@ -234,7 +255,9 @@ fn quick_failover() -> FailoverOptions {
                 "    {} {}{}",
                 step.step,
                 step.detail,
-                step.call.as_deref().map_or(String::new(), |c| format!("\n        {c}"))
+                step.call
+                    .as_deref()
+                    .map_or(String::new(), |c| format!("\n        {c}"))
             )
         }),
         ..FailoverOptions::default()
@@ -244,19 +267,20 @@ fn quick_failover() -> FailoverOptions {
 /// Runs the drill on a seeded world (see the module's documentation).
 pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary {
     let mut summary = Summary::default();
-    let mut step = |name: &'static str, started: Instant, ok: bool, result: String, report: Option<String>| {
-        println!("  → {}", if ok { &result } else { "FAILED" });
-        if !ok {
-            println!("    {result}");
-        }
-        summary.steps.push(StepSummary {
-            step: name,
-            seconds: started.elapsed().as_secs_f64(),
-            ok,
-            result,
-            report,
-        });
-    };
+    let mut step =
+        |name: &'static str, started: Instant, ok: bool, result: String, report: Option<String>| {
+            println!("  → {}", if ok { &result } else { "FAILED" });
+            if !ok {
+                println!("    {result}");
+            }
+            summary.steps.push(StepSummary {
+                step: name,
+                seconds: started.elapsed().as_secs_f64(),
+                ok,
+                result,
+                report,
+            });
+        };
 
     println!("\n1. copy the snapshots to {RECOVERY} (copy-snapshots)");
     let started = Instant::now();
@@ -274,7 +298,11 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
                 if lags.is_empty() {
                     counts(&report.summary())
                 } else {
-                    format!("{}; copy lag: {}", counts(&report.summary()), lags.join(", "))
+                    format!(
+                        "{}; copy lag: {}",
+                        counts(&report.summary()),
+                        lags.join(", ")
+                    )
                 },
                 record.map(|r| r.markdown),
             );
@@ -317,7 +345,9 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
                     report.verdict == Some(lifeboat_shared::verify::run::Verdict::Verified),
                     format!(
                         "{:?}: restore {} s, data age {} s (RPO now), {} s at the snapshot",
-                        report.verdict.unwrap_or(lifeboat_shared::verify::run::Verdict::Failed),
+                        report
+                            .verdict
+                            .unwrap_or(lifeboat_shared::verify::run::Verdict::Failed),
                         f.restore_seconds.unwrap_or_default(),
                         f.data_age_seconds.unwrap_or_default(),
                         f.data_age_at_snapshot_seconds.unwrap_or_default()
@@ -354,7 +384,9 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
         .into();
-    println!("   the alarm event reaches the failover function (events/cloudwatch-alarm-recovery-region.json)");
+    println!(
+        "   the alarm event reaches the failover function (events/cloudwatch-alarm-recovery-region.json)"
+    );
     let trigger = Trigger::from_event(&event).expect("the alarm event");
     match run_failover(lifeboat, &trigger, quick_failover(), None).await {
         Ok(FailoverResult::Finished { report, record }) => {
@@ -365,7 +397,9 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
                 run.failure.is_none(),
                 format!(
                     "{}; trigger to DNS in sync {} s, data loss estimate {} s",
-                    run.failure.clone().unwrap_or_else(|| "promoted, DNS flipped, schedules paused".into()),
+                    run.failure
+                        .clone()
+                        .unwrap_or_else(|| "promoted, DNS flipped, schedules paused".into()),
                     run.seconds_to_dns_insync().unwrap_or_default(),
                     run.data_loss_estimate_seconds.unwrap_or_default()
                 ),
@@ -391,7 +425,8 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
                     format!(
                         "{} {}",
                         c.db,
-                        c.age_seconds.map_or("no copy".to_owned(), |a| format!("{a} s"))
+                        c.age_seconds
+                            .map_or("no copy".to_owned(), |a| format!("{a} s"))
                     )
                 })
                 .collect();
@@ -413,7 +448,14 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
 
     println!("\n6. the primary Region is back: fail back (lifeboat failback)");
     let started = Instant::now();
-    match run_failover(lifeboat, &Trigger::Runbook(RunbookRequest::Failback), quick_failover(), None).await {
+    match run_failover(
+        lifeboat,
+        &Trigger::Runbook(RunbookRequest::Failback),
+        quick_failover(),
+        None,
+    )
+    .await
+    {
         Ok(FailoverResult::Finished { report, record }) => step(
             "failback",
             started,
@@ -427,7 +469,10 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
         ),
         other => step("failback", started, false, format!("{other:?}"), None),
     }
-    println!("\n   plan hash {} (what an approval would name)", plan_hash(&seeded.plan));
+    println!(
+        "\n   plan hash {} (what an approval would name)",
+        plan_hash(&seeded.plan)
+    );
     summary
 }
 

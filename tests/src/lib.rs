@@ -1,6 +1,6 @@
 //! Lifeboat's test harness: the pinned Python tools, the AWS emulator (moto) and helpers that
 //! seed an emulated AWS world through the real SDK. The integration tests in `tests/` and the
-//! demo (`cargo run -p lifeboat-tests --bin demo`) both use it.
+//! drill (`cargo run -p lifeboat-tests --bin drill`) both use it.
 //!
 //! # Layout
 //!

@@ -76,8 +76,7 @@ async fn run(emulator: &Emulator, started: Instant) -> (ExitCode, drill::Seeded)
     std::fs::create_dir_all(&dir).expect("create .lifeboat-drill");
     let plan_path = dir.join("plan.toml");
     let text = toml::to_string(&seeded.plan).expect("the plan as TOML");
-    std::fs::write(&plan_path, format!("# Written by the drill.\n{text}"))
-        .expect("write the plan");
+    std::fs::write(&plan_path, format!("# Written by the drill.\n{text}")).expect("write the plan");
     println!("plan      {}", plan_path.display());
 
     let lifeboat = world.lifeboat(seeded.plan.clone());
