@@ -6,6 +6,7 @@
 //! a run failed or partly failed, 2 for a command-line mistake.
 
 mod commands;
+mod output;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -22,11 +23,21 @@ use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 #[command(
     name = "lifeboat",
     version,
-    about = "Disaster-recovery automation for AWS: copy, verify, fail over."
+    about = "Disaster-recovery automation for AWS: copy, verify, fail over.",
+    after_help = "Every command takes --plan FILE (or LIFEBOAT_PLAN), -v for logs, -q for no step lines.\n\
+Exit status: 0 done, 1 failed or a budget broken (status), 2 usage errors (and status: the posture\n\
+could not be read). Colours only on a terminal, never with NO_COLOR. See docs/cli.md.\n\n\
+First time? cargo run -p lifeboat-tests --bin drill runs the whole job against a local emulator."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show Lifeboat's logs on stderr: -v for progress, -vv for debugging (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print no step lines while a run goes on; only its report or answer.
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,16 +50,28 @@ enum Command {
     Copy(CopyCommand),
     /// Verify that the copies restore: restore the newest copy of each `[[verify]]` job, run its
     /// checks, measure, clean up; drives each run to its end, resuming one in progress.
+    #[command(
+        after_help = "Examples:\n  lifeboat verify --plan plan.toml\n  lifeboat verify --plan plan.toml --name orders-daily --json\n\nExit status: 0 every run that finished is verified (nothing to do counts), 1 a run failed, could not go on or was busy."
+    )]
     Verify(VerifyArgs),
     /// Fail over to the recovery Region: promote its databases, flip DNS, pause the copy and
     /// verify schedules. `--dry-run` lists the calls and makes none; `--execute` runs to the end
     /// (or until it waits for approval); `approve RUN_ID --plan-hash HASH` starts a waiting run.
+    #[command(
+        after_help = "Examples:\n  lifeboat failover --plan plan.toml --dry-run\n  lifeboat failover --plan plan.toml --execute\n  lifeboat failover --plan plan.toml --execute --planned\n  lifeboat failover approve 20261126T091500Z-1a2b3c4d --plan-hash 0123456789abcdef --plan plan.toml\n\nExit status: 0 finished, listed (dry run) or waiting for approval as the plan asks; 1 failed, refused or busy.\nThe runbook: docs/runbook.md."
+    )]
     Failover(FailoverArgs),
     /// Put DNS back as the last failover found it and resume the copy and verify schedules.
+    #[command(
+        after_help = "Example:\n  lifeboat failback --plan plan.toml\n\nExit status: 0 finished, 1 failed or refused (no failover to fail back from)."
+    )]
     Failback(PlanArgs),
     /// The DR posture at a glance, from the recovery Region only: newest copies and their age,
     /// verifications, failover targets, DNS, runs in progress. Exit 0 when every budget holds,
     /// 1 when one is broken, 2 when the posture cannot be read.
+    #[command(
+        after_help = "Examples:\n  lifeboat status --plan plan.toml\n  lifeboat status --plan plan.toml --json | jq .broken\n\nExit status: 0 every budget holds, 1 a budget is broken (each is listed), 2 the posture could not be read."
+    )]
     Status(StatusArgs),
 }
 
@@ -80,6 +103,9 @@ struct FailoverArgs {
     /// instead of failing over.
     #[arg(long)]
     planned: bool,
+    /// Print the result as JSON (the run record, or the dry run's calls), without the steps.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +128,9 @@ struct PlanArgs {
     /// The plan: a file path or an s3:// URI.
     #[arg(long, env = PLAN_ENV)]
     plan: String,
+    /// Print the run record as JSON, without the steps.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,19 +149,29 @@ struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
     /// Validate a plan file; lists every error with its path.
+    #[command(
+        after_help = "Example:\n  lifeboat plan check examples/tracking.toml\n\nExit status: 0 valid, 1 invalid (every error is listed with its path)."
+    )]
     Check {
         /// The plan file (TOML).
         file: std::path::PathBuf,
     },
     /// Print the plan's JSON Schema (for editors and CI).
+    #[command(after_help = "Example:\n  lifeboat plan schema > plan.schema.json")]
     Schema,
 }
 
 #[derive(Debug, Subcommand)]
 enum CopyCommand {
     /// Copy the plan's RDS / Aurora snapshots to the recovery Region and prune old copies.
+    #[command(
+        after_help = "Examples:\n  lifeboat copy snapshots --plan plan.toml --dry-run\n  lifeboat copy snapshots --plan plan.toml\n  lifeboat copy snapshots --plan plan.toml --event events/rds-snapshot-created.json\n\nExit status: 0 the run succeeded (or had nothing to do), 1 it failed (the report says what)."
+    )]
     Snapshots(TaskArgs),
     /// Copy the plan's AWS Backup recovery points to their destination vaults.
+    #[command(
+        after_help = "Examples:\n  lifeboat copy backups --plan plan.toml --dry-run\n  lifeboat copy backups --plan plan.toml --json\n\nExit status: 0 the run succeeded (or had nothing to do), 1 it failed (the report says what)."
+    )]
     Backups(TaskArgs),
 }
 
@@ -184,7 +223,8 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    init_logging();
+    init_logging(cli.verbose);
+    output::init(cli.quiet);
     match cli.command {
         Command::Plan(PlanCommand::Check { file }) => commands::plan::check_plan(&file),
         Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
@@ -232,7 +272,9 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 }
             };
             match load_plan(&plan, None).await {
-                Ok((lifeboat, _)) => commands::failover::failover(&lifeboat, request).await,
+                Ok((lifeboat, _)) => {
+                    commands::failover::failover(&lifeboat, request, args.json).await
+                }
                 Err(status) => status,
             }
         }
@@ -242,7 +284,7 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         },
         Command::Failback(args) => match load_plan(&args.plan, None).await {
             Ok((lifeboat, _)) => {
-                commands::failover::failover(&lifeboat, RunbookRequest::Failback).await
+                commands::failover::failover(&lifeboat, RunbookRequest::Failback, args.json).await
             }
             Err(status) => status,
         },
@@ -297,10 +339,15 @@ fn local_plan(location: &str) -> Option<Result<Plan, String>> {
     Some(Plan::from_file(std::path::Path::new(location)).map_err(|errors| errors.to_string()))
 }
 
-fn init_logging() {
-    // Logs go to stderr so stdout stays the command's output; RUST_LOG=info shows progress.
+fn init_logging(verbose: u8) {
+    // Logs go to stderr so stdout stays the command's output; -v (or RUST_LOG=info) shows them.
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -349,7 +396,7 @@ fn print_run<R: Report>(
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("lifeboat: {error}");
+            output::error(&error);
             ExitCode::from(1)
         }
     }

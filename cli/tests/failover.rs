@@ -59,6 +59,16 @@ async fn an_operator_dry_runs_executes_approves_and_fails_back() {
         .unwrap_or_else(|| panic!("{out}"))
         .to_owned();
 
+    // --json: the dry run as a machine reads it.
+    let json = lifeboat(&["failover", "--plan", &plan, "--dry-run", "--json"]).await;
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json is JSON");
+    assert_eq!(
+        answer["dry_run"][0],
+        "rds:PromoteReadReplica DBInstanceIdentifier=orders-dr"
+    );
+    assert_eq!(answer["plan_hash"], hash.as_str());
+
     let execute = lifeboat(&["failover", "--plan", &plan, "--execute"]).await;
     let out = text(&execute.stdout);
     assert_eq!(
@@ -121,11 +131,16 @@ async fn an_operator_dry_runs_executes_approves_and_fails_back() {
         assert!(out.contains(part), "{part}: {out}");
     }
 
-    let back = lifeboat(&["failback", "--plan", &plan]).await;
+    // -q: the answer without the step lines.
+    let back = lifeboat(&["-q", "failback", "--plan", &plan]).await;
     let out = text(&back.stdout);
     assert_eq!(back.status.code(), Some(0), "{out}{}", text(&back.stderr));
     assert!(
         out.contains("failback ") && out.contains(" finished"),
         "{out}"
+    );
+    assert!(
+        !out.contains("route53:ChangeResourceRecordSets"),
+        "-q printed steps: {out}"
     );
 }

@@ -115,6 +115,36 @@ impl Error {
         }
     }
 
+    /// What a person does next about this error, when there is more to say than the message.
+    pub fn next_step(&self) -> Option<String> {
+        Some(match self {
+            Error::Plan(_) => {
+                "fix the keys listed above; `lifeboat plan check FILE` lists every error with its path".into()
+            }
+            Error::PlanLocation { .. } => {
+                "give the plan with --plan or LIFEBOAT_PLAN: a file path or an s3:// URI that exists".into()
+            }
+            Error::NotFound { region, .. } => format!(
+                "check the name in the plan, and that it exists in {region} with the credentials in use"
+            ),
+            Error::AccessDenied { action, .. } => format!(
+                "the role or credentials in use lack {action}: docs/deploy.md lists each function's permissions and why"
+            ),
+            Error::KmsKey { region, .. } => format!(
+                "use a key of {region} whose policy lets RDS in this account use it (docs/copy-snapshots.md)"
+            ),
+            Error::Aws {
+                retryable: true, ..
+            } => "a transient AWS error: run the same command again (it carries on what is saved)".into(),
+            Error::Locked { until, .. } => format!(
+                "another run is at work; run again after {until} (a lease whose holder died expires then)"
+            ),
+            Error::LeaseLost { .. } => "run again: the next run carries on from the saved state".into(),
+            Error::Other { .. } => "run again with -v (or RUST_LOG=debug) for details".into(),
+            Error::Aws { .. } | Error::Refused(_) | Error::InvalidEvent(_) => return None,
+        })
+    }
+
     pub fn other(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Other {
             context: context.into(),

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use lifeboat_shared::plan::Plan;
 
+use crate::output::{Colour, paint};
+
 /// Prints the plan's JSON Schema.
 pub fn schema() -> ExitCode {
     println!(
@@ -17,8 +19,9 @@ pub fn check_plan(file: &std::path::Path) -> ExitCode {
     match Plan::from_file(file) {
         Ok(plan) => {
             println!(
-                "plan {} is valid: \"{}\", {} → {}, {} snapshot copy entr{}, {} backup copy entr{}, {} verify job{}, failover {}",
+                "plan {} is {}: \"{}\", {} → {}, {} snapshot copy entr{}, {} backup copy entr{}, {} verify job{}, failover {}",
                 file.display(),
+                paint("valid", Colour::Green),
                 plan.name,
                 plan.primary_region,
                 plan.recovery_region,

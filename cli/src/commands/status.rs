@@ -9,6 +9,8 @@ use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::status::decide::span;
 use lifeboat_shared::status::{Posture, posture};
 
+use crate::output::{Colour, paint};
+
 fn age(seconds: Option<i64>) -> String {
     seconds.map_or("—".to_owned(), span)
 }
@@ -95,9 +97,14 @@ pub fn render(p: &Posture) -> String {
         let _ = writeln!(out, "\ncopy and verify schedules {}", paused.reason());
     }
     if p.broken.is_empty() {
-        let _ = writeln!(out, "\nall budgets hold");
+        let _ = writeln!(out, "\n{}", paint("all budgets hold", Colour::Green));
     } else {
-        let _ = writeln!(out, "\nBROKEN ({}):", p.broken.len());
+        let _ = writeln!(
+            out,
+            "\n{} ({}):",
+            paint("BROKEN", Colour::Red),
+            p.broken.len()
+        );
         for b in &p.broken {
             let _ = writeln!(out, "  - {b}");
         }
@@ -124,7 +131,8 @@ pub async fn status(lifeboat: &Lifeboat, json: bool) -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("lifeboat: cannot read the posture: {error}");
+            eprintln!("lifeboat: cannot read the posture:");
+            crate::output::error(&error);
             ExitCode::from(2)
         }
     }

@@ -13,10 +13,17 @@ use lifeboat_shared::tasks::{
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::run::{StepRecord, Verdict};
 
+use crate::output::{self, Colour, paint, spinner, step_line};
+
 fn print_step(job: &str, step: &StepRecord) {
     let at = crate::clock(step.at);
-    let marker = if step.ok { "  " } else { "!!" };
-    println!("{marker} {job} {at} {:<13} {}", step.step, step.detail);
+    let marker = if step.ok {
+        "  ".to_owned()
+    } else {
+        paint("!!", Colour::Red)
+    };
+    let name = paint(&format!("{:<13}", step.step), Colour::Bold);
+    step_line(&format!("{marker} {job} {at} {name} {}", step.detail));
 }
 
 /// Runs every job (or the one named), prints the reports; 0 when every run is verified.
@@ -25,6 +32,9 @@ pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> Exit
         progress: (!json).then_some(print_step as fn(&str, &StepRecord)),
         ..VerifyOptions::default()
     };
+    if !json {
+        spinner("waiting for the restore");
+    }
     let results = match run_verify_restore(lifeboat, &Trigger::Manual, options, name, None).await {
         Ok(Verifications::Ran(results)) => results,
         Ok(Verifications::Ignored { reason }) => {
@@ -32,7 +42,7 @@ pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> Exit
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            eprintln!("lifeboat: {error}");
+            output::error(&error);
             return ExitCode::from(1);
         }
     };
