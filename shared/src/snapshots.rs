@@ -1,7 +1,7 @@
-//! The manual DB and DB cluster snapshots of the recovery Region, as RDS lists them: where
-//! Lifeboat's copies are. The verification picks what to restore from them and the status reads
-//! the newest copy of each database; which of them are a plan's copies is [`crate::copies`]'s
-//! answer.
+//! What the recovery Region holds to restore from, as AWS lists it: the manual DB and DB cluster
+//! snapshots (where Lifeboat's copies are; which of them are a plan's copies is
+//! [`crate::copies`]'s answer) and the recovery points of a backup vault. The verification picks
+//! what to restore from them and the status reads the newest copy of each resource.
 
 use std::collections::BTreeMap;
 
@@ -116,4 +116,50 @@ pub async fn manual_snapshots(recovery: &RegionalClients) -> Result<Vec<ManualSn
         )
     }));
     Ok(all)
+}
+
+/// A recovery point of a backup vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryPointSeen {
+    pub arn: String,
+    /// The protected resource's ARN (for a copy: the source's, in the primary Region).
+    pub resource_arn: String,
+    pub status: String,
+    pub created: Option<OffsetDateTime>,
+}
+
+/// The recovery points in the recovery Region's vault `vault`.
+pub async fn recovery_points(
+    recovery: &RegionalClients,
+    vault: &str,
+) -> Result<Vec<RecoveryPointSeen>, Error> {
+    let mut found = Vec::new();
+    let mut pages = recovery
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(vault)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            Error::from_sdk(
+                e,
+                "backup:ListRecoveryPointsByBackupVault",
+                &format!("backup vault {vault}"),
+                &recovery.region,
+            )
+        })?;
+        found.extend(page.recovery_points().iter().map(|rp| {
+            RecoveryPointSeen {
+                arn: rp.recovery_point_arn().unwrap_or_default().to_owned(),
+                resource_arn: rp.resource_arn().unwrap_or_default().to_owned(),
+                status: rp
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                created: to_time(rp.creation_date()),
+            }
+        }));
+    }
+    Ok(found)
 }

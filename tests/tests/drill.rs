@@ -99,4 +99,17 @@ async fn the_drill_copies_verifies_fails_over_and_fails_back() {
         .collect();
     assert_eq!(value, [PRIMARY_ALB]);
     assert!(world.state_object("paused/tracking.json").await.is_none());
+
+    // The posture after the drill: every copy there, AWS Backup's included, and no budget broken.
+    let after = lifeboat_shared::status::posture(&lifeboat).await.unwrap();
+    assert_eq!(after.broken, Vec::<String>::new(), "{after:#?}");
+    assert_eq!(after.copies.len(), 3);
+    assert_eq!(after.backup_copies.len(), 2, "{after:#?}");
+    assert!(
+        after
+            .backup_copies
+            .iter()
+            .all(|b| b.vault == "dr" && b.age_seconds.is_some())
+    );
+    assert!(after.dns.iter().all(|d| d.points_to == "primary"));
 }

@@ -38,6 +38,19 @@ pub fn render(p: &Posture) -> String {
             c.retain_days
         );
     }
+    if !p.backup_copies.is_empty() {
+        let _ = writeln!(out, "\nAWS Backup copies");
+        for b in &p.backup_copies {
+            let _ = writeln!(
+                out,
+                "  {:<60} age {:<8} ({} in vault {})",
+                b.resource_arn,
+                age(b.age_seconds),
+                b.recovery_points,
+                b.vault
+            );
+        }
+    }
     if !p.verifications.is_empty() {
         let _ = writeln!(out, "\nverifications");
         for v in &p.verifications {

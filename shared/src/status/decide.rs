@@ -99,6 +99,7 @@ mod tests {
                 copies: 1,
                 retain_days: 7,
             }],
+            backup_copies: vec![],
             verifications: vec![VerificationPosture {
                 job: "weekly".into(),
                 last: Some(LastVerification {

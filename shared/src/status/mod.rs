@@ -43,6 +43,20 @@ pub struct CopyPosture {
     pub retain_days: u32,
 }
 
+/// The newest copy of one resource in an AWS Backup destination vault of the recovery Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupCopyPosture {
+    pub vault: String,
+    pub resource_arn: String,
+    pub newest_recovery_point: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub created: Option<OffsetDateTime>,
+    /// Its age now (a copy keeps its source's creation date): the RPO a restore from it gives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+    pub recovery_points: usize,
+}
+
 /// One `[[verify]]` job's last run and the one in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerificationPosture {
@@ -111,6 +125,9 @@ pub struct Posture {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub copies: Vec<CopyPosture>,
+    /// AWS Backup's copies, per protected resource (no budget: AWS Backup keeps them per the
+    /// entry's lifecycle; each copy-backups report has their copy lag).
+    pub backup_copies: Vec<BackupCopyPosture>,
     pub verifications: Vec<VerificationPosture>,
     pub replicas: Vec<ReplicaPosture>,
     pub dns: Vec<DnsPosture>,
@@ -202,6 +219,37 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             }
         })
         .collect();
+
+    let mut backup_copies = Vec::new();
+    for entry in &plan.copy.backup {
+        let arn = entry.destination_vault.to_string();
+        let Some((_, vault)) = arn.rsplit_once(":backup-vault:") else {
+            continue;
+        };
+        let points = crate::snapshots::recovery_points(recovery, vault).await?;
+        let mut resources: Vec<&str> = points
+            .iter()
+            .filter(|p| p.status == "COMPLETED")
+            .map(|p| p.resource_arn.as_str())
+            .collect();
+        resources.sort();
+        resources.dedup();
+        for resource in resources {
+            let of: Vec<_> = points
+                .iter()
+                .filter(|p| p.status == "COMPLETED" && p.resource_arn == resource)
+                .collect();
+            let newest = of.iter().max_by_key(|p| p.created).expect("one at least");
+            backup_copies.push(BackupCopyPosture {
+                vault: vault.to_owned(),
+                resource_arn: resource.to_owned(),
+                newest_recovery_point: newest.arn.clone(),
+                created: newest.created,
+                age_seconds: newest.created.map(|c| (now - c).whole_seconds()),
+                recovery_points: of.len(),
+            });
+        }
+    }
 
     let mut verifications = Vec::new();
     for job in &plan.verify {
@@ -305,6 +353,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
         recovery_region: plan.recovery_region.to_string(),
         at: now,
         copies,
+        backup_copies,
         verifications,
         replicas,
         dns,

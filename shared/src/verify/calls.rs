@@ -11,7 +11,7 @@ use aws_sdk_rds::types::Tag;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Candidate, RecoveryPointSeen, RestoreJobSeen, Tagged, verify_tags};
+use super::decide::{Candidate, RestoreJobSeen, Tagged, verify_tags};
 use super::run::{CopyKind, VerifyRun};
 use super::secret::Password;
 use crate::aws::{RegionalClients, tag_map, to_time};
@@ -433,41 +433,7 @@ pub async fn tagged_resources(
     ))
 }
 
-/// The recovery points in the recovery Region's vault `vault`.
-pub async fn recovery_points(
-    recovery: &RegionalClients,
-    vault: &str,
-) -> Result<Vec<RecoveryPointSeen>, Error> {
-    let mut found = Vec::new();
-    let mut pages = recovery
-        .backup
-        .list_recovery_points_by_backup_vault()
-        .backup_vault_name(vault)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            Error::from_sdk(
-                e,
-                "backup:ListRecoveryPointsByBackupVault",
-                &format!("backup vault {vault}"),
-                &recovery.region,
-            )
-        })?;
-        found.extend(page.recovery_points().iter().map(|rp| {
-            RecoveryPointSeen {
-                arn: rp.recovery_point_arn().unwrap_or_default().to_owned(),
-                resource_arn: rp.resource_arn().unwrap_or_default().to_owned(),
-                status: rp
-                    .status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                created: to_time(rp.creation_date()),
-            }
-        }));
-    }
-    Ok(found)
-}
+pub use crate::snapshots::recovery_points;
 
 /// Asks AWS Backup to restore the recovery point `copy` as `id` (a DB instance, or for a cluster
 /// recovery point a DB cluster) into the job's subnet group and security groups, not publicly

@@ -80,15 +80,7 @@ pub struct Observed {
     pub restore_job: Option<(String, Option<String>)>,
 }
 
-/// A recovery point in the recovery Region's vault that might be restored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecoveryPointSeen {
-    pub arn: String,
-    /// The protected resource's ARN (for a copy: the source's, in the primary Region).
-    pub resource_arn: String,
-    pub status: String,
-    pub created: Option<OffsetDateTime>,
-}
+pub use crate::snapshots::RecoveryPointSeen;
 
 /// The newest completed recovery point of the job's DB (instance or cluster, as the job names
 /// it), if any.
