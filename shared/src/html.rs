@@ -141,7 +141,8 @@ header.run .badge{font-size:16px;padding:4px 16px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{color:#57606a;font-weight:600;border-bottom:1px solid #d0d7de}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
+td code{overflow-wrap:anywhere}
 code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa;border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
 ol.timeline{list-style:none;margin:0;padding:0 0 0 8px}
 ol.timeline li{position:relative;padding:0 0 14px 24px;border-left:2px solid #d0d7de}
@@ -336,11 +337,15 @@ pub fn table(headers: &[&str], rows: &[Vec<Html>], empty: &str) -> Html {
     if rows.is_empty() {
         return Html(format!("<p class=\"empty\">{}</p>", escape(empty)));
     }
-    let mut out = String::from("<table>\n<thead><tr>");
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", escape(h));
+    let mut out = String::from("<table>\n");
+    if headers.iter().any(|h| !h.is_empty()) {
+        out.push_str("<thead><tr>");
+        for h in headers {
+            let _ = write!(out, "<th>{}</th>", escape(h));
+        }
+        out.push_str("</tr></thead>\n");
     }
-    out.push_str("</tr></thead>\n<tbody>\n");
+    out.push_str("<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
         for cell in row {
@@ -448,7 +453,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> Html {
             None => {
                 let _ = writeln!(
                     out,
-                    "<text x=\"{label_width}\" y=\"{}\" font-size=\"13\" font-weight=\"600\" fill=\"{}\">none</text>",
+                    "<text x=\"{label_width}\" y=\"{}\" font-size=\"13\" font-weight=\"600\" fill=\"{}\">no copy yet</text>",
                     y + 16.0,
                     Tone::Bad.colour()
                 );

@@ -148,23 +148,21 @@ impl FailoverReport {
             .filter(|p| p.writable_at.is_some())
             .count();
         let insync = run.dns.iter().filter(|b| b.insync_at.is_some()).count();
-        let mut figures = vec![
-            Figure::new(
-                "Trigger to DNS in sync",
-                run.seconds_to_dns_insync()
-                    .map_or("not in sync".to_owned(), span),
-                run.seconds_to_dns_insync().map_or(String::new(), |s| {
-                    format!("{s} s: the automation's share of the RTO")
-                }),
-            ),
-            Figure::new(
+        let mut figures = vec![Figure::new(
+            "Trigger to DNS in sync",
+            run.seconds_to_dns_insync()
+                .map_or("not in sync".to_owned(), span),
+            run.seconds_to_dns_insync().map_or(String::new(), |s| {
+                format!("{s} s: the automation's share of the RTO")
+            }),
+        )];
+        if !run.failback {
+            figures.push(Figure::new(
                 "Data loss estimate",
                 run.data_loss_estimate_seconds
                     .map_or("unknown".to_owned(), |s| format!("{s:.1} s")),
                 "the largest replication lag read before promoting",
-            ),
-        ];
-        if !run.failback {
+            ));
             figures.push(
                 Figure::new(
                     "Promoted",
@@ -199,26 +197,26 @@ impl FailoverReport {
                 ]
             })
             .collect();
-        let records: Vec<Vec<Html>> = run
-            .dns
-            .iter()
-            .flat_map(|batch| {
-                batch.changes.iter().map(move |c| {
-                    vec![
-                        Html::code(&c.name),
-                        Html::text(&c.record_type),
-                        Html::text(
-                            &c.previous
-                                .as_ref()
-                                .map_or("(none)".to_owned(), |p| p.values.join(", ")),
-                        ),
-                        Html::text(&c.values.join(", ")),
-                        time(batch.sent_at),
-                        time(batch.insync_at),
-                    ]
+        let failback = run.failback;
+        let records: Vec<Vec<Html>> =
+            run.dns
+                .iter()
+                .flat_map(|batch| {
+                    batch.changes.iter().map(move |c| {
+                        vec![
+                            Html::code(&c.name),
+                            Html::text(&c.record_type),
+                            Html::text(&c.previous.as_ref().map_or(
+                                if failback { "-" } else { "(no record)" }.to_owned(),
+                                |p| p.values.join(", "),
+                            )),
+                            Html::text(&c.values.join(", ")),
+                            time(batch.sent_at),
+                            time(batch.insync_at),
+                        ]
+                    })
                 })
-            })
-            .collect();
+                .collect();
         let events: Vec<Event> = run
             .steps
             .iter()
