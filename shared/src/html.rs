@@ -491,13 +491,11 @@ pub fn line_chart(title: &str, series: &[Series], limit: Option<(i64, &str)>) ->
     let (width, height) = (1000.0_f64, 340.0_f64);
     let (left, right, top, bottom) = (70.0, 20.0, 20.0, 50.0);
     let (plot_w, plot_h) = (width - left - right, height - top - bottom);
-    let max_value = points
-        .iter()
-        .map(|p| p.1)
-        .chain(limit.map(|l| l.0))
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let data_max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    // The budget line only when it is near the data: a 7-day budget over lags of minutes would
+    // flatten every line to the axis. Otherwise it is said under the chart.
+    let limit_drawn = limit.filter(|(value, _)| *value <= data_max * 2);
+    let max_value = data_max.max(limit_drawn.map_or(0, |l| l.0));
     let (unit, per) = match max_value {
         v if v >= 3 * 86_400 => ("days", 86_400.0),
         v if v >= 3 * 3600 => ("h", 3600.0),
@@ -505,8 +503,9 @@ pub fn line_chart(title: &str, series: &[Series], limit: Option<(i64, &str)>) ->
         _ => ("s", 1.0),
     };
     let y_max = nice_ceiling(max_value as f64 / per);
-    let span_s = (t1 - t0).whole_seconds().max(1) as f64;
-    let x = |t: OffsetDateTime| left + (t - t0).whole_seconds() as f64 / span_s * plot_w;
+    let seconds = |t: OffsetDateTime| (t - t0).as_seconds_f64();
+    let span_s = seconds(t1).max(1.0);
+    let x = |t: OffsetDateTime| left + seconds(t) / span_s * plot_w;
     let y = |v: i64| top + plot_h - (v as f64 / per) / y_max * plot_h;
 
     let mut out = format!(
@@ -530,13 +529,23 @@ pub fn line_chart(title: &str, series: &[Series], limit: Option<(i64, &str)>) ->
     }
     let ticks = if t1 == t0 { 0 } else { 4 };
     for i in 0..=ticks {
-        let t = t0 + time::Duration::seconds((span_s * f64::from(i) / 4.0) as i64);
-        let xx = x(t);
+        let t = t0 + time::Duration::seconds_f64(span_s * f64::from(i) / 4.0);
         let label = time_of(t);
-        let label = label.get(5..16).unwrap_or(&label).replace('T', " ");
+        // Month-day hour:minute, or the time to the second when the runs span under a day.
+        let label = if span_s < 86_400.0 {
+            label.get(11..19).unwrap_or(&label).to_owned()
+        } else {
+            label.get(5..16).unwrap_or(&label).replace('T', " ")
+        };
+        let anchor = match i {
+            0 => "start",
+            i if i == ticks => "end",
+            _ => "middle",
+        };
         let _ = writeln!(
             out,
-            "<text x=\"{xx:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#57606a\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"12\" fill=\"#57606a\">{}</text>",
+            x(t),
             top + plot_h + 18.0,
             escape(&label)
         );
@@ -544,14 +553,21 @@ pub fn line_chart(title: &str, series: &[Series], limit: Option<(i64, &str)>) ->
     let _ = writeln!(
         out,
         "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#8c959f\"/>\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#57606a\">run time (UTC)</text>",
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#57606a\">{}</text>",
         top + plot_h,
         left + plot_w,
         top + plot_h,
         left + plot_w / 2.0,
-        top + plot_h + 36.0
+        top + plot_h + 36.0,
+        escape(&match (limit, limit_drawn) {
+            (Some((value, label)), None) => format!(
+                "run time (UTC) · every value is far under {label} ({})",
+                span(value)
+            ),
+            _ => "run time (UTC)".to_owned(),
+        })
     );
-    if let Some((value, label)) = limit {
+    if let Some((value, label)) = limit_drawn {
         let yy = y(value);
         let _ = writeln!(
             out,
@@ -574,7 +590,13 @@ pub fn line_chart(title: &str, series: &[Series], limit: Option<(i64, &str)>) ->
         if sorted.len() > 1 {
             let _ = writeln!(
                 out,
-                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{} points=\"{}\"/>",
+                // Every other line dashed: equal values stay visible one over the other.
+                if i % 2 == 1 {
+                    " stroke-dasharray=\"8 5\""
+                } else {
+                    ""
+                },
                 path.join(" ")
             );
         }
