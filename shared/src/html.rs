@@ -312,6 +312,16 @@ pub fn worst_lag(lags: impl IntoIterator<Item = Option<i64>>) -> Figure {
     }
 }
 
+/// A lag cell: its span, or a red "no copy yet".
+pub fn lag_cell(seconds: Option<i64>) -> Html {
+    seconds.map_or_else(|| badge("no copy yet", Tone::Bad), |s| Html::text(&span(s)))
+}
+
+/// A time cell, or `-`.
+pub fn time_cell(at: Option<OffsetDateTime>) -> Html {
+    Html::text(&at.map_or("-".into(), time_of))
+}
+
 /// Figures as tiles.
 pub fn figures(figures: &[Figure]) -> Html {
     let mut out = String::from("<div class=\"figures\">\n");

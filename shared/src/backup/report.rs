@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::model::blames_the_role;
 use super::{BackupReport, MAX_ATTEMPTS, Outcome};
 use crate::copy::report::age_in_words;
-use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section, span};
+use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader, counts_in_words};
 
@@ -152,9 +152,8 @@ impl BackupReport {
                     Html::code(&l.resource),
                     Html::text(&l.resource_type),
                     Html::code_or_dash(l.newest_copied.as_deref()),
-                    Html::text(&l.data_taken_at.map_or("-".into(), html::time_of)),
-                    l.lag_seconds
-                        .map_or_else(|| badge("no copy yet", Tone::Bad), |s| Html::text(&span(s))),
+                    html::time_cell(l.data_taken_at),
+                    html::lag_cell(l.lag_seconds),
                 ]
             })
             .collect();
@@ -262,5 +261,41 @@ fn outcome_tone(outcome: Outcome) -> Tone {
         Outcome::Deferred => Tone::Warn,
         Outcome::Started | Outcome::AlreadyCopied => Tone::Good,
         Outcome::WouldStart | Outcome::InFlight | Outcome::Ignored => Tone::Neutral,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_copy_runs_page_names_the_stuck_job_and_what_to_do() {
+        let report: BackupReport = serde_json::from_value(serde_json::json!({
+            "run_id": "20261126T070000Z-0f3a9c2e", "task": "copy-backups", "plan": "tracking",
+            "trigger": "schedule", "dry_run": false, "started_at": "2026-11-26T07:00:00Z",
+            "outcome": "failed", "slots": {"in_flight": 3, "limit": 100},
+            "items": [
+                {"entry": "copy.backup[0]", "resource": "arn:aws:ec2:us-west-2:1:volume/vol-1",
+                 "recovery_point": "arn:aws:ec2:us-west-2::snapshot/snap-1", "job": "JOB-42",
+                 "outcome": "stuck", "detail": "copy job JOB-42 has been RUNNING since …"}
+            ],
+            "lag": [
+                {"resource": "arn:aws:ec2:us-west-2:1:volume/vol-1", "resource_type": "EBS",
+                 "newest_copied": "arn:aws:ec2:us-east-2::snapshot/snap-0",
+                 "data_taken_at": "2026-11-26T04:00:00Z", "lag_seconds": 10800}
+            ]
+        }))
+        .unwrap();
+        let html = report.to_html();
+        for part in [
+            "<span class=\"badge bad\">failed</span>",
+            "3 in flight before this run, of 100",
+            ">EBS vol-1</text>",
+            "<td>3 h</td>",
+            "stuck — arn:aws:ec2:us-west-2:1:volume/vol-1",
+            "aws backup describe-copy-job --copy-job-id JOB-42",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{CopyReport, Failure, Outcome};
-use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section, span};
+use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader, counts_in_words};
 
@@ -199,9 +199,8 @@ impl CopyReport {
                 vec![
                     Html::text(&format!("{} {}", l.kind, l.db)),
                     Html::code_or_dash(l.newest_copy.as_deref()),
-                    Html::text(&l.data_taken_at.map_or("-".into(), html::time_of)),
-                    l.lag_seconds
-                        .map_or_else(|| badge("no copy yet", Tone::Bad), |s| Html::text(&span(s))),
+                    html::time_cell(l.data_taken_at),
+                    html::lag_cell(l.lag_seconds),
                 ]
             })
             .collect();
@@ -282,5 +281,50 @@ fn outcome_tone(outcome: Outcome) -> Tone {
         Outcome::WouldStart | Outcome::CopyInProgress | Outcome::WouldPrune | Outcome::Ignored => {
             Tone::Neutral
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_runs_page_has_its_lags_items_and_next_steps() {
+        let report: CopyReport = serde_json::from_value(serde_json::json!({
+            "run_id": "20261126T070000Z-0f3a9c2e", "task": "copy-snapshots", "plan": "tracking",
+            "trigger": "schedule", "dry_run": false, "started_at": "2026-11-26T07:00:00Z",
+            "finished_at": "2026-11-26T07:00:04Z", "outcome": "partial",
+            "slots": crate::copy::Slots::default(),
+            "items": [
+                {"db": "DB instance orders", "source_snapshot": "arn:aws:rds:us-west-2:1:snapshot:orders-1",
+                 "target": "lifeboat-orders-1-aa", "outcome": "started", "detail": "encrypted with k"},
+                {"db": "DB instance billing", "outcome": "failed",
+                 "detail": "KMS key arn:aws:kms:us-east-2:1:key/abc cannot be used in us-east-2: KMSKeyNotAccessibleFault"},
+                {"db": "DB instance <shop>", "outcome": "refused",
+                 "detail": "copy.rds[2].kms_key: snapshot shop-1 is encrypted; set kms_key to a KMS key in us-east-2 to copy it"}
+            ],
+            "copy_lag": [
+                {"db": "orders", "kind": "instance", "newest_copy": "lifeboat-orders-0-bb",
+                 "data_taken_at": "2026-11-25T07:00:00Z", "lag_seconds": 90000},
+                {"db": "billing", "kind": "instance", "lag_seconds": null}
+            ]
+        }))
+        .unwrap();
+        let html = report.to_html();
+        for part in [
+            "<span class=\"badge warn\">partial</span>",
+            "DB instance orders</td><td><code>lifeboat-orders-0-bb</code></td><td>2026-11-25T07:00:00Z</td><td>1 days 1 h</td>",
+            "<rect x=\"300\"",
+            "<span class=\"badge bad\">no copy yet</span>",
+            ">no copy</div>",
+            "failed — DB instance billing",
+            "check that the KMS key arn:aws:kms:us-east-2:1:key/abc exists in us-east-2",
+            "refused — DB instance &lt;shop&gt;",
+            "change the plan entry the detail names",
+            "Took</dt><dd>4 s",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
+        assert!(!html.contains("<shop>"));
     }
 }

@@ -180,7 +180,7 @@ impl FailoverReport {
             )
             .tone(Tone::of_ok(insync == run.dns.len())),
         );
-        let time = |t: Option<OffsetDateTime>| Html::text(&t.map_or("-".into(), html::time_of));
+        let time = html::time_cell;
         let promotions: Vec<Vec<Html>> = run
             .promotions
             .iter()
@@ -233,15 +233,19 @@ impl FailoverReport {
             let step = run.steps.iter().rev().find(|s| !s.ok);
             let next = match step.map(|s| s.step.as_str()) {
                 Some("promote") => Some(
-                    "nothing was undone: promote the target by hand (docs/runbook.md, manual                      steps) or fix the cause and run `lifeboat failover --execute` again;                      then check DNS"
+                    "nothing was undone: promote the target by hand (docs/runbook.md, manual \
+                     steps) or fix the cause and run `lifeboat failover --execute` again; \
+                     then check DNS"
                         .to_owned(),
                 ),
                 Some("dns" | "dns-check") => Some(
-                    "the databases are promoted but the records may not point at them: flip the                      records by hand (docs/runbook.md) and read them back"
+                    "the databases are promoted but the records may not point at them: flip the \
+                     records by hand (docs/runbook.md) and read them back"
                         .to_owned(),
                 ),
                 Some("schedules") => Some(
-                    "the failover is done; pause the copy and verify schedules by hand so they                      do not call the failed Region (docs/runbook.md)"
+                    "the failover is done; pause the copy and verify schedules by hand so they \
+                     do not call the failed Region (docs/runbook.md)"
                         .to_owned(),
                 ),
                 _ => None,
@@ -1031,4 +1035,53 @@ pub async fn handle_failover_event(
         }
         FailoverResult::Busy { reason } => serde_json::json!({ "state": "busy", "reason": reason }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_failovers_page_has_its_figures_promotions_records_and_next_step() {
+        let report: FailoverReport = serde_json::from_value(serde_json::json!({
+            "run_id": "20261126T070000Z-0f3a9c2e", "task": "failover", "plan": "tracking",
+            "trigger": "alarm", "dry_run": false, "started_at": "2026-11-26T07:00:00Z",
+            "outcome": "failed",
+            "failover": {
+                "run_id": "20261126T070000Z-0f3a9c2e", "plan": "tracking", "kind": "outage",
+                "plan_hash": "abc123", "phase": "finished",
+                "triggered_at": "2026-11-26T07:00:00Z", "reason": "2 of 2 alarms in ALARM",
+                "data_loss_estimate_seconds": 4.5,
+                "promotions": [{"target": {"kind": "rds-replica", "id": "orders-dr"},
+           "requested_at": "2026-11-26T07:00:05Z", "writable_at": "2026-11-26T07:02:05Z"}],
+                "dns": [{"hosted_zone_id": "Z1", "changes": [{"hosted_zone_id": "Z1",
+                    "name": "api.example.com.", "type": "CNAME", "ttl": 60,
+                    "previous": {"hosted_zone_id": "Z1", "name": "api.example.com.", "type": "CNAME",
+            "ttl": 60, "values": ["primary.example.com"]},
+                    "values": ["dr.example.com"]}],
+                    "sent_at": "2026-11-26T07:02:10Z"}],
+                "steps": [
+                    {"step": "promote", "at": "2026-11-26T07:00:05Z", "call": "rds:PromoteReadReplica DBInstanceIdentifier=orders-dr", "ok": true, "detail": "promoting"},
+                    {"step": "dns-check", "at": "2026-11-26T07:17:10Z", "ok": false, "detail": "api.example.com. reads primary.example.com"}
+                ],
+                "failure": "api.example.com. reads primary.example.com"
+            }
+        }))
+        .unwrap();
+        let html = report.to_html();
+        for part in [
+            "<span class=\"badge bad\">failed</span>",
+            "<div class=\"value\">not in sync</div>",
+            "<div class=\"value\">4.5 s</div>",
+            "<div class=\"value\" style=\"color:#1a7f37\">1 of 1</div>",
+            "<td>2 min</td>",
+            "<td>primary.example.com</td><td>dr.example.com</td>",
+            "(+17 min 5 s)",
+            "<code>rds:PromoteReadReplica DBInstanceIdentifier=orders-dr</code>",
+            "step dns-check failed",
+            "flip the records by hand (docs/runbook.md)",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
+    }
 }

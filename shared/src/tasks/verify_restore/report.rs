@@ -352,7 +352,9 @@ impl VerifyReport {
                     format!("check failed: {}", c.sql),
                     format!("it returned: {}", c.detail),
                     html::next_step(&c.detail).or(Some(format!(
-                        "run `{}` on the source database: if it returns the same, the data or the                          check's expectation in [[verify.checks]] of job {} is wrong; if not, the                          copy is older or incomplete (look at the copy lag)",
+                        "run `{}` on the source database: if it returns the same, the data or the \
+                         check's expectation in [[verify.checks]] of job {} is wrong; if not, the \
+                         copy is older or incomplete (look at the copy lag)",
                         c.sql, self.job
                     ))),
                 )
@@ -361,11 +363,13 @@ impl VerifyReport {
         for step in run.steps.iter().filter(|s| !s.ok && s.step != "checks") {
             let next = match step.step.as_str() {
                 "restore" | "wait" => html::next_step(&step.detail).or(Some(
-                    "check the job's subnet_group, instance_class and the copy's KMS key in the                      recovery Region; `lifeboat verify --name JOB` tries again"
+                    "check the job's subnet_group, instance_class and the copy's KMS key in the \
+                     recovery Region; `lifeboat verify --name JOB` tries again"
                         .replace("JOB", &self.job),
                 )),
                 "sweep" | "finish" => html::next_step(&step.detail).or(Some(
-                    "something the run created may be left: look for DB instances and clusters                      named lifeboat-verify-* in the recovery Region; the next run sweeps them"
+                    "something the run created may be left: look for DB instances and clusters \
+                     named lifeboat-verify-* in the recovery Region; the next run sweeps them"
                         .to_owned(),
                 )),
                 _ => None,
@@ -522,5 +526,24 @@ mod tests {
         }
         assert_eq!(report.summary()["verdict"], "failed");
         assert_eq!(report.summary()["checks_failed"], 1);
+    }
+
+    #[test]
+    fn a_failed_verifications_page_has_its_verdict_figures_and_failed_check() {
+        let html = failed_report().to_html();
+        for part in [
+            "<title>Restore verification — tracking — weekly</title>",
+            "<span class=\"badge bad\">failed</span>",
+            "<div class=\"value\">10 min</div><div class=\"note\">600 s, requested → available",
+            "<div class=\"value\">2 h</div><div class=\"note\">7200 s: the RPO",
+            "<div class=\"value\">1 h</div><div class=\"note\">3600 s when the copy",
+            "1 of 2</div>",
+            "check failed: SELECT count(*) FROM parcels",
+            "it returned: found 3, expected &gt;= 1000",
+            "run `SELECT count(*) FROM parcels` on the source database",
+            "2026-11-26T07:00:00Z (+0 s)",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
     }
 }
