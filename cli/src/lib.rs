@@ -83,6 +83,10 @@ struct StatusArgs {
     /// Print the posture as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the posture as a self-contained HTML page, with a chart of each database's
+    /// copy lag over the recent copy runs.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -279,7 +283,9 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
         }
         Command::Status(args) => match load_plan(&args.plan, None).await {
-            Ok((lifeboat, _)) => commands::status::status(&lifeboat, args.json).await,
+            Ok((lifeboat, _)) => {
+                commands::status::status(&lifeboat, args.json, args.html.as_deref()).await
+            }
             Err(status) => status,
         },
         Command::Failback(args) => match load_plan(&args.plan, None).await {

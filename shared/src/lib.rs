@@ -20,6 +20,8 @@
 //! - [`tasks`]: each task end to end: trigger → lease → work → record.
 //! - [`status`]: the DR posture at a glance (`lifeboat status`), from the recovery Region only.
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
+//! - [`html`]: self-contained HTML pages (escaping, frame, tables, timeline, inline SVG charts)
+//!   for the run reports and the posture.
 //! - [`state`]: leases (locks) in the state bucket.
 //! - [`pause`]: the copy and verify schedules paused by a failover, resumed by failback.
 //! - [`metrics`]: CloudWatch Embedded Metric Format.
@@ -32,6 +34,7 @@ pub mod copies;
 pub mod copy;
 pub mod error;
 pub mod failover;
+pub mod html;
 pub mod lambda;
 pub mod metrics;
 pub mod pause;

@@ -1,7 +1,7 @@
-//! The record every run leaves: a JSON and a Markdown report in the state bucket, and an event on
-//! Lifeboat's bus. Later tasks (backup copy, verify, failover) record themselves the same way:
-//! `runs/<plan>/<task>/<yyyy>/<mm>/<dd>/<run-id>.{json,md}`, plus `runs/<plan>/<task>/latest.json` for
-//! `lifeboat status`.
+//! The record every run leaves: a JSON, a Markdown and a self-contained HTML report in the state
+//! bucket, and an event on Lifeboat's bus. Every task records itself the same way:
+//! `runs/<plan>/<task>/<yyyy>/<mm>/<dd>/<run-id>.{json,md,html}`, plus
+//! `runs/<plan>/<task>/latest.json` for `lifeboat status`.
 
 use std::fmt;
 
@@ -170,6 +170,9 @@ impl RunHeader {
 pub trait Report: Serialize {
     fn header(&self) -> &RunHeader;
     fn to_markdown(&self) -> String;
+    /// The report as one self-contained HTML page (inline CSS and SVG, nothing fetched), built
+    /// with [`crate::html`].
+    fn to_html(&self) -> String;
     /// Counts and figures worth putting in the run's event (keep it small: events max 256 KB).
     fn summary(&self) -> serde_json::Value;
     /// The run's CloudWatch metrics (written as EMF by the Lambda).
@@ -181,6 +184,9 @@ pub trait Report: Serialize {
 pub struct RecordLocation {
     pub json: String,
     pub markdown: String,
+    /// The HTML page. Absent in records written before Lifeboat made one.
+    #[serde(default)]
+    pub html: String,
 }
 
 /// Writes the run's reports to the state bucket and announces the run on Lifeboat's bus.
@@ -213,6 +219,14 @@ pub async fn record<R: Report>(
     put(
         recovery,
         bucket,
+        &format!("{stem}.html"),
+        report.to_html().into_bytes(),
+        "text/html; charset=utf-8",
+    )
+    .await?;
+    put(
+        recovery,
+        bucket,
         &header.latest_key(),
         json,
         "application/json",
@@ -221,6 +235,7 @@ pub async fn record<R: Report>(
     let location = RecordLocation {
         json: format!("s3://{bucket}/{stem}.json"),
         markdown: format!("s3://{bucket}/{stem}.md"),
+        html: format!("s3://{bucket}/{stem}.html"),
     };
     publish(recovery, plan, header, report.summary(), &location).await?;
     Ok(location)

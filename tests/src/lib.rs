@@ -18,6 +18,7 @@
 //!   Backup vaults and recovery points, and the emulator's control API for Backup job states and
 //!   for restores held in `creating`.
 
+pub mod chromium;
 pub mod databases;
 pub mod drill;
 pub mod emulator;

@@ -1,12 +1,16 @@
 //! `lifeboat status`: the plan's DR posture at a glance, read from the recovery Region only.
-//! Exit status: 0 when every budget holds, 1 when one is broken (each is listed), 2 when the
-//! posture cannot be read (the error says what failed).
+//! `--html FILE` also writes the posture as a self-contained page with a chart of the copy lag
+//! over the recent copy runs. Exit status: 0 when every budget holds, 1 when one is broken (each
+//! is listed), 2 when the posture cannot be read or the page cannot be written (the error says
+//! what failed).
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::status::decide::span;
+use lifeboat_shared::status::html::{copy_lag_history, posture_page};
 use lifeboat_shared::status::{Posture, posture};
 
 use crate::output::{Colour, paint};
@@ -125,10 +129,27 @@ pub fn render(p: &Posture) -> String {
     out
 }
 
-/// Prints the posture (text or JSON); the exit status says whether every budget holds.
-pub async fn status(lifeboat: &Lifeboat, json: bool) -> ExitCode {
+/// Writes the posture page to `path`, with the copy lag of the recent copy runs.
+async fn write_page(lifeboat: &Lifeboat, p: &Posture, path: &Path) -> Result<(), String> {
+    let history = copy_lag_history(lifeboat, p.at)
+        .await
+        .map_err(|e| format!("cannot read the copy runs for the chart: {e}"))?;
+    std::fs::write(path, posture_page(p, &history))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Prints the posture (text or JSON), and writes it as an HTML page when `html` names a file;
+/// the exit status says whether every budget holds.
+pub async fn status(lifeboat: &Lifeboat, json: bool, html: Option<&Path>) -> ExitCode {
     match posture(lifeboat).await {
         Ok(p) => {
+            if let Some(path) = html {
+                if let Err(error) = write_page(lifeboat, &p, path).await {
+                    eprintln!("lifeboat: {error}");
+                    return ExitCode::from(2);
+                }
+                eprintln!("lifeboat: the posture page is {}", path.display());
+            }
             if json {
                 println!(
                     "{}",

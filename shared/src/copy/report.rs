@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{CopyReport, Failure, Outcome};
+use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader, counts_in_words};
 
@@ -53,6 +54,10 @@ impl Report for CopyReport {
             }
         }
         md
+    }
+
+    fn to_html(&self) -> String {
+        self.page()
     }
 
     fn summary(&self) -> serde_json::Value {
@@ -137,4 +142,189 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 pub fn age_in_words(seconds: i64) -> String {
     let seconds = seconds.max(0) as u64;
     humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}
+
+impl CopyReport {
+    /// The run's page: header, figures, the copy lag of each database (chart and table), every
+    /// item, and the failures with what to do next.
+    fn page(&self) -> String {
+        let lag_figure = html::worst_lag(self.copy_lag.iter().map(|l| l.lag_seconds));
+        let count = |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>();
+        let failed = self.failures(Failure::Copy) + self.failures(Failure::Prune);
+        let figures = html::figures(&[
+            lag_figure,
+            Figure::new(
+                "Copies started",
+                count(&[Outcome::Started, Outcome::WouldStart]).to_string(),
+                if self.run.dry_run {
+                    "would start (dry run)"
+                } else {
+                    "finish in AWS's time"
+                },
+            ),
+            Figure::new(
+                "Already copied",
+                count(&[Outcome::AlreadyCopied, Outcome::CopyInProgress]).to_string(),
+                "or a copy under way",
+            ),
+            Figure::new(
+                "Deferred",
+                count(&[Outcome::Deferred]).to_string(),
+                "no copy slot free; the next run copies them",
+            ),
+            Figure::new(
+                "Pruned",
+                count(&[Outcome::Pruned, Outcome::WouldPrune]).to_string(),
+                "old copies deleted",
+            ),
+            Figure::new("Failed", failed.to_string(), "see below").tone(if failed == 0 {
+                Tone::Good
+            } else {
+                Tone::Bad
+            }),
+        ]);
+        let bars: Vec<Bar> = self
+            .copy_lag
+            .iter()
+            .map(|l| Bar {
+                label: l.db.clone(),
+                seconds: l.lag_seconds,
+                tone: Tone::Neutral,
+            })
+            .collect();
+        let lag_rows: Vec<Vec<Html>> = self
+            .copy_lag
+            .iter()
+            .map(|l| {
+                vec![
+                    Html::text(&format!("{} {}", l.kind, l.db)),
+                    Html::code_or_dash(l.newest_copy.as_deref()),
+                    html::time_cell(l.data_taken_at),
+                    html::lag_cell(l.lag_seconds),
+                ]
+            })
+            .collect();
+        let item_rows: Vec<Vec<Html>> = self
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    badge(&i.outcome.to_string(), outcome_tone(i.outcome)),
+                    Html::text(&i.db),
+                    Html::code_or_dash(i.source_snapshot.as_deref()),
+                    Html::code_or_dash(i.target.as_deref()),
+                    Html::text(&i.detail),
+                ]
+            })
+            .collect();
+        let problems: Vec<Problem> = self
+            .items
+            .iter()
+            .filter(|i| i.outcome.is_failure())
+            .map(|i| {
+                let next = match i.outcome {
+                    Outcome::Refused => Some(
+                        "change the plan entry the detail names, check it with `lifeboat plan check`, \
+                         and run the copy again"
+                            .to_owned(),
+                    ),
+                    Outcome::PruneFailed => html::next_step(&i.detail).or(Some(
+                        "the old copy stays until a run can delete it; it still counts against the \
+                         manual snapshot quota"
+                            .to_owned(),
+                    )),
+                    _ => None,
+                };
+                Problem::new(format!("{} — {}", i.outcome, i.db), i.detail.clone(), next)
+            })
+            .collect();
+        html::page(
+            &format!("Snapshot copy — {}", self.run.plan),
+            &[
+                html::run_header("Snapshot copy", &self.run, None, Vec::new()),
+                section("Figures", figures),
+                section(
+                    "Copy lag per database",
+                    Html::raw(format!(
+                        "{}{}",
+                        html::bar_chart("Copy lag per database", &bars),
+                        html::table(
+                            &["Database", "Newest copy", "Data taken at", "Lag"],
+                            &lag_rows,
+                            "The plan copies no database.",
+                        )
+                    )),
+                ),
+                section("Errors and what to do next", html::problems(&problems)),
+                section(
+                    "Items",
+                    Html::raw(format!(
+                        "<p>Before this run: {}.</p>{}",
+                        html::escape(&self.slots_in_words()),
+                        html::table(
+                            &["Outcome", "Database", "Source snapshot", "Copy", "Detail"],
+                            &item_rows,
+                            "Nothing to do.",
+                        )
+                    )),
+                ),
+            ],
+        )
+    }
+}
+
+fn outcome_tone(outcome: Outcome) -> Tone {
+    match outcome {
+        Outcome::Refused | Outcome::Failed | Outcome::PruneFailed => Tone::Bad,
+        Outcome::Deferred => Tone::Warn,
+        Outcome::Started | Outcome::AlreadyCopied | Outcome::Pruned => Tone::Good,
+        Outcome::WouldStart | Outcome::CopyInProgress | Outcome::WouldPrune | Outcome::Ignored => {
+            Tone::Neutral
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_runs_page_has_its_lags_items_and_next_steps() {
+        let report: CopyReport = serde_json::from_value(serde_json::json!({
+            "run_id": "20261126T070000Z-0f3a9c2e", "task": "copy-snapshots", "plan": "tracking",
+            "trigger": "schedule", "dry_run": false, "started_at": "2026-11-26T07:00:00Z",
+            "finished_at": "2026-11-26T07:00:04Z", "outcome": "partial",
+            "slots": crate::copy::Slots::default(),
+            "items": [
+                {"db": "DB instance orders", "source_snapshot": "arn:aws:rds:us-west-2:1:snapshot:orders-1",
+                 "target": "lifeboat-orders-1-aa", "outcome": "started", "detail": "encrypted with k"},
+                {"db": "DB instance billing", "outcome": "failed",
+                 "detail": "KMS key arn:aws:kms:us-east-2:1:key/abc cannot be used in us-east-2: KMSKeyNotAccessibleFault"},
+                {"db": "DB instance <shop>", "outcome": "refused",
+                 "detail": "copy.rds[2].kms_key: snapshot shop-1 is encrypted; set kms_key to a KMS key in us-east-2 to copy it"}
+            ],
+            "copy_lag": [
+                {"db": "orders", "kind": "instance", "newest_copy": "lifeboat-orders-0-bb",
+                 "data_taken_at": "2026-11-25T07:00:00Z", "lag_seconds": 90000},
+                {"db": "billing", "kind": "instance", "lag_seconds": null}
+            ]
+        }))
+        .unwrap();
+        let html = report.to_html();
+        for part in [
+            "<span class=\"badge warn\">partial</span>",
+            "DB instance orders</td><td><code>lifeboat-orders-0-bb</code></td><td>2026-11-25T07:00:00Z</td><td>1 days 1 h</td>",
+            "<rect x=\"300\"",
+            "<span class=\"badge bad\">no copy yet</span>",
+            ">no copy</div>",
+            "failed — DB instance billing",
+            "check that the KMS key arn:aws:kms:us-east-2:1:key/abc exists in us-east-2",
+            "refused — DB instance &lt;shop&gt;",
+            "change the plan entry the detail names",
+            "Took</dt><dd>4 s",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
+        assert!(!html.contains("<shop>"));
+    }
 }

@@ -8,6 +8,7 @@
 //! slices' own calls; it changes nothing.
 
 pub mod decide;
+pub mod html;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

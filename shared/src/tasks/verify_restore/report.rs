@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::VERIFY_RESTORE;
+use crate::html::{self, Event, Figure, Html, Problem, Tone, badge, section, span};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader};
 use crate::verify::run::{Verdict, VerifyRun};
@@ -180,6 +181,10 @@ impl Report for VerifyReport {
         md
     }
 
+    fn to_html(&self) -> String {
+        self.page()
+    }
+
     fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "job": self.job,
@@ -220,6 +225,193 @@ impl Report for VerifyReport {
                     Unit::Count,
                 ),
         ]
+    }
+}
+
+impl VerifyReport {
+    /// The run's page: the verdict, the figures, what was restored, the steps in time, the
+    /// checks, and what failed with what to do next.
+    fn page(&self) -> String {
+        let run = &self.verification;
+        let verdict = match self.verdict {
+            Some(Verdict::Verified) => ("verified", Tone::Good),
+            Some(Verdict::Failed) => ("failed", Tone::Bad),
+            None => ("in progress", Tone::Neutral),
+        };
+        let measured = |s: Option<i64>| s.map_or("not measured".to_owned(), span);
+        let passed = self.checks_passed();
+        let figures = html::figures(&[
+            Figure::new(
+                "Restore time",
+                measured(self.figures.restore_seconds),
+                self.figures
+                    .restore_seconds
+                    .map_or(String::new(), |s| format!("{s} s, requested → available")),
+            ),
+            Figure::new(
+                "Data age",
+                measured(self.figures.data_age_seconds),
+                self.figures.data_age_seconds.map_or(String::new(), |s| {
+                    format!("{s} s: the RPO a failover then would have given")
+                }),
+            ),
+            Figure::new(
+                "Data age at the snapshot",
+                measured(self.figures.data_age_at_snapshot_seconds),
+                self.figures
+                    .data_age_at_snapshot_seconds
+                    .map_or(String::new(), |s| {
+                        format!("{s} s when the copy's snapshot was taken")
+                    }),
+            ),
+            Figure::new(
+                "Checks passed",
+                format!("{passed} of {}", run.checks.len()),
+                "the plan's SQL checks",
+            )
+            .tone(Tone::of_ok(
+                self.checks_failed() == 0 && !run.checks.is_empty(),
+            )),
+        ]);
+        let mut restored: Vec<Vec<Html>> = Vec::new();
+        if let Some(copy) = &run.copy {
+            restored.push(vec![
+                Html::text("Copy restored"),
+                Html::raw(format!(
+                    "{} of {} ({}){}",
+                    Html::code(&copy.id),
+                    Html::code(&copy.source_db),
+                    html::escape(&copy.engine),
+                    copy.taken_at
+                        .map_or(String::new(), |t| format!(", taken {}", html::time_of(t)))
+                )),
+            ]);
+        }
+        for (what, id) in [
+            ("Cluster created", &run.created.cluster),
+            ("Instance created", &run.created.instance),
+        ] {
+            if let Some(id) = id {
+                restored.push(vec![
+                    Html::text(what),
+                    Html::raw(format!("{} (deleted by the run)", Html::code(id))),
+                ]);
+            }
+        }
+        if let Some(test) = &run.restore_test {
+            restored.push(vec![
+                Html::text("AWS Backup restore test"),
+                Html::raw(format!(
+                    "job {} of {}, restored {}; answered: {}",
+                    Html::code(&test.restore_job_id),
+                    Html::code(&test.restore_testing_plan_arn),
+                    Html::code(&test.created_resource_arn),
+                    html::escape(test.answered.as_deref().unwrap_or("not yet"))
+                )),
+            ]);
+        }
+        let events: Vec<Event> = run
+            .steps
+            .iter()
+            .map(|s| Event {
+                at: s.at,
+                what: s.step.clone(),
+                ok: s.ok,
+                detail: s.detail.clone(),
+                call: None,
+            })
+            .collect();
+        let check_rows: Vec<Vec<Html>> = run
+            .checks
+            .iter()
+            .map(|c| {
+                vec![
+                    Html::code(&c.sql),
+                    if c.passed {
+                        badge("passed", Tone::Good)
+                    } else {
+                        badge("failed", Tone::Bad)
+                    },
+                    Html::text(&c.detail),
+                    Html::text(&c.value.map_or_else(
+                        || {
+                            c.data_age_seconds
+                                .map_or("-".into(), |s| format!("data age {}", span(s)))
+                        },
+                        |v| v.to_string(),
+                    )),
+                ]
+            })
+            .collect();
+        let mut problems: Vec<Problem> = run
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| {
+                Problem::new(
+                    format!("check failed: {}", c.sql),
+                    format!("it returned: {}", c.detail),
+                    html::next_step(&c.detail).or(Some(format!(
+                        "run `{}` on the source database: if it returns the same, the data or the \
+                         check's expectation in [[verify.checks]] of job {} is wrong; if not, the \
+                         copy is older or incomplete (look at the copy lag)",
+                        c.sql, self.job
+                    ))),
+                )
+            })
+            .collect();
+        for step in run.steps.iter().filter(|s| !s.ok && s.step != "checks") {
+            let next = match step.step.as_str() {
+                "restore" | "wait" => html::next_step(&step.detail).or(Some(
+                    "check the job's subnet_group, instance_class and the copy's KMS key in the \
+                     recovery Region; `lifeboat verify --name JOB` tries again"
+                        .replace("JOB", &self.job),
+                )),
+                "sweep" | "finish" => html::next_step(&step.detail).or(Some(
+                    "something the run created may be left: look for DB instances and clusters \
+                     named lifeboat-verify-* in the recovery Region; the next run sweeps them"
+                        .to_owned(),
+                )),
+                _ => None,
+            };
+            problems.push(Problem::new(
+                format!("step {} failed", step.step),
+                step.detail.clone(),
+                next,
+            ));
+        }
+        if problems.is_empty()
+            && let Some(why) = &run.failure
+        {
+            problems.push(Problem::new("the run failed", why.clone(), None));
+        }
+        let header = html::run_header(
+            "Restore verification",
+            &self.run,
+            Some(verdict),
+            vec![("Job", Html::code(&self.job))],
+        );
+        html::page(
+            &format!("Restore verification — {} — {}", self.run.plan, self.job),
+            &[
+                header,
+                section("Figures", figures),
+                section(
+                    "What was restored",
+                    html::table(&["", ""], &restored, "Nothing was restored yet."),
+                ),
+                section("Timeline", html::timeline(&events)),
+                section(
+                    "Checks",
+                    html::table(
+                        &["Check", "Result", "Detail", "Value"],
+                        &check_rows,
+                        "No SQL check ran.",
+                    ),
+                ),
+                section("Errors and what to do next", html::problems(&problems)),
+            ],
+        )
     }
 }
 
@@ -334,5 +526,24 @@ mod tests {
         }
         assert_eq!(report.summary()["verdict"], "failed");
         assert_eq!(report.summary()["checks_failed"], 1);
+    }
+
+    #[test]
+    fn a_failed_verifications_page_has_its_verdict_figures_and_failed_check() {
+        let html = failed_report().to_html();
+        for part in [
+            "<title>Restore verification — tracking — weekly</title>",
+            "<span class=\"badge bad\">failed</span>",
+            "<div class=\"value\">10 min</div><div class=\"note\">600 s, requested → available",
+            "<div class=\"value\">2 h</div><div class=\"note\">7200 s: the RPO",
+            "<div class=\"value\">1 h</div><div class=\"note\">3600 s when the copy",
+            "1 of 2</div>",
+            "check failed: SELECT count(*) FROM parcels",
+            "it returned: found 3, expected &gt;= 1000",
+            "run `SELECT count(*) FROM parcels` on the source database",
+            "2026-11-26T07:00:00Z (+0 s)",
+        ] {
+            assert!(html.contains(part), "{part}:\n{html}");
+        }
     }
 }
