@@ -170,8 +170,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Saves each step's report (Markdown and JSON) from the state bucket into `dir`, and
-    /// points the summary at the local files: the emulator's bucket goes when the drill ends.
+    /// Saves each step's report (HTML, Markdown and JSON) from the state bucket into `dir`, and
+    /// points the summary at the local HTML pages: the emulator's bucket goes when the drill
+    /// ends.
     pub async fn save_reports(&mut self, world: &World, dir: &std::path::Path) {
         let prefix = format!("s3://{}/", world.state_bucket());
         let _ = std::fs::create_dir_all(dir);
@@ -185,11 +186,12 @@ impl Summary {
             for (key, extension) in [
                 (key.to_owned(), "md"),
                 (key.replace(".md", ".json"), "json"),
+                (key.replace(".md", ".html"), "html"),
             ] {
                 if let Some(text) = world.state_object(&key).await {
                     let name = format!("{}.{extension}", step.step.replace(' ', "-"));
                     let path = dir.join(name);
-                    if std::fs::write(&path, text).is_ok() && extension == "md" {
+                    if std::fs::write(&path, text).is_ok() && extension == "html" {
                         step.report = Some(path.display().to_string());
                     }
                 }

@@ -487,6 +487,7 @@ mod tests {
                 copies: 0,
                 retain_days: 7,
             }],
+            backup_copies: vec![],
             verifications: vec![],
             replicas: vec![],
             dns: vec![],
