@@ -196,3 +196,55 @@ pub fn tag_map(list: &[aws_sdk_rds::types::Tag]) -> std::collections::BTreeMap<S
 pub fn to_time(value: Option<&aws_smithy_types::DateTime>) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(value?.as_nanos()).ok()
 }
+
+/// The DB instance `id` of `clients`' Region as RDS describes it; `None` when it does not exist.
+pub async fn db_instance(
+    clients: &RegionalClients,
+    id: &str,
+) -> Result<Option<aws_sdk_rds::types::DbInstance>, crate::error::Error> {
+    let out = clients
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::error::Error::from_sdk(
+                e,
+                "rds:DescribeDBInstances",
+                &format!("DB instance {id}"),
+                &clients.region,
+            )
+        });
+    match out {
+        Ok(out) => Ok(out.db_instances().first().cloned()),
+        Err(crate::error::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The DB cluster `id` of `clients`' Region as RDS describes it; `None` when it does not exist.
+pub async fn db_cluster(
+    clients: &RegionalClients,
+    id: &str,
+) -> Result<Option<aws_sdk_rds::types::DbCluster>, crate::error::Error> {
+    let out = clients
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::error::Error::from_sdk(
+                e,
+                "rds:DescribeDBClusters",
+                &format!("DB cluster {id}"),
+                &clients.region,
+            )
+        });
+    match out {
+        Ok(out) => Ok(out.db_clusters().first().cloned()),
+        Err(crate::error::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::failover::decide::plan_hash;
 use lifeboat_shared::plan::Plan;
@@ -69,22 +69,7 @@ pub async fn seed(world: &World, prefix: &str) -> Seeded {
         .send()
         .await
         .expect("the record");
-    let cloudwatch = world.cloudwatch(RECOVERY);
-    for alarm in ALARMS {
-        cloudwatch
-            .put_metric_alarm()
-            .alarm_name(alarm)
-            .namespace("Tracking")
-            .metric_name(alarm)
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .expect("an alarm");
-    }
+    world.failover_alarms(&ALARMS).await;
     world
         .put_lag_metric("ReplicaLag", "DBInstanceIdentifier", "orders-dr", 2.0)
         .await;

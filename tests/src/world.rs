@@ -769,6 +769,27 @@ impl World {
             .to_owned()
     }
 
+    /// CloudWatch alarms `names` in the recovery Region (OK until set otherwise), each on a metric
+    /// of its own name, as a plan's failover alarms would be.
+    pub async fn failover_alarms(&self, names: &[&str]) {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+        for name in names {
+            self.cloudwatch(RECOVERY)
+                .put_metric_alarm()
+                .alarm_name(*name)
+                .namespace("Tracking")
+                .metric_name(*name)
+                .statistic(Statistic::Sum)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(1.0)
+                .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put alarm {name}: {e:?}"));
+        }
+    }
+
     /// A CloudWatch client of this account in any Region.
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&in_region(&self.account.config, region))

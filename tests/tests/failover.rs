@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::failover::run::Phase;
 use lifeboat_shared::state::LeaseTiming;
@@ -53,22 +53,7 @@ async fn setup() -> Setup {
         .await;
     let zone = world.hosted_zone("tracking.example.com.").await;
     set_record(&world, &zone, PRIMARY_ALB).await;
-    let cloudwatch = world.cloudwatch(RECOVERY);
-    for alarm in ALARMS {
-        cloudwatch
-            .put_metric_alarm()
-            .alarm_name(alarm)
-            .namespace("Tracking")
-            .metric_name(alarm)
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .unwrap();
-    }
+    world.failover_alarms(&ALARMS).await;
     world
         .put_lag_metric("ReplicaLag", "DBInstanceIdentifier", "orders-dr", 2.0)
         .await;

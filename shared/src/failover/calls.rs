@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::decide::{RecordChange, fqdn};
 use super::model::{AlarmSeen, Kind, RecordSeen, Target};
 use super::run::TargetSeen;
-use crate::aws::{RegionalClients, to_time};
+use crate::aws::{RegionalClients, db_cluster, db_instance, to_time};
 use crate::error::Error;
 
 /// A target as the recovery Region describes it; `None` when it does not exist.
@@ -20,53 +20,15 @@ pub async fn describe_target(
 ) -> Result<Option<TargetSeen>, Error> {
     let region = &recovery.region;
     match target {
-        Target::RdsReplica { id } => {
-            let out = recovery
-                .rds
-                .describe_db_instances()
-                .db_instance_identifier(id)
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::from_sdk(
-                        e,
-                        "rds:DescribeDBInstances",
-                        &format!("DB instance {id}"),
-                        region,
-                    )
-                });
-            match out {
-                Ok(out) => Ok(out.db_instances().first().map(|db| TargetSeen {
-                    status: db.db_instance_status().unwrap_or_default().to_owned(),
-                    writable: db.read_replica_source_db_instance_identifier().is_none(),
-                })),
-                Err(Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
+        Target::RdsReplica { id } => Ok(db_instance(recovery, id).await?.map(|db| TargetSeen {
+            status: db.db_instance_status().unwrap_or_default().to_owned(),
+            writable: db.read_replica_source_db_instance_identifier().is_none(),
+        })),
         Target::AuroraReplicaCluster { id } => {
-            let out = recovery
-                .rds
-                .describe_db_clusters()
-                .db_cluster_identifier(id)
-                .send()
-                .await
-                .map_err(|e| {
-                    Error::from_sdk(
-                        e,
-                        "rds:DescribeDBClusters",
-                        &format!("DB cluster {id}"),
-                        region,
-                    )
-                });
-            match out {
-                Ok(out) => Ok(out.db_clusters().first().map(|c| TargetSeen {
-                    status: c.status().unwrap_or_default().to_owned(),
-                    writable: c.replication_source_identifier().is_none(),
-                })),
-                Err(Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
+            Ok(db_cluster(recovery, id).await?.map(|c| TargetSeen {
+                status: c.status().unwrap_or_default().to_owned(),
+                writable: c.replication_source_identifier().is_none(),
+            }))
         }
         Target::AuroraGlobal {
             global,

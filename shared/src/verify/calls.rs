@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 use super::decide::{Candidate, RestoreJobSeen, Tagged, verify_tags};
 use super::run::{CopyKind, VerifyRun};
 use super::secret::Password;
-use crate::aws::{RegionalClients, tag_map, to_time};
+use crate::aws::{RegionalClients, db_cluster, db_instance, tag_map, to_time};
 use crate::copies::{VERIFY_IDENTIFIER_PREFIX, tags};
 use crate::error::Error;
 use crate::plan::VerifyJob;
@@ -230,33 +230,15 @@ pub async fn describe_instance(
     recovery: &RegionalClients,
     id: &str,
 ) -> Result<Option<DbState>, Error> {
-    let out = recovery
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "rds:DescribeDBInstances",
-                &format!("DB instance {id}"),
-                &recovery.region,
-            )
-        });
-    match out {
-        Ok(out) => Ok(out.db_instances().first().map(|db| DbState {
-            status: db.db_instance_status().unwrap_or_default().to_owned(),
-            endpoint: db
-                .endpoint()
-                .and_then(|e| Some((e.address()?.to_owned(), u16::try_from(e.port()?).ok()?))),
-            master_username: db.master_username().map(str::to_owned),
-            engine: db.engine().map(str::to_owned),
-            tags: tag_map(db.tag_list()),
-        })),
-        Err(Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(db_instance(recovery, id).await?.map(|db| DbState {
+        status: db.db_instance_status().unwrap_or_default().to_owned(),
+        endpoint: db
+            .endpoint()
+            .and_then(|e| Some((e.address()?.to_owned(), u16::try_from(e.port()?).ok()?))),
+        master_username: db.master_username().map(str::to_owned),
+        engine: db.engine().map(str::to_owned),
+        tags: tag_map(db.tag_list()),
+    }))
 }
 
 /// A created DB cluster as it is now; `None` when it does not exist.
@@ -264,33 +246,15 @@ pub async fn describe_cluster(
     recovery: &RegionalClients,
     id: &str,
 ) -> Result<Option<DbState>, Error> {
-    let out = recovery
-        .rds
-        .describe_db_clusters()
-        .db_cluster_identifier(id)
-        .send()
-        .await
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "rds:DescribeDBClusters",
-                &format!("DB cluster {id}"),
-                &recovery.region,
-            )
-        });
-    match out {
-        Ok(out) => Ok(out.db_clusters().first().map(|c| DbState {
-            status: c.status().unwrap_or_default().to_owned(),
-            endpoint: c
-                .endpoint()
-                .and_then(|address| Some((address.to_owned(), u16::try_from(c.port()?).ok()?))),
-            master_username: c.master_username().map(str::to_owned),
-            engine: c.engine().map(str::to_owned),
-            tags: tag_map(c.tag_list()),
-        })),
-        Err(Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(db_cluster(recovery, id).await?.map(|c| DbState {
+        status: c.status().unwrap_or_default().to_owned(),
+        endpoint: c
+            .endpoint()
+            .and_then(|address| Some((address.to_owned(), u16::try_from(c.port()?).ok()?))),
+        master_username: c.master_username().map(str::to_owned),
+        engine: c.engine().map(str::to_owned),
+        tags: tag_map(c.tag_list()),
+    }))
 }
 
 /// Gives the restored DB instance `id` the master password `password`, at once.
