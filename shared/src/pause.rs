@@ -55,35 +55,10 @@ pub async fn pause(recovery: &RegionalClients, plan: &Plan, paused: &Paused) -> 
 
 /// Resumes them (failback).
 pub async fn resume(recovery: &RegionalClients, plan: &Plan) -> Result<(), Error> {
-    let key = key(plan);
-    recovery
-        .s3
-        .delete_object()
-        .bucket(&plan.state_bucket)
-        .key(&key)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "s3:DeleteObject",
-                &format!("s3://{}/{key}", plan.state_bucket),
-                &recovery.region,
-            )
-        })
+    crate::record::delete(recovery, &plan.state_bucket, &key(plan)).await
 }
 
 /// Whether the plan's schedules are paused, and by what.
 pub async fn paused(recovery: &RegionalClients, plan: &Plan) -> Result<Option<Paused>, Error> {
-    let key = key(plan);
-    match crate::record::get(recovery, &plan.state_bucket, &key).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::other(
-                format!("s3://{}/{key} is not a pause", plan.state_bucket),
-                e,
-            )
-        }),
-    }
+    crate::record::get_json(recovery, &plan.state_bucket, &key(plan), "a pause").await
 }

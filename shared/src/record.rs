@@ -278,6 +278,46 @@ pub(crate) async fn get(
     Ok(Some(bytes.to_vec()))
 }
 
+/// One object of the state bucket read as `what` (JSON), if it exists; one that is not is an
+/// error naming the object.
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, Error> {
+    match get(recovery, bucket, key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::other(format!("s3://{bucket}/{key} is not {what}"), e)),
+    }
+}
+
+/// Deletes one object of the state bucket (deleting one that is gone is no error, as in S3).
+pub(crate) async fn delete(
+    recovery: &RegionalClients,
+    bucket: &str,
+    key: &str,
+) -> Result<(), Error> {
+    recovery
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::from_sdk(
+                e,
+                "s3:DeleteObject",
+                &format!("s3://{bucket}/{key}"),
+                &recovery.region,
+            )
+        })
+}
+
 /// Puts one object into the state bucket.
 pub(crate) async fn put(
     recovery: &RegionalClients,

@@ -20,7 +20,7 @@ use crate::failover::decide::fqdn;
 use crate::failover::model::Target;
 use crate::pause::{self, Paused};
 use crate::plan::Plan;
-use crate::record::{RunHeader, get};
+use crate::record::{RunHeader, get_json};
 use crate::snapshots::manual_snapshots;
 use crate::tasks::{
     COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport, current_key,
@@ -147,15 +147,13 @@ async fn json<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, Error> {
     let plan = &lifeboat.plan;
-    match get(&lifeboat.clients.recovery, &plan.state_bucket, key).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::other(
-                format!("s3://{}/{key} cannot be read", plan.state_bucket),
-                e,
-            )
-        }),
-    }
+    get_json(
+        &lifeboat.clients.recovery,
+        &plan.state_bucket,
+        key,
+        "what Lifeboat wrote",
+    )
+    .await
 }
 
 /// The databases the plan copies by name, and those its tag selectors made copies of.

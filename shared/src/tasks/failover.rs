@@ -35,7 +35,9 @@ use crate::failover::{POLL_INTERVAL, advance_to_next_step, calls, planned_calls}
 use crate::html::{self, Event, Figure, Html, Problem, Tone, section, span};
 use crate::metrics::{MetricSet, Unit};
 use crate::plan::{Failover, FailoverMode, Plan};
-use crate::record::{RecordLocation, Report, RunHeader, RunOutcome, get, put, put_event, record};
+use crate::record::{
+    RecordLocation, Report, RunHeader, RunOutcome, delete, get_json, put, put_event, record,
+};
 use crate::state::{Lease, LeaseTiming, lease_name};
 use crate::trigger::{RunbookRequest, Trigger};
 
@@ -458,15 +460,13 @@ impl Task<'_> {
 
     async fn load(&self, key: &str) -> Result<Option<FailoverReport>, Error> {
         let plan = self.plan();
-        match get(&self.lifeboat.clients.recovery, &plan.state_bucket, key).await? {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::other(
-                    format!("s3://{}/{key} is not a failover run", plan.state_bucket),
-                    e,
-                )
-            }),
-        }
+        get_json(
+            &self.lifeboat.clients.recovery,
+            &plan.state_bucket,
+            key,
+            "a failover run",
+        )
+        .await
     }
 
     async fn save(&self, report: &FailoverReport) -> Result<(), Error> {
@@ -888,14 +888,7 @@ impl Task<'_> {
         .await?;
         self.announce(&report, "finished").await;
         let key = current_key(&plan.name);
-        if let Err(error) = recovery
-            .s3
-            .delete_object()
-            .bucket(&plan.state_bucket)
-            .key(&key)
-            .send()
-            .await
-        {
+        if let Err(error) = delete(recovery, &plan.state_bucket, &key).await {
             tracing::warn!(%error, "could not remove the finished failover run");
         }
         Ok(FailoverResult::Finished {

@@ -223,6 +223,21 @@ pub async fn advance_to_next_step(
     }
 }
 
+/// A call's error: a retryable one is the caller's (the run is tried again as saved), any other
+/// fails the run at `step`.
+fn fail_unless_retryable(
+    run: &mut VerifyRun,
+    step: &str,
+    now: OffsetDateTime,
+    error: Error,
+) -> Result<(), Error> {
+    if error.is_retryable() {
+        return Err(error);
+    }
+    run.fail(step, now, error.to_string());
+    Ok(())
+}
+
 /// Notes a done step (true); a retryable error (false) is tried again at the next look, any
 /// other is the caller's.
 fn act_or_wait(
@@ -326,11 +341,7 @@ async fn restore(
             run.step("restore", now, true, detail);
             Ok(())
         }
-        Err(e) if e.is_retryable() => Err(e),
-        Err(e) => {
-            run.fail("restore", now, e.to_string());
-            Ok(())
-        }
+        Err(e) => fail_unless_retryable(run, "restore", now, e),
     }
 }
 
@@ -383,11 +394,9 @@ async fn restore_recovery_point(
             run.phase = Phase::WaitingAvailable;
             Ok(())
         }
-        Err(e) if e.is_retryable() => Err(e),
         Err(e) => {
             run.copy = Some(copy);
-            run.fail("restore", now, e.to_string());
-            Ok(())
+            fail_unless_retryable(run, "restore", now, e)
         }
     }
 }
@@ -431,11 +440,7 @@ async fn tag_restored(
             run.step("tag", now, true, format!("tagged {arn} as the run's"));
             Ok(())
         }
-        Err(e) if e.is_retryable() => Err(e),
-        Err(e) => {
-            run.fail("tag", now, e.to_string());
-            Ok(())
-        }
+        Err(e) => fail_unless_retryable(run, "tag", now, e),
     }
 }
 
@@ -466,11 +471,7 @@ async fn add_instance(
             );
             Ok(())
         }
-        Err(e) if e.is_retryable() => Err(e),
-        Err(e) => {
-            run.fail("add-instance", now, e.to_string());
-            Ok(())
-        }
+        Err(e) => fail_unless_retryable(run, "add-instance", now, e),
     }
 }
 

@@ -10,7 +10,7 @@ use super::{VERIFICATION_FINISHED, VerifyReport};
 use crate::aws::RegionalClients;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::record::{RecordLocation, get, put, put_event};
+use crate::record::{RecordLocation, delete, get_json, put, put_event};
 use crate::verify::run::Verdict;
 
 /// Where a job's run in progress is kept.
@@ -48,15 +48,7 @@ pub(super) async fn load_last(
     bucket: &str,
     key: &str,
 ) -> Result<Option<LastRun>, Error> {
-    match get(recovery, bucket, key).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::other(
-                format!("s3://{bucket}/{key} is not a verification summary"),
-                e,
-            )
-        }),
-    }
+    get_json(recovery, bucket, key, "a verification summary").await
 }
 
 pub(super) async fn save_last(
@@ -111,12 +103,7 @@ pub(super) async fn load(
     bucket: &str,
     key: &str,
 ) -> Result<Option<VerifyReport>, Error> {
-    match get(recovery, bucket, key).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::other(format!("s3://{bucket}/{key} is not a verification run"), e)),
-    }
+    get_json(recovery, bucket, key, "a verification run").await
 }
 
 pub(super) async fn save(
@@ -133,14 +120,7 @@ pub(super) async fn save(
 /// Removes a finished run's saved record. A failure is logged: the record is marked
 /// `recorded`, so the next invocation only tries the removal again.
 pub(super) async fn remove(recovery: &RegionalClients, bucket: &str, key: &str) {
-    if let Err(error) = recovery
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
+    if let Err(error) = delete(recovery, bucket, key).await {
         tracing::warn!(key, error = %error, "could not remove the finished run's record");
     }
 }
