@@ -8,6 +8,7 @@
 //!
 //! - [`plan`]: the plan file — typed, validated (every error with its path), JSON Schema.
 //! - [`aws`]: one `SdkConfig`, clients for the primary and recovery Regions, retries, timeouts.
+//! - [`clock`]: the clock, timestamps, ages in words, waits that keep to a deadline.
 //! - [`context`]: the plan and the clients, built once per process ([`context::Lifeboat`]).
 //! - [`trigger`]: what started a run, read from an EventBridge event.
 //! - [`backup`]: the AWS Backup copy task — decide (pure) which recovery points to copy.
@@ -29,6 +30,7 @@
 
 pub mod aws;
 pub mod backup;
+pub mod clock;
 pub mod context;
 pub mod copies;
 pub mod copy;

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::RegionalClients;
+use crate::clock::rfc3339;
 use crate::error::Error;
 use crate::plan::Region;
 
@@ -256,11 +257,6 @@ impl Lease {
     fn held(&self) -> Held {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 async fn try_acquire(

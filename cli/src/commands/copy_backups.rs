@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use lifeboat_shared::backup::BackupReport;
-use lifeboat_shared::copy::report::age_in_words;
+use lifeboat_shared::clock::age_in_words;
 use lifeboat_shared::record::counts_in_words;
 
 /// The report as a terminal reads it: a line per recovery point, then the copy lag of each

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
+use lifeboat_shared::clock::age_in_words;
 use lifeboat_shared::copy::CopyReport;
-use lifeboat_shared::copy::report::age_in_words;
 use lifeboat_shared::record::counts_in_words;
 
 /// The report as a terminal reads it: a line per item, then the copy lag of each database.

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use lifeboat_shared::clock::age_in_words;
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::copy::report::age_in_words;
 use lifeboat_shared::tasks::{
     JobResult, Verifications, VerifyOptions, VerifyReport, run_verify_restore,
 };

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::model::{CopyJob, JobState, RecoveryPoint, blames_the_role, idempotency_token};
 use super::{BackupLag, Item, Outcome};
+use crate::clock::rfc3339;
 use crate::plan::{BackupCopy, Plan};
 
 /// How many copy jobs of one recovery point may fail before Lifeboat stops starting new ones
@@ -310,11 +311,6 @@ fn lag(
         }
     }
     by_resource
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::model::blames_the_role;
 use super::{BackupReport, MAX_ATTEMPTS, Outcome};
-use crate::copy::report::age_in_words;
+use crate::clock::age_in_words;
 use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader, counts_in_words};

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{CopyReport, Failure, Outcome};
+use crate::clock::{age_in_words, rfc3339};
 use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader, counts_in_words};
@@ -131,17 +132,6 @@ impl CopyReport {
             c.manual_limit
         )
     }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// An age in seconds as people write it (`3h 12m 5s`), for reports and the CLI.
-pub fn age_in_words(seconds: i64) -> String {
-    let seconds = seconds.max(0) as u64;
-    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
 }
 
 impl CopyReport {

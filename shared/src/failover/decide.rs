@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::model::{AlarmSeen, Kind, RecordSeen};
+use crate::clock::rfc3339;
 use crate::plan::{AlarmRequirement, DnsFlip, Failover, Plan};
 
 /// Whether the plan's alarms start a failover now.
@@ -30,11 +31,6 @@ fn required(failover: &Failover) -> usize {
 
 fn duration(d: std::time::Duration) -> Duration {
     Duration::try_from(d).unwrap_or(Duration::MAX)
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Decides from the plan's alarms as `DescribeAlarms` read them back (an event says an alarm

@@ -19,10 +19,10 @@ pub mod run;
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::aws::{AwsClients, RegionalClients};
+use crate::clock::{now, sleep_before};
 use crate::error::Error;
 use crate::pause::{self, Paused};
 use crate::plan::Plan;
@@ -30,19 +30,6 @@ use run::{Action, FailoverRun, Observed, Phase};
 
 /// How often a run looks at its promotions and DNS changes in production.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
-/// Sleeps `poll` if that ends before `deadline`; false when it would not.
-async fn pause_for(poll: Duration, deadline: Instant) -> bool {
-    if Instant::now() + poll >= deadline {
-        return false;
-    }
-    tokio::time::sleep(poll).await;
-    true
-}
 
 async fn observe(recovery: &RegionalClients, run: &FailoverRun) -> Result<Observed, Error> {
     let mut observed = Observed::default();
@@ -147,7 +134,7 @@ pub async fn advance_to_next_step(
                                 target.key()
                             ),
                         );
-                        if !pause_for(poll, deadline).await {
+                        if !sleep_before(poll, deadline).await {
                             return Ok(run);
                         }
                     }
@@ -160,7 +147,7 @@ pub async fn advance_to_next_step(
                 run.step("writable", now, None, true, format!("{key} takes writes"));
             }
             Action::Wait { detail } => {
-                if !pause_for(poll, deadline).await {
+                if !sleep_before(poll, deadline).await {
                     run.step("wait", now, None, true, detail);
                     return Ok(run);
                 }

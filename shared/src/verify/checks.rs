@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::secret::Password;
+use crate::clock::rfc3339;
 use crate::plan::{SqlCheck, TlsMode};
 
 /// How long connecting may take before the check run gives up: a restored database in an
@@ -189,7 +190,7 @@ fn judge(
             result.data_age_seconds = Some(age);
             result.data_age_at_snapshot_seconds =
                 snapshot_taken.map(|t| (t - newest).whole_seconds());
-            let words = crate::copy::report::age_in_words(age);
+            let words = crate::clock::age_in_words(age);
             match check.max_age {
                 Some(max_age) => {
                     result.passed = i128::from(age.max(0)) <= max_age.0.as_secs() as i128;
@@ -241,10 +242,6 @@ fn timestamp(text: &str) -> Option<OffsetDateTime> {
     time::PrimitiveDateTime::parse(text, &without_offset)
         .ok()
         .map(|t| t.assume_utc())
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// One connection of either family.

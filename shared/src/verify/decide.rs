@@ -297,7 +297,7 @@ fn wait_within_limit(
         detail: format!(
             "{}; {} of max_restore_minutes = {} used",
             states.join(", "),
-            crate::copy::report::age_in_words((now - requested).whole_seconds()),
+            crate::clock::age_in_words((now - requested).whole_seconds()),
             job.max_restore_minutes
         ),
     }

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::aws::{AwsClients, RegionalClients};
+use crate::clock::{now, sleep_before};
 use crate::error::Error;
 use crate::plan::{Plan, VerifyJob};
 use calls::DbState;
@@ -77,19 +78,6 @@ async fn describe(recovery: &RegionalClients, run: &VerifyRun) -> Result<Seen, E
         instance,
         restore_job,
     })
-}
-
-fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
-/// Sleeps `poll` if that ends before `deadline`; false when it would not.
-async fn pause(poll: Duration, deadline: Instant) -> bool {
-    if Instant::now() + poll >= deadline {
-        return false;
-    }
-    tokio::time::sleep(poll).await;
-    true
 }
 
 /// Advances `run` of the plan's `[[verify]]` entry `job_index` as far as it goes before
@@ -156,7 +144,7 @@ pub async fn advance_to_next_step(
             Action::AddInstance => add_instance(recovery, job, &mut run, now).await?,
             Action::TagRestored => tag_restored(recovery, plan, job, &mut run, &seen, now).await?,
             Action::Wait { detail } => {
-                if !pause(poll, deadline).await {
+                if !sleep_before(poll, deadline).await {
                     run.step("wait", now, true, detail);
                     return Ok(run);
                 }
@@ -204,7 +192,7 @@ pub async fn advance_to_next_step(
                 } else {
                     false
                 };
-                if !done && !pause(poll, deadline).await {
+                if !done && !sleep_before(poll, deadline).await {
                     run.step("wait", now, true, "waiting for the deletes to go through");
                     return Ok(run);
                 }
@@ -498,7 +486,7 @@ async fn check(
             "a fresh master password, never stored",
         ),
         // Not yet (the instance is busy): again at the next look.
-        Err(e) if e.is_retryable() => return Ok(pause(poll, deadline).await),
+        Err(e) if e.is_retryable() => return Ok(sleep_before(poll, deadline).await),
         Err(e) => {
             run.fail("password", now(), e.to_string());
             return Ok(true);
@@ -520,7 +508,7 @@ async fn check(
             );
             return Ok(true);
         }
-        if !pause(poll, deadline).await {
+        if !sleep_before(poll, deadline).await {
             return Ok(false);
         }
     };

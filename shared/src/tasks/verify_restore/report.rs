@@ -95,7 +95,7 @@ pub(super) fn rfc3339(at: OffsetDateTime) -> String {
 
 fn seconds(s: Option<i64>) -> String {
     s.map_or("not measured".to_owned(), |s| {
-        format!("{s} s ({})", crate::copy::report::age_in_words(s))
+        format!("{s} s ({})", crate::clock::age_in_words(s))
     })
 }
 
