@@ -23,6 +23,7 @@
 //! - [`record`]: run reports in the state bucket and the run event on Lifeboat's bus.
 //! - [`html`]: self-contained HTML pages (escaping, frame, tables, timeline, inline SVG charts)
 //!   for the run reports and the posture.
+//! - [`bucket`]: the state bucket — the one owner of its key layout and of the S3 calls on it.
 //! - [`state`]: leases (locks) in the state bucket.
 //! - [`pause`]: the copy and verify schedules paused by a failover, resumed by failback.
 //! - [`metrics`]: CloudWatch Embedded Metric Format.
@@ -30,6 +31,7 @@
 
 pub mod aws;
 pub mod backup;
+pub mod bucket;
 pub mod clock;
 pub mod context;
 pub mod copies;

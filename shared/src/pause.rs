@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::RegionalClients;
+use crate::bucket::{self, keys};
 use crate::error::Error;
 use crate::plan::Plan;
 
@@ -35,30 +36,19 @@ impl Paused {
     }
 }
 
-fn key(plan: &Plan) -> String {
-    format!("paused/{}.json", plan.name)
-}
-
 /// Pauses the plan's schedules.
 pub async fn pause(recovery: &RegionalClients, plan: &Plan, paused: &Paused) -> Result<(), Error> {
-    let body = serde_json::to_vec_pretty(paused)
-        .map_err(|e| Error::other("cannot serialize the pause", e))?;
-    crate::record::put(
-        recovery,
-        &plan.state_bucket,
-        &key(plan),
-        body,
-        "application/json",
-    )
-    .await
+    let key = keys::paused(&plan.name);
+    bucket::put_json(recovery, &plan.state_bucket, &key, paused, "the pause").await
 }
 
 /// Resumes them (failback).
 pub async fn resume(recovery: &RegionalClients, plan: &Plan) -> Result<(), Error> {
-    crate::record::delete(recovery, &plan.state_bucket, &key(plan)).await
+    bucket::delete(recovery, &plan.state_bucket, &keys::paused(&plan.name)).await
 }
 
 /// Whether the plan's schedules are paused, and by what.
 pub async fn paused(recovery: &RegionalClients, plan: &Plan) -> Result<Option<Paused>, Error> {
-    crate::record::get_json(recovery, &plan.state_bucket, &key(plan), "a pause").await
+    let key = keys::paused(&plan.name);
+    bucket::get_json(recovery, &plan.state_bucket, &key, "a pause").await
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::RegionalClients;
+use crate::bucket::{self, keys};
 use crate::error::Error;
 use crate::plan::Plan;
 
@@ -147,22 +148,13 @@ impl RunHeader {
 
     /// Where the newest run of this plan's task is kept, for `lifeboat status`.
     pub fn latest_key(&self) -> String {
-        format!("runs/{}/{}/latest.json", self.plan, self.task)
+        keys::latest_run(&self.plan, &self.task)
     }
 
     /// Where this run's reports go in the state bucket, without the extension. The plan's name
     /// comes first, so plans that share a state bucket keep separate records.
     pub fn key_stem(&self) -> String {
-        let d = self.started_at.to_offset(time::UtcOffset::UTC);
-        format!(
-            "runs/{}/{}/{:04}/{:02}/{:02}/{}",
-            self.plan,
-            self.task,
-            d.year(),
-            d.month() as u8,
-            d.day(),
-            self.run_id
-        )
+        keys::run_stem(&self.plan, &self.task, self.started_at, &self.run_id)
     }
 }
 
@@ -199,152 +191,36 @@ pub async fn record<R: Report>(
     let stem = header.key_stem();
     let json = serde_json::to_vec_pretty(report)
         .map_err(|e| Error::other("cannot serialize the report", e))?;
-    let bucket = &plan.state_bucket;
+    let state_bucket = &plan.state_bucket;
+    let put = async |key: &str, body: Vec<u8>, content_type: &str| {
+        bucket::put(recovery, state_bucket, key, body, content_type).await
+    };
+    put(&format!("{stem}.json"), json.clone(), "application/json").await?;
     put(
-        recovery,
-        bucket,
-        &format!("{stem}.json"),
-        json.clone(),
-        "application/json",
-    )
-    .await?;
-    put(
-        recovery,
-        bucket,
         &format!("{stem}.md"),
         report.to_markdown().into_bytes(),
         "text/markdown; charset=utf-8",
     )
     .await?;
     put(
-        recovery,
-        bucket,
         &format!("{stem}.html"),
         report.to_html().into_bytes(),
         "text/html; charset=utf-8",
     )
     .await?;
-    put(
-        recovery,
-        bucket,
-        &header.latest_key(),
-        json,
-        "application/json",
-    )
-    .await?;
+    put(&header.latest_key(), json, "application/json").await?;
     let location = RecordLocation {
-        json: format!("s3://{bucket}/{stem}.json"),
-        markdown: format!("s3://{bucket}/{stem}.md"),
-        html: format!("s3://{bucket}/{stem}.html"),
+        json: bucket::location(state_bucket, &format!("{stem}.json")),
+        markdown: bucket::location(state_bucket, &format!("{stem}.md")),
+        html: bucket::location(state_bucket, &format!("{stem}.html")),
     };
     publish(recovery, plan, header, report.summary(), &location).await?;
     Ok(location)
 }
 
-/// One object of the state bucket, if it exists.
-pub(crate) async fn get(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<Vec<u8>>, Error> {
-    let location = format!("s3://{bucket}/{key}");
-    let output = match recovery
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(output) => output,
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-            return Ok(None);
-        }
-        Err(error) => {
-            return Err(Error::from_sdk(
-                error,
-                "s3:GetObject",
-                &location,
-                &recovery.region,
-            ));
-        }
-    };
-    let bytes = output
-        .body
-        .collect()
-        .await
-        .map_err(|e| Error::other(format!("cannot read {location}"), e))?
-        .into_bytes();
-    Ok(Some(bytes.to_vec()))
-}
-
-/// One object of the state bucket read as `what` (JSON), if it exists; one that is not is an
-/// error naming the object.
-pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-    what: &str,
-) -> Result<Option<T>, Error> {
-    match get(recovery, bucket, key).await? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::other(format!("s3://{bucket}/{key} is not {what}"), e)),
-    }
-}
-
-/// Deletes one object of the state bucket (deleting one that is gone is no error, as in S3).
-pub(crate) async fn delete(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-) -> Result<(), Error> {
-    recovery
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "s3:DeleteObject",
-                &format!("s3://{bucket}/{key}"),
-                &recovery.region,
-            )
-        })
-}
-
-/// Puts one object into the state bucket.
-pub(crate) async fn put(
-    recovery: &RegionalClients,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-    content_type: &str,
-) -> Result<(), Error> {
-    recovery
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .body(body.into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            Error::from_sdk(
-                e,
-                "s3:PutObject",
-                &format!("s3://{bucket}/{key}"),
-                &recovery.region,
-            )
-        })
-}
+// The state bucket's reads and writes moved to [`crate::bucket`]; these paths stay until every
+// caller names it.
+pub(crate) use crate::bucket::{delete, get, get_json, put};
 
 async fn publish(
     recovery: &RegionalClients,

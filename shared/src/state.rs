@@ -13,24 +13,19 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::RegionalClients;
+use crate::bucket::{self, Condition, keys};
 use crate::clock::rfc3339;
 use crate::error::Error;
-use crate::plan::Region;
 
 /// The name (under `locks/` in the state bucket) of `task`'s lease for an account and a Region.
 /// AWS's copy quotas are per account and destination Region, so the copy lease is too: plans of
 /// one account and Region that share a state bucket take turns; another account, or another
 /// recovery Region, has a lease of its own even in the same bucket.
-pub fn lease_name(account_id: &str, region: &Region, task: &str) -> String {
-    format!("{account_id}/{region}/{task}")
-}
+pub use crate::bucket::keys::lease_name;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LeaseBody {
@@ -45,8 +40,7 @@ struct LeaseBody {
 /// [`ensure_time_left`](Lease::ensure_time_left), and only one renewal is made at a time.
 #[derive(Debug)]
 pub struct Lease {
-    s3: aws_sdk_s3::Client,
-    region: Region,
+    clients: RegionalClients,
     bucket: String,
     key: String,
     holder: String,
@@ -97,14 +91,13 @@ impl Lease {
         holder: &str,
         timing: LeaseTiming,
     ) -> Result<Lease, Error> {
-        let key = format!("locks/{name}.json");
+        let key = keys::lock(name);
         let deadline = tokio::time::Instant::now() + timing.wait_at_most;
         loop {
             match try_acquire(clients, bucket, &key, holder, timing.time_to_live).await? {
                 Attempt::Acquired(held) => {
                     return Ok(Lease {
-                        s3: clients.s3.clone(),
-                        region: clients.region.clone(),
+                        clients: clients.clone(),
                         bucket: bucket.to_owned(),
                         key,
                         holder: holder.to_owned(),
@@ -116,7 +109,7 @@ impl Lease {
                 Attempt::HeldBy(body) => {
                     if tokio::time::Instant::now() >= deadline {
                         return Err(Error::Locked {
-                            name: format!("s3://{bucket}/{key}"),
+                            name: bucket::location(bucket, &key),
                             holder: body.holder,
                             until: rfc3339(body.expires_at),
                         });
@@ -129,7 +122,7 @@ impl Lease {
 
     /// `s3://bucket/locks/….json`.
     pub fn location(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.key)
+        bucket::location(&self.bucket, &self.key)
     }
 
     /// When the lease runs out unless renewed, by this process's clock.
@@ -197,13 +190,12 @@ impl Lease {
             holder: self.holder.clone(),
             expires_at: OffsetDateTime::now_utc() + self.time_to_live,
         };
-        let written = conditional_put(
-            &self.s3,
-            &self.region,
+        let written = put_lease(
+            &self.clients,
             &self.bucket,
             &self.key,
             &body,
-            Some(&current.etag),
+            Condition::Unchanged(&current.etag),
         )
         .await?;
         match written {
@@ -227,31 +219,14 @@ impl Lease {
     /// over, or it is gone) S3 refuses the delete and the lease is left to its holder.
     pub async fn release(self) -> Result<(), Error> {
         let etag = self.held().etag;
-        let result = self
-            .s3
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .if_match(&etag)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if is_lost_race(&error) => {
-                tracing::warn!(
-                    lease = %self.location(),
-                    holder = %self.holder,
-                    "the lease was no longer ours (it expired and another run took it over); left it to its holder"
-                );
-                Ok(())
-            }
-            Err(error) => Err(Error::from_sdk(
-                error,
-                "s3:DeleteObject",
-                &self.location(),
-                &self.region,
-            )),
+        if !bucket::delete_if_unchanged(&self.clients, &self.bucket, &self.key, &etag).await? {
+            tracing::warn!(
+                lease = %self.location(),
+                holder = %self.holder,
+                "the lease was no longer ours (it expired and another run took it over); left it to its holder"
+            );
         }
+        Ok(())
     }
 
     fn held(&self) -> Held {
@@ -276,9 +251,8 @@ async fn try_acquire(
             expires_at: body.expires_at,
         })
     };
-    let (s3, region) = (&clients.s3, &clients.region);
     // Create only if absent.
-    if let Some(etag) = conditional_put(s3, region, bucket, key, &body, None).await? {
+    if let Some(etag) = put_lease(clients, bucket, key, &body, Condition::Absent).await? {
         return Ok(acquired(etag));
     }
     let Some((current, etag)) = read(clients, bucket, key).await? else {
@@ -292,7 +266,7 @@ async fn try_acquire(
         return Ok(Attempt::HeldBy(current));
     }
     // Expired: replace it, but only if nobody replaced (or renewed) it first.
-    match conditional_put(s3, region, bucket, key, &body, Some(&etag)).await? {
+    match put_lease(clients, bucket, key, &body, Condition::Unchanged(&etag)).await? {
         Some(etag) => {
             tracing::warn!(lease = key, previous_holder = %current.holder, "took over an expired lease");
             Ok(acquired(etag))
@@ -301,88 +275,29 @@ async fn try_acquire(
     }
 }
 
-/// `PutObject` with `If-None-Match: *` (no `etag`) or `If-Match: etag`. The ETag of the new
-/// object when written; `None` when the condition failed, i.e. someone else holds, changed or
-/// removed the lease.
-async fn conditional_put(
-    s3: &aws_sdk_s3::Client,
-    region: &Region,
+/// Writes the lease if `condition` holds: its new ETag, or `None` when someone else holds,
+/// changed or removed it.
+async fn put_lease(
+    clients: &RegionalClients,
     bucket: &str,
     key: &str,
     body: &LeaseBody,
-    etag: Option<&str>,
+    condition: Condition<'_>,
 ) -> Result<Option<String>, Error> {
-    let location = format!("s3://{bucket}/{key}");
     let bytes =
         serde_json::to_vec(body).map_err(|e| Error::other("cannot serialize a lease", e))?;
-    let request = s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(bytes.into())
-        .content_type("application/json");
-    let request = match etag {
-        None => request.if_none_match("*"),
-        Some(etag) => request.if_match(etag),
-    };
-    match request.send().await {
-        // S3 always answers a PutObject with the new object's ETag; without it, the lease
-        // could not later be renewed or released conditionally, so it is not taken.
-        Ok(output) => output
-            .e_tag()
-            .map(|etag| Some(etag.to_owned()))
-            .ok_or_else(|| {
-                Error::other(
-                    format!("cannot hold {location}"),
-                    "s3:PutObject returned no ETag",
-                )
-            }),
-        Err(error) if is_lost_race(&error) => Ok(None),
-        Err(error) => Err(Error::from_sdk(error, "s3:PutObject", &location, region)),
-    }
+    bucket::put_if(clients, bucket, key, bytes, condition).await
 }
 
-/// Whether S3 refused a conditional request because the object is not the one we named:
-/// `412 PreconditionFailed` (another ETag), `409 ConditionalRequestConflict` (a concurrent
-/// write won), or `NoSuchKey` (with `If-Match`, the object is gone). The Rust SDK does not
-/// model these for PutObject / DeleteObject, so they are matched by code and status.
-fn is_lost_race<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    let status = error.raw_response().map(|r| r.status().as_u16());
-    matches!(status, Some(409 | 412))
-        || matches!(
-            error.code(),
-            Some("PreconditionFailed" | "ConditionalRequestConflict" | "NoSuchKey")
-        )
-}
-
+/// The lease as it stands, with its ETag.
 async fn read(
     clients: &RegionalClients,
     bucket: &str,
     key: &str,
 ) -> Result<Option<(LeaseBody, String)>, Error> {
-    let location = format!("s3://{bucket}/{key}");
-    let output = match clients.s3.get_object().bucket(bucket).key(key).send().await {
-        Ok(output) => output,
-        Err(error) => {
-            if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                return Ok(None);
-            }
-            return Err(Error::from_sdk(
-                error,
-                "s3:GetObject",
-                &location,
-                &clients.region,
-            ));
-        }
+    let Some((bytes, etag)) = bucket::get_versioned(clients, bucket, key).await? else {
+        return Ok(None);
     };
-    let etag = output.e_tag().unwrap_or_default().to_owned();
-    let bytes = output
-        .body
-        .collect()
-        .await
-        .map_err(|e| Error::other(format!("cannot read {location}"), e))?
-        .into_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::other(format!("{location} is not a Lifeboat lease"), e))?;
+    let body = bucket::parse(bucket, key, &bytes, "a Lifeboat lease")?;
     Ok(Some((body, etag)))
 }

@@ -13,6 +13,7 @@ pub mod html;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::bucket::{self, keys};
 use crate::context::Lifeboat;
 use crate::error::Error;
 use crate::failover::calls as failover_calls;
@@ -20,12 +21,9 @@ use crate::failover::decide::fqdn;
 use crate::failover::model::Target;
 use crate::pause::{self, Paused};
 use crate::plan::Plan;
-use crate::record::{RunHeader, get_json};
+use crate::record::RunHeader;
 use crate::snapshots::manual_snapshots;
-use crate::tasks::{
-    COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport, current_key,
-    last_key,
-};
+use crate::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport};
 
 /// The newest copy of one database in the recovery Region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,7 +145,7 @@ async fn json<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, Error> {
     let plan = &lifeboat.plan;
-    get_json(
+    bucket::get_json(
         &lifeboat.clients.recovery,
         &plan.state_bucket,
         key,
@@ -252,18 +250,16 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
 
     let mut verifications = Vec::new();
     for job in &plan.verify {
-        let last: Option<LastRun> = json(lifeboat, &last_key(&plan.name, &job.name)).await?;
+        let last: Option<LastRun> =
+            json(lifeboat, &keys::verify_last(&plan.name, &job.name)).await?;
         let last = match last {
             None => None,
             Some(last) => {
-                let report: Option<VerifyReport> = match last
-                    .report
-                    .json
-                    .rsplit_once(&format!("{}/", plan.state_bucket))
-                {
-                    Some((_, key)) => json(lifeboat, key).await?,
-                    None => None,
-                };
+                let report: Option<VerifyReport> =
+                    match bucket::key_of(&plan.state_bucket, &last.report.json) {
+                        Some(key) => json(lifeboat, key).await?,
+                        None => None,
+                    };
                 Some(LastVerification {
                     run_id: last.run_id,
                     started_at: last.started_at,
@@ -275,7 +271,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             }
         };
         let current: Option<VerifyReport> =
-            json(lifeboat, &current_key(&plan.name, &job.name)).await?;
+            json(lifeboat, &keys::verify_current(&plan.name, &job.name)).await?;
         verifications.push(VerificationPosture {
             job: job.name.clone(),
             last,
@@ -327,15 +323,14 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             });
         }
         let current: Option<crate::tasks::FailoverReport> =
-            json(lifeboat, &format!("failover/{}/current.json", plan.name)).await?;
+            json(lifeboat, &keys::failover_current(&plan.name)).await?;
         failover_in_progress =
             current.map(|c| format!("{} ({:?})", c.run.run_id, c.failover.phase));
     }
 
     let mut last_runs = Vec::new();
     for task in [COPY_SNAPSHOTS, COPY_BACKUPS, VERIFY_RESTORE, FAILOVER] {
-        let latest: Option<RunHeader> =
-            json(lifeboat, &format!("runs/{}/{task}/latest.json", plan.name)).await?;
+        let latest: Option<RunHeader> = json(lifeboat, &keys::latest_run(&plan.name, task)).await?;
         if let Some(run) = latest {
             last_runs.push(RunPosture {
                 task: task.to_owned(),
