@@ -1016,11 +1016,7 @@ pub async fn handle_failover_event(
             "state": "in-progress", "run_id": run.run_id, "phase": run.phase, "saved": saved,
         }),
         FailoverResult::Finished { report, record } => {
-            let timestamp_ms =
-                (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-            for metrics in report.metrics() {
-                println!("{}", metrics.to_emf(timestamp_ms));
-            }
+            crate::metrics::print_emf(&report.metrics(), OffsetDateTime::now_utc());
             serde_json::json!({
                 "state": "finished", "run_id": report.run.run_id, "outcome": report.run.outcome,
                 "summary": report.summary(), "report": record,

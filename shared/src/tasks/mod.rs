@@ -189,10 +189,7 @@ fn answer<R: Report>(finished: Finished<R>) -> serde_json::Value {
         }
         Finished::Ran { report, record } => {
             let run = report.header();
-            let timestamp_ms = (run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
-            for metrics in report.metrics() {
-                println!("{}", metrics.to_emf(timestamp_ms));
-            }
+            crate::metrics::print_emf(&report.metrics(), run.started_at);
             serde_json::json!({
                 "run_id": run.run_id,
                 "outcome": run.outcome,
