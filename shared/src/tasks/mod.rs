@@ -12,8 +12,7 @@ use time::OffsetDateTime;
 pub use copy_backups::{COPY_BACKUPS, handle_copy_backups_event, run_copy_backups};
 pub use copy_snapshots::{COPY_SNAPSHOTS, handle_copy_snapshots_event, run_copy_snapshots};
 pub use failover::{
-    FAILOVER, FAILOVER_EVENT, FailoverOptions, FailoverReport, FailoverResult,
-    handle_failover_event, last_failover_key, run_failover,
+    FAILOVER, FailoverOptions, FailoverResult, handle_failover_event, run_failover,
 };
 pub use verify_restore::{
     Figures, JobResult, LastRun, VERIFICATION_FINISHED, VERIFY_RESTORE, Verifications,
