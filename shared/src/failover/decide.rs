@@ -565,6 +565,101 @@ mod tests {
         assert_eq!(records_as_intended(zone, &[read]), Ok(()));
     }
 
+    fn event(name: &str) -> Trigger {
+        let json = match name {
+            "runbook-dry-run" => include_str!("../../../events/runbook-dry-run.json"),
+            "runbook-execute" => include_str!("../../../events/runbook-execute.json"),
+            "runbook-approve" => include_str!("../../../events/runbook-approve.json"),
+            "runbook-failback" => include_str!("../../../events/runbook-failback.json"),
+            "schedule" => include_str!("../../../events/schedule.json"),
+            "cloudwatch-alarm-recovery-region" => {
+                include_str!("../../../events/cloudwatch-alarm-recovery-region.json")
+            }
+            "cloudwatch-alarm-state-change" => {
+                include_str!("../../../events/cloudwatch-alarm-state-change.json")
+            }
+            "rds-snapshot-created" => include_str!("../../../events/rds-snapshot-created.json"),
+            other => panic!("no event {other}"),
+        };
+        Trigger::from_event(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    /// The plan of the events: its alarm `tracking-db-unreachable` in the recovery Region.
+    fn events_plan() -> Plan {
+        let mut events_plan = plan("");
+        events_plan.failover.as_mut().unwrap().alarms =
+            vec!["tracking-api-5xx".into(), "tracking-db-unreachable".into()];
+        events_plan
+    }
+
+    #[test]
+    fn each_runbook_payload_and_the_tick_ask_for_their_work() {
+        let events_plan = events_plan();
+        let ask = |name| asked(&event(name), &events_plan).unwrap();
+        assert_eq!(ask("runbook-dry-run"), Asked::DryRun { kind: Kind::Outage });
+        assert_eq!(
+            ask("runbook-execute"),
+            Asked::Work(Work::Execute { kind: Kind::Outage })
+        );
+        assert_eq!(
+            ask("runbook-approve"),
+            Asked::Work(Work::Approve {
+                run_id: "20261126T091500Z-1a2b3c4d".into(),
+                plan_hash: "0123456789abcdef".into(),
+            })
+        );
+        assert_eq!(ask("runbook-failback"), Asked::Work(Work::Failback));
+        assert_eq!(ask("schedule"), Asked::Work(Work::Tick));
+        let planned = Trigger::Runbook(RunbookRequest::Execute { planned: true });
+        assert_eq!(
+            asked(&planned, &events_plan).unwrap(),
+            Asked::Work(Work::Execute {
+                kind: Kind::Planned
+            })
+        );
+    }
+
+    #[test]
+    fn an_alarm_counts_only_in_the_recovery_region_and_only_the_plans() {
+        let events_plan = events_plan();
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-recovery-region"), &events_plan).unwrap(),
+            Asked::Work(Work::Alarm {
+                at: Some(datetime!(2026-11-26 03:12:40 UTC))
+            })
+        );
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-state-change"), &events_plan).unwrap(),
+            Asked::Ignored {
+                reason: "CloudWatch Alarm State Change: alarm tracking-api-5xx is ALARM: in \
+                         us-west-2; the plan's failover alarms live in the recovery Region \
+                         us-east-2 (an alarm in a failed Region cannot fire)"
+                    .into()
+            }
+        );
+        let other = plan("");
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-recovery-region"), &other).unwrap(),
+            Asked::Ignored {
+                reason: "tracking-db-unreachable is not one of the plan's failover alarms".into()
+            }
+        );
+    }
+
+    #[test]
+    fn another_tasks_event_asks_nothing_and_a_plan_without_failover_is_refused() {
+        let mut events_plan = events_plan();
+        assert!(matches!(
+            asked(&event("rds-snapshot-created"), &events_plan).unwrap(),
+            Asked::Ignored { reason } if reason.ends_with(": the failover does not act on it")
+        ));
+        events_plan.failover = None;
+        assert!(matches!(
+            asked(&event("runbook-execute"), &events_plan),
+            Err(Error::Refused(why)) if why == "plan tracking has no [failover] section"
+        ));
+    }
+
     #[test]
     fn the_plan_hash_changes_with_the_plan() {
         let a = plan("");

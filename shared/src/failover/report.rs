@@ -285,6 +285,40 @@ fn next_step(kind: StepKind) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A finished run's record as Lifeboat wrote it while steps were strings, with a step of
+    /// every kind: it loads, and is written back byte for byte.
+    #[test]
+    fn a_record_with_every_step_kind_loads_and_is_written_back_as_it_was() {
+        let written = include_str!("fixtures/failover-record.json");
+        let report: FailoverReport = serde_json::from_str(written).unwrap();
+        let kinds: Vec<&str> = report
+            .failover
+            .steps
+            .iter()
+            .map(|s| s.step.as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "decide",
+                "approval",
+                "approved",
+                "keep-snapshot",
+                "promote",
+                "wait",
+                "writable",
+                "phase",
+                "dns",
+                "dns-insync",
+                "dns-check",
+                "schedules"
+            ]
+        );
+        assert_eq!(report.header.run_id, "20261126T070000Z-0f3a9c2e");
+        let again = serde_json::to_vec_pretty(&report).unwrap();
+        assert_eq!(String::from_utf8(again).unwrap(), written);
+    }
+
     #[test]
     fn a_failed_failovers_page_has_its_figures_promotions_records_and_next_step() {
         let report: FailoverReport = serde_json::from_value(serde_json::json!({

@@ -502,6 +502,33 @@ mod tests {
     }
 
     #[test]
+    fn each_step_kind_reads_as_records_spell_it() {
+        for kind in [
+            StepKind::Decide,
+            StepKind::Approval,
+            StepKind::Approved,
+            StepKind::KeepSnapshot,
+            StepKind::Promote,
+            StepKind::Writable,
+            StepKind::Wait,
+            StepKind::Phase,
+            StepKind::Dns,
+            StepKind::DnsInsync,
+            StepKind::DnsCheck,
+            StepKind::Schedules,
+        ] {
+            let spelled = kind.as_str();
+            assert_eq!(serde_json::to_value(kind).unwrap(), spelled);
+            assert_eq!(
+                serde_json::from_value::<StepKind>(spelled.into()).unwrap(),
+                kind
+            );
+            assert_eq!(kind, spelled);
+            assert_eq!(format!("[{kind:<11}]"), format!("[{spelled:<11}]"));
+        }
+    }
+
+    #[test]
     fn dns_batches_are_sent_then_waited_for_then_read_back() {
         let mut run = run();
         run.phase = Phase::FlippingDns;
