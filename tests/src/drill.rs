@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::failover::decide::plan_hash;
+use lifeboat_shared::failover::plan_hash;
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::Report;
 use lifeboat_shared::status::posture;

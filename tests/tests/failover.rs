@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::failover::run::Phase;
+use lifeboat_shared::failover::Phase;
 use lifeboat_shared::state::LeaseTiming;
 use lifeboat_shared::tasks::{FailoverOptions, FailoverResult, run_failover};
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
@@ -484,7 +484,7 @@ async fn a_failover_interrupted_between_promote_and_flip_resumes() {
     let FailoverResult::Finished { report, .. } = next else {
         panic!("{next:#?}")
     };
-    assert_eq!(report.run.run_id, stopped.run_id);
+    assert_eq!(report.header.run_id, stopped.run_id);
     assert_eq!(report.failover.failure, None);
     assert_eq!(setup.record().await, [DR_ALB]);
     let promotions = Emulator::shared()

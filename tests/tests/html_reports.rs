@@ -10,8 +10,9 @@
 use std::path::PathBuf;
 
 use lifeboat_shared::copy::CopyReport;
+use lifeboat_shared::failover::FailoverReport;
 use lifeboat_shared::html::{span, time_of};
-use lifeboat_shared::tasks::{FailoverReport, VerifyReport};
+use lifeboat_shared::tasks::VerifyReport;
 use lifeboat_tests::chromium::{self, page_height, png_is_a_screenshot, render, text_of};
 use lifeboat_tests::drill;
 use lifeboat_tests::{Emulator, World};

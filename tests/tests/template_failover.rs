@@ -21,12 +21,13 @@
 
 use std::collections::BTreeSet;
 
-use lifeboat_shared::failover::model::{Kind, Target};
-use lifeboat_shared::failover::run::{FailoverRun, Phase, Promotion};
+use lifeboat_shared::failover::{
+    FAILOVER_EVENT, FailoverReport, FailoverRun, Kind, Phase, Promotion, Target, last_failover_key,
+};
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, Report, RunHeader};
 use lifeboat_shared::state::lease_name;
-use lifeboat_shared::tasks::{FAILOVER, FAILOVER_EVENT, FailoverReport, last_failover_key};
+use lifeboat_shared::tasks::FAILOVER;
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, FAILOVER_ALARMS, FAILOVER_GLOBAL_CLUSTERS,
@@ -840,7 +841,7 @@ fn finished_report(failure: Option<&str>) -> FailoverReport {
             steps: Vec::new(),
             failure: failure.map(str::to_owned),
         },
-        run: header,
+        header,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::failover::run::Step;
+use lifeboat_shared::failover::Step;
 use lifeboat_shared::tasks::{FailoverOptions, FailoverResult, run_failover};
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
 
@@ -74,13 +74,13 @@ pub async fn failover(lifeboat: &Lifeboat, request: RunbookRequest, json: bool) 
                 None => println!(
                     "{} {} finished{}",
                     if run.failback { "failback" } else { "failover" },
-                    report.run.run_id,
+                    report.header.run_id,
                     run.seconds_to_dns_insync()
                         .map_or(String::new(), |s| format!(": trigger to DNS in sync {s} s"))
                 ),
                 Some(why) => println!(
                     "run {} {}: {why}",
-                    report.run.run_id,
+                    report.header.run_id,
                     paint("FAILED", Colour::Red)
                 ),
             }

@@ -1,6 +1,8 @@
 //! The failover's AWS calls, all in the recovery Region (Route 53, a global service, through
 //! the recovery Region's client): describing and promoting the targets, the replication lags, the
-//! alarms, the records and their changes. Nothing here calls the primary Region.
+//! alarms, the records and their changes; and the calls as the reports and the dry run write
+//! them. Nothing here calls the primary Region, except failback's keeping of the snapshots an
+//! outage left there ([`keep_unplanned_failover_snapshots`]), once that Region is back.
 
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
@@ -9,9 +11,10 @@ use time::OffsetDateTime;
 
 use super::decide::{RecordChange, fqdn};
 use super::model::{AlarmSeen, Kind, RecordSeen, Target};
-use super::run::TargetSeen;
+use super::run::{FailoverRun, TargetSeen};
 use crate::aws::{RegionalClients, db_cluster, db_instance, to_time};
 use crate::error::Error;
+use crate::plan::Plan;
 
 /// A target as the recovery Region describes it; `None` when it does not exist.
 pub async fn describe_target(
@@ -67,7 +70,7 @@ pub async fn describe_target(
 }
 
 /// The promotion call a target gets, for the report and the dry run.
-pub fn promotion_call(target: &Target, kind: Kind) -> String {
+pub(super) fn promotion_call(target: &Target, kind: Kind) -> String {
     match (target, kind) {
         (Target::RdsReplica { id }, _) => {
             format!("rds:PromoteReadReplica DBInstanceIdentifier={id}")
@@ -98,7 +101,11 @@ pub fn promotion_call(target: &Target, kind: Kind) -> String {
 
 /// Asks for a target's promotion: an outage fails a global database over with data loss, a
 /// planned move switches it over.
-pub async fn promote(recovery: &RegionalClients, target: &Target, kind: Kind) -> Result<(), Error> {
+pub(super) async fn promote(
+    recovery: &RegionalClients,
+    target: &Target,
+    kind: Kind,
+) -> Result<(), Error> {
     let region = &recovery.region;
     match target {
         Target::RdsReplica { id } => recovery
@@ -217,7 +224,10 @@ pub async fn lag_seconds(
 }
 
 /// The plan's alarms as CloudWatch has them now.
-pub async fn alarms(recovery: &RegionalClients, names: &[String]) -> Result<Vec<AlarmSeen>, Error> {
+pub(super) async fn alarms(
+    recovery: &RegionalClients,
+    names: &[String],
+) -> Result<Vec<AlarmSeen>, Error> {
     let mut found = Vec::new();
     // DescribeAlarms takes at most 100 names.
     for chunk in names.chunks(100) {
@@ -260,7 +270,7 @@ pub async fn alarms(recovery: &RegionalClients, names: &[String]) -> Result<Vec<
 }
 
 /// A record as Route 53 has it now (simple routing: its values), if it exists.
-pub async fn record(
+pub async fn read_dns_record(
     recovery: &RegionalClients,
     zone: &str,
     name: &str,
@@ -302,7 +312,7 @@ pub async fn record(
 }
 
 /// The `ChangeResourceRecordSets` call of a batch, for the report and the dry run.
-pub fn change_call(zone: &str, changes: &[RecordChange]) -> String {
+pub(super) fn change_call(zone: &str, changes: &[RecordChange]) -> String {
     let upserts: Vec<String> = changes
         .iter()
         .map(|c| {
@@ -321,8 +331,34 @@ pub fn change_call(zone: &str, changes: &[RecordChange]) -> String {
     )
 }
 
+/// The calls a run would make, in order, without making any: what `--dry-run` prints.
+pub(super) fn planned_calls(plan: &Plan, run: &FailoverRun) -> Vec<String> {
+    let mut planned: Vec<String> = run
+        .promotions
+        .iter()
+        .map(|p| promotion_call(&p.target, run.kind))
+        .collect();
+    planned.extend(
+        run.dns
+            .iter()
+            .map(|b| change_call(&b.hosted_zone_id, &b.changes)),
+    );
+    planned.push(if run.failback {
+        format!(
+            "s3:DeleteObject s3://{}/paused/{}.json (resume the copy and verify schedules)",
+            plan.state_bucket, plan.name
+        )
+    } else {
+        format!(
+            "s3:PutObject s3://{}/paused/{}.json (pause the copy and verify schedules)",
+            plan.state_bucket, plan.name
+        )
+    });
+    planned
+}
+
 /// Sends one hosted zone's batch of UPSERTs; returns the change id.
-pub async fn change_records(
+pub(super) async fn change_records(
     recovery: &RegionalClients,
     zone: &str,
     changes: &[RecordChange],
@@ -377,7 +413,7 @@ pub async fn change_records(
 }
 
 /// A change's status: `PENDING` or `INSYNC`.
-pub async fn change_status(recovery: &RegionalClients, id: &str) -> Result<String, Error> {
+pub(super) async fn change_status(recovery: &RegionalClients, id: &str) -> Result<String, Error> {
     let out = recovery
         .route53
         .get_change()
@@ -393,7 +429,7 @@ pub async fn change_status(recovery: &RegionalClients, id: &str) -> Result<Strin
 
 /// The identifier failback gives the manual copy of an unplanned-failover snapshot (a manual
 /// snapshot stays until deleted; AWS deletes the automated one with its cluster's retention).
-pub fn kept_snapshot_identifier(snapshot: &str) -> String {
+fn kept_snapshot_identifier(snapshot: &str) -> String {
     let cleaned: String = snapshot
         .trim_start_matches("rds:")
         .chars()
@@ -410,17 +446,41 @@ pub fn kept_snapshot_identifier(snapshot: &str) -> String {
     id.trim_end_matches('-').to_owned()
 }
 
+/// The tags of a kept snapshot: the plan's, and the failover run whose outage left it.
+fn kept_snapshot_tags(plan: &str, failover_run_id: &str) -> Vec<aws_sdk_rds::types::Tag> {
+    vec![
+        aws_sdk_rds::types::Tag::builder()
+            .key(crate::copies::tags::PLAN)
+            .value(plan)
+            .build(),
+        aws_sdk_rds::types::Tag::builder()
+            .key("lifeboat:failover-run")
+            .value(failover_run_id)
+            .build(),
+    ]
+}
+
+/// The `CopyDBClusterSnapshot` call that kept `snapshot` as `copy`, for the report.
+pub(super) fn keep_snapshot_call(snapshot: &str, copy: &str, primary_region: &str) -> String {
+    format!(
+        "rds:CopyDBClusterSnapshot SourceDBClusterSnapshotIdentifier={snapshot} TargetDBClusterSnapshotIdentifier={copy} ({primary_region})"
+    )
+}
+
 /// After an outage's global failover, AWS leaves a system snapshot of the old primary,
 /// `rds:unplanned-global-failover-…`, in the old primary's Region once it is back. Failback (the
-/// Region is back by then) copies each to a manual snapshot there, so the data the failover may
-/// have lost is kept. Returns the copies made (or already made), as (snapshot, copy).
-pub async fn keep_unplanned_failover_snapshots(
+/// Region is back by then) copies each to a manual snapshot there, tagged with the plan and the
+/// failover run, so the data the failover may have lost is kept. Returns the copies made (or
+/// already made), as (snapshot, copy).
+pub(super) async fn keep_unplanned_failover_snapshots(
     primary: &RegionalClients,
     global: &str,
     new_writer_arn: &str,
-    tags: Vec<aws_sdk_rds::types::Tag>,
+    plan: &str,
+    failover_run_id: &str,
 ) -> Result<Vec<(String, String)>, Error> {
     let region = &primary.region;
+    let tags = kept_snapshot_tags(plan, failover_run_id);
     let out = primary
         .rds
         .describe_global_clusters()

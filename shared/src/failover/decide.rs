@@ -1,5 +1,6 @@
-//! The failover's rules, free of I/O: whether alarms start a run, the data-loss gate, the DNS
-//! changes (and what failback puts back), the plan hash an approval names.
+//! The failover's rules, free of I/O: what a trigger asks of the failover, whether alarms start
+//! a run, the data-loss gate, the DNS changes (and what failback puts back), the plan hash an
+//! approval names.
 
 use std::collections::BTreeMap;
 
@@ -8,11 +9,103 @@ use time::{Duration, OffsetDateTime};
 
 use super::model::{AlarmSeen, Kind, RecordSeen};
 use crate::clock::rfc3339;
+use crate::error::Error;
 use crate::plan::{AlarmRequirement, DnsFlip, Failover, Plan};
+use crate::trigger::{RunbookRequest, Trigger};
+
+/// What a trigger asks of the failover, before anything is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Asked {
+    /// Nothing, and why (an alarm of another Region or not the plan's, an event of another kind).
+    Ignored { reason: String },
+    /// The calls a failover would make now, with reads only: no lease, no mutating call.
+    DryRun { kind: Kind },
+    /// Work under the plan's failover lease. A run in progress is carried on first, whatever
+    /// the work (but an approval, which names its run).
+    Work(Work),
+}
+
+/// The work a trigger asks for under the failover lease.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// One of the plan's alarms changed in the recovery Region: read them all back, and start
+    /// an outage failover if they say so. `at` is the event's time, the start of the RTO.
+    Alarm { at: Option<OffsetDateTime> },
+    /// The one-minute tick: carry on a run in progress, else read the alarms back.
+    Tick,
+    /// The runbook's `execute`: start a failover now.
+    Execute { kind: Kind },
+    /// The runbook's `approve`: start the waiting run `run_id` if the plan hash matches.
+    Approve { run_id: String, plan_hash: String },
+    /// The runbook's `failback`.
+    Failback,
+}
+
+/// The plan's `[failover]` section; a plan without one is refused.
+pub(super) fn failover_of(plan: &Plan) -> Result<&Failover, Error> {
+    plan.failover
+        .as_ref()
+        .ok_or_else(|| Error::Refused(format!("plan {} has no [failover] section", plan.name)))
+}
+
+/// Reads what `trigger` asks of the failover of `plan`. Alarms count only in the recovery Region
+/// (an alarm in a failed Region cannot fire) and only the plan's; events of the other tasks ask
+/// nothing.
+pub fn asked(trigger: &Trigger, plan: &Plan) -> Result<Asked, Error> {
+    let failover = failover_of(plan)?;
+    let ignored = |reason: String| Ok(Asked::Ignored { reason });
+    match trigger {
+        Trigger::AlarmChanged { region, .. } if region != plan.recovery_region.as_str() => {
+            ignored(format!(
+                "{}: in {region}; the plan's failover alarms live in the recovery Region {} (an alarm in a failed Region cannot fire)",
+                trigger.describe(),
+                plan.recovery_region
+            ))
+        }
+        Trigger::AlarmChanged { alarm_name, .. } if !failover.alarms.contains(alarm_name) => {
+            ignored(format!(
+                "{alarm_name} is not one of the plan's failover alarms"
+            ))
+        }
+        Trigger::AlarmChanged { at, .. } => Ok(Asked::Work(Work::Alarm { at: *at })),
+        Trigger::Schedule { .. } => Ok(Asked::Work(Work::Tick)),
+        Trigger::Runbook(request) => Ok(runbook(request)),
+        Trigger::Manual
+        | Trigger::SnapshotCreated { .. }
+        | Trigger::BackupJobCompleted { .. }
+        | Trigger::CopyJobChanged { .. }
+        | Trigger::VerificationResourceChanged { .. }
+        | Trigger::RestoreJobCompleted { .. }
+        | Trigger::Ignored { .. } => ignored(format!(
+            "{}: the failover does not act on it",
+            trigger.describe()
+        )),
+    }
+}
+
+fn runbook(request: &RunbookRequest) -> Asked {
+    match request {
+        RunbookRequest::DryRun { planned } => Asked::DryRun {
+            kind: kind_of(*planned),
+        },
+        RunbookRequest::Execute { planned } => Asked::Work(Work::Execute {
+            kind: kind_of(*planned),
+        }),
+        RunbookRequest::Approve { run_id, plan_hash } => Asked::Work(Work::Approve {
+            run_id: run_id.clone(),
+            plan_hash: plan_hash.clone(),
+        }),
+        RunbookRequest::Failback => Asked::Work(Work::Failback),
+    }
+}
+
+fn kind_of(planned: bool) -> Kind {
+    if planned { Kind::Planned } else { Kind::Outage }
+}
 
 /// Whether the plan's alarms start a failover now.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Start {
+pub(super) enum Start {
     /// Enough alarms have been in ALARM for `sustained_for`, and no cooldown holds.
     Now { reason: String },
     /// Enough alarms are in ALARM, but not for long enough yet: look again at `at`.
@@ -37,7 +130,7 @@ fn duration(d: std::time::Duration) -> Duration {
 /// changed; only the read-back state counts), the last failover's start (`cooldown`), and now.
 /// An alarm of the plan that `DescribeAlarms` does not return counts as not in ALARM, and is
 /// named. Lifeboat never fails back by itself: this only ever starts a failover.
-pub fn should_start(
+pub(super) fn should_start(
     failover: &Failover,
     alarms: &[AlarmSeen],
     last_failover: Option<OffsetDateTime>,
@@ -112,7 +205,7 @@ pub fn should_start(
 
 /// What the data-loss gate decides before the promotions.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Gate {
+pub(super) enum Gate {
     /// Go on; the estimate is the largest lag read (seconds), when one was read.
     Proceed { estimate_seconds: Option<f64> },
     /// Stop for an operator's approval, even in automatic mode, and say why.
@@ -126,7 +219,7 @@ pub enum Gate {
 /// to catch up). An outage loses up to each target's replication lag: over `max_data_loss`, or
 /// unknown (no data point: the metric stopped with the Region), the run stops for approval.
 /// Without `max_data_loss` the plan accepts any loss.
-pub fn data_loss_gate(
+pub(super) fn data_loss_gate(
     kind: Kind,
     max_data_loss: Option<std::time::Duration>,
     lags: &[(String, Option<f64>)],
@@ -192,7 +285,7 @@ pub fn fqdn(name: &str) -> String {
 
 /// The UPSERTs of a failover, grouped by hosted zone (one `ChangeResourceRecordSets` batch
 /// each), with the values each record has now, read back before the change.
-pub fn failover_changes(
+pub(super) fn failover_changes(
     flips: &[DnsFlip],
     current: &[RecordSeen],
 ) -> BTreeMap<String, Vec<RecordChange>> {
@@ -225,7 +318,7 @@ pub fn failover_changes(
 
 /// Failback: the records as the failover found them. A record that did not exist before is
 /// set to the plan's `primary` value (Lifeboat deletes no record).
-pub fn failback_changes(
+pub(super) fn failback_changes(
     flips: &[DnsFlip],
     recorded: &[RecordChange],
 ) -> BTreeMap<String, Vec<RecordChange>> {
@@ -267,7 +360,10 @@ pub fn failback_changes(
 }
 
 /// Whether the records read back are what the changes meant.
-pub fn records_as_intended(changes: &[RecordChange], read: &[RecordSeen]) -> Result<(), String> {
+pub(super) fn records_as_intended(
+    changes: &[RecordChange],
+    read: &[RecordSeen],
+) -> Result<(), String> {
     let wrong: Vec<String> = changes
         .iter()
         .filter_map(|change| {
@@ -467,6 +563,101 @@ mod tests {
         );
         read.values = zone[0].values.clone();
         assert_eq!(records_as_intended(zone, &[read]), Ok(()));
+    }
+
+    fn event(name: &str) -> Trigger {
+        let json = match name {
+            "runbook-dry-run" => include_str!("../../../events/runbook-dry-run.json"),
+            "runbook-execute" => include_str!("../../../events/runbook-execute.json"),
+            "runbook-approve" => include_str!("../../../events/runbook-approve.json"),
+            "runbook-failback" => include_str!("../../../events/runbook-failback.json"),
+            "schedule" => include_str!("../../../events/schedule.json"),
+            "cloudwatch-alarm-recovery-region" => {
+                include_str!("../../../events/cloudwatch-alarm-recovery-region.json")
+            }
+            "cloudwatch-alarm-state-change" => {
+                include_str!("../../../events/cloudwatch-alarm-state-change.json")
+            }
+            "rds-snapshot-created" => include_str!("../../../events/rds-snapshot-created.json"),
+            other => panic!("no event {other}"),
+        };
+        Trigger::from_event(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    /// The plan of the events: its alarm `tracking-db-unreachable` in the recovery Region.
+    fn events_plan() -> Plan {
+        let mut events_plan = plan("");
+        events_plan.failover.as_mut().unwrap().alarms =
+            vec!["tracking-api-5xx".into(), "tracking-db-unreachable".into()];
+        events_plan
+    }
+
+    #[test]
+    fn each_runbook_payload_and_the_tick_ask_for_their_work() {
+        let events_plan = events_plan();
+        let ask = |name| asked(&event(name), &events_plan).unwrap();
+        assert_eq!(ask("runbook-dry-run"), Asked::DryRun { kind: Kind::Outage });
+        assert_eq!(
+            ask("runbook-execute"),
+            Asked::Work(Work::Execute { kind: Kind::Outage })
+        );
+        assert_eq!(
+            ask("runbook-approve"),
+            Asked::Work(Work::Approve {
+                run_id: "20261126T091500Z-1a2b3c4d".into(),
+                plan_hash: "0123456789abcdef".into(),
+            })
+        );
+        assert_eq!(ask("runbook-failback"), Asked::Work(Work::Failback));
+        assert_eq!(ask("schedule"), Asked::Work(Work::Tick));
+        let planned = Trigger::Runbook(RunbookRequest::Execute { planned: true });
+        assert_eq!(
+            asked(&planned, &events_plan).unwrap(),
+            Asked::Work(Work::Execute {
+                kind: Kind::Planned
+            })
+        );
+    }
+
+    #[test]
+    fn an_alarm_counts_only_in_the_recovery_region_and_only_the_plans() {
+        let events_plan = events_plan();
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-recovery-region"), &events_plan).unwrap(),
+            Asked::Work(Work::Alarm {
+                at: Some(datetime!(2026-11-26 03:12:40 UTC))
+            })
+        );
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-state-change"), &events_plan).unwrap(),
+            Asked::Ignored {
+                reason: "CloudWatch Alarm State Change: alarm tracking-api-5xx is ALARM: in \
+                         us-west-2; the plan's failover alarms live in the recovery Region \
+                         us-east-2 (an alarm in a failed Region cannot fire)"
+                    .into()
+            }
+        );
+        let other = plan("");
+        assert_eq!(
+            asked(&event("cloudwatch-alarm-recovery-region"), &other).unwrap(),
+            Asked::Ignored {
+                reason: "tracking-db-unreachable is not one of the plan's failover alarms".into()
+            }
+        );
+    }
+
+    #[test]
+    fn another_tasks_event_asks_nothing_and_a_plan_without_failover_is_refused() {
+        let mut events_plan = events_plan();
+        assert!(matches!(
+            asked(&event("rds-snapshot-created"), &events_plan).unwrap(),
+            Asked::Ignored { reason } if reason.ends_with(": the failover does not act on it")
+        ));
+        events_plan.failover = None;
+        assert!(matches!(
+            asked(&event("runbook-execute"), &events_plan),
+            Err(Error::Refused(why)) if why == "plan tracking has no [failover] section"
+        ));
     }
 
     #[test]

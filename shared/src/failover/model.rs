@@ -33,13 +33,13 @@ pub enum Target {
 
 /// A CloudWatch metric in the recovery Region: name, dimension and the factor to seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LagMetric {
-    pub namespace: &'static str,
-    pub name: &'static str,
-    pub dimension: &'static str,
-    pub value: String,
+pub(super) struct LagMetric {
+    pub(super) namespace: &'static str,
+    pub(super) name: &'static str,
+    pub(super) dimension: &'static str,
+    pub(super) value: String,
     /// The metric's unit in milliseconds (1000 for a metric in seconds).
-    pub milliseconds_per_unit: u32,
+    pub(super) milliseconds_per_unit: u32,
 }
 
 impl Target {
@@ -89,7 +89,7 @@ impl Target {
     /// the recovery Region (the secondary's own metric: the primary's may be gone).
     /// `AuroraGlobalDBRPOLag` is in milliseconds; `ReplicaLag` and `AuroraBinlogReplicaLag` in
     /// seconds.
-    pub fn lag_metric(&self) -> LagMetric {
+    pub(super) fn lag_metric(&self) -> LagMetric {
         let (name, dimension, milliseconds_per_unit) = match self {
             Target::RdsReplica { .. } => ("ReplicaLag", "DBInstanceIdentifier", 1000),
             Target::AuroraReplicaCluster { .. } => {
@@ -109,12 +109,12 @@ impl Target {
 
 /// A CloudWatch alarm as `DescribeAlarms` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlarmSeen {
-    pub name: String,
+pub(super) struct AlarmSeen {
+    pub(super) name: String,
     /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
-    pub state: String,
+    pub(super) state: String,
     /// `StateUpdatedTimestamp`: since when it is in that state.
-    pub since: Option<OffsetDateTime>,
+    pub(super) since: Option<OffsetDateTime>,
 }
 
 /// A DNS record as Route 53 lists it (`ListResourceRecordSets`): a simple record's values.

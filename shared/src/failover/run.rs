@@ -3,6 +3,8 @@
 //! promotions were asked for and are writable, which DNS batches were sent (with the values they
 //! replaced, for failback), each step with its call and time.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -10,9 +12,9 @@ use super::decide::RecordChange;
 use super::model::{Kind, Target};
 
 /// How long promotions may take, from the first request, before the run fails.
-pub const PROMOTION_LIMIT: Duration = Duration::minutes(60);
+const PROMOTION_LIMIT: Duration = Duration::minutes(60);
 /// How long Route 53 may take to report a change INSYNC.
-pub const DNS_LIMIT: Duration = Duration::minutes(15);
+const DNS_LIMIT: Duration = Duration::minutes(15);
 
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +60,9 @@ pub struct DnsBatch {
 
 impl DnsBatch {
     /// The batches of a run, one per hosted zone, none sent yet.
-    pub fn unsent(zones: std::collections::BTreeMap<String, Vec<RecordChange>>) -> Vec<DnsBatch> {
+    pub(super) fn unsent(
+        zones: std::collections::BTreeMap<String, Vec<RecordChange>>,
+    ) -> Vec<DnsBatch> {
         zones
             .into_iter()
             .map(|(hosted_zone_id, changes)| DnsBatch {
@@ -72,10 +76,75 @@ impl DnsBatch {
     }
 }
 
+/// What a step of a run did. Serialised as records have always spelled it (`"dns-check"`), so
+/// the records of earlier runs load; the renderers match on it without a fallback, so a new kind
+/// does not compile until each of them says how it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// The run was decided: why it runs.
+    Decide,
+    /// The run waits for approval, and why.
+    Approval,
+    /// An operator approved it with the plan hash.
+    Approved,
+    /// Failback kept an unplanned-failover snapshot as a manual one (or could not).
+    KeepSnapshot,
+    /// A promotion was asked for (or refused for now, or failed).
+    Promote,
+    /// A target takes writes.
+    Writable,
+    /// The next look would outlast the invocation: the run stops here, to be carried on.
+    Wait,
+    /// The run went on to its next phase.
+    Phase,
+    /// A hosted zone's batch of UPSERTs was sent.
+    Dns,
+    /// Route 53 reports a batch INSYNC.
+    DnsInsync,
+    /// The records were read back.
+    DnsCheck,
+    /// The copy and verify schedules were paused (failover) or resumed (failback).
+    Schedules,
+}
+
+impl StepKind {
+    /// The kind as records, reports and the CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Decide => "decide",
+            StepKind::Approval => "approval",
+            StepKind::Approved => "approved",
+            StepKind::KeepSnapshot => "keep-snapshot",
+            StepKind::Promote => "promote",
+            StepKind::Writable => "writable",
+            StepKind::Wait => "wait",
+            StepKind::Phase => "phase",
+            StepKind::Dns => "dns",
+            StepKind::DnsInsync => "dns-insync",
+            StepKind::DnsCheck => "dns-check",
+            StepKind::Schedules => "schedules",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, not `write_str`: the CLI aligns the kinds in a column (`{:<11}`).
+        f.pad(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for StepKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One step of a run: what was done (with the AWS call, when there was one), when, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
-    pub step: String,
+    pub step: StepKind,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,16 +196,16 @@ pub struct FailoverRun {
 
 impl FailoverRun {
     /// Notes a step.
-    pub fn step(
+    pub(super) fn step(
         &mut self,
-        step: &str,
+        step: StepKind,
         at: OffsetDateTime,
         call: Option<String>,
         ok: bool,
         detail: impl Into<String>,
     ) {
         self.steps.push(Step {
-            step: step.to_owned(),
+            step,
             at,
             call,
             ok,
@@ -146,7 +215,7 @@ impl FailoverRun {
 
     /// The run failed: say why and stop. Nothing is undone: a half-done failover is reported
     /// as it stands, for the operator to finish or fail back.
-    pub fn fail(&mut self, step: &str, at: OffsetDateTime, why: impl Into<String>) {
+    pub(super) fn fail(&mut self, step: StepKind, at: OffsetDateTime, why: impl Into<String>) {
         let why = why.into();
         self.step(step, at, None, false, why.clone());
         self.failure.get_or_insert(why);
@@ -180,14 +249,14 @@ pub struct TargetSeen {
 /// What a run's resources look like now: each promotion's target (`None`: not found), and
 /// each DNS batch's change status (`PENDING`, `INSYNC`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observed {
-    pub targets: Vec<Option<TargetSeen>>,
-    pub changes: Vec<Option<String>>,
+pub(super) struct Observed {
+    pub(super) targets: Vec<Option<TargetSeen>>,
+    pub(super) changes: Vec<Option<String>>,
 }
 
 /// The next thing a run does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(super) enum Action {
     /// Nothing until an operator approves.
     AwaitApproval,
     /// Ask for the promotion of target `i`.
@@ -209,7 +278,7 @@ pub enum Action {
     /// This phase is done: go on to the next.
     Advance(Phase),
     Fail {
-        step: &'static str,
+        step: StepKind,
         why: String,
     },
     Finish,
@@ -226,7 +295,7 @@ const PROMOTING: [&str; 5] = [
 ];
 
 /// Decides a run's next action from its record and what its resources look like now.
-pub fn next_action(run: &FailoverRun, observed: &Observed, now: OffsetDateTime) -> Action {
+pub(super) fn next_action(run: &FailoverRun, observed: &Observed, now: OffsetDateTime) -> Action {
     match run.phase {
         Phase::AwaitingApproval => Action::AwaitApproval,
         Phase::Promoting => promoting(run, observed, now),
@@ -253,7 +322,7 @@ pub fn next_action(run: &FailoverRun, observed: &Observed, now: OffsetDateTime) 
                 .unwrap_or(now);
             if now - sent > DNS_LIMIT {
                 return Action::Fail {
-                    step: "dns",
+                    step: StepKind::Dns,
                     why: format!("Route 53 did not report the changes INSYNC within {DNS_LIMIT}"),
                 };
             }
@@ -277,7 +346,7 @@ fn promoting(run: &FailoverRun, observed: &Observed, now: OffsetDateTime) -> Act
         match observed.targets.get(i).cloned().flatten() {
             None => {
                 return Action::Fail {
-                    step: "promote",
+                    step: StepKind::Promote,
                     why: format!("{key}: not found in the recovery Region"),
                 };
             }
@@ -306,7 +375,7 @@ fn promoting(run: &FailoverRun, observed: &Observed, now: OffsetDateTime) -> Act
         .unwrap_or(run.triggered_at);
     if now - first > PROMOTION_LIMIT {
         return Action::Fail {
-            step: "promote",
+            step: StepKind::Promote,
             why: format!(
                 "not writable within {PROMOTION_LIMIT}: {}",
                 waiting.join(", ")
@@ -430,6 +499,33 @@ mod tests {
             changes: vec![],
         };
         assert!(matches!(next_action(&run, &gone, NOW), Action::Fail { .. }));
+    }
+
+    #[test]
+    fn each_step_kind_reads_as_records_spell_it() {
+        for kind in [
+            StepKind::Decide,
+            StepKind::Approval,
+            StepKind::Approved,
+            StepKind::KeepSnapshot,
+            StepKind::Promote,
+            StepKind::Writable,
+            StepKind::Wait,
+            StepKind::Phase,
+            StepKind::Dns,
+            StepKind::DnsInsync,
+            StepKind::DnsCheck,
+            StepKind::Schedules,
+        ] {
+            let spelled = kind.as_str();
+            assert_eq!(serde_json::to_value(kind).unwrap(), spelled);
+            assert_eq!(
+                serde_json::from_value::<StepKind>(spelled.into()).unwrap(),
+                kind
+            );
+            assert_eq!(kind, spelled);
+            assert_eq!(format!("[{kind:<11}]"), format!("[{spelled:<11}]"));
+        }
     }
 
     #[test]

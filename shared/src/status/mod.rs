@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 use crate::bucket::{self, keys};
 use crate::context::Lifeboat;
 use crate::error::Error;
-use crate::failover::calls as failover_calls;
-use crate::failover::decide::fqdn;
-use crate::failover::model::Target;
+use crate::failover::{
+    FailoverReport, Target, describe_target, fqdn, lag_seconds, read_dns_record,
+};
 use crate::pause::{self, Paused};
 use crate::plan::Plan;
 use crate::record::RunHeader;
@@ -288,8 +288,8 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
     let mut failover_in_progress = None;
     if let Some(failover) = &plan.failover {
         for target in Target::all(failover) {
-            let seen = failover_calls::describe_target(recovery, &target).await?;
-            let lag = failover_calls::lag_seconds(recovery, &target, now).await?;
+            let seen = describe_target(recovery, &target).await?;
+            let lag = lag_seconds(recovery, &target, now).await?;
             replicas.push(ReplicaPosture {
                 target: target.key(),
                 status: seen.as_ref().map(|s| s.status.clone()),
@@ -298,7 +298,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             });
         }
         for flip in &failover.dns {
-            let record = failover_calls::record(
+            let record = read_dns_record(
                 recovery,
                 &flip.hosted_zone_id,
                 &flip.record,
@@ -322,10 +322,10 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
                 points_to: points_to.to_owned(),
             });
         }
-        let current: Option<crate::tasks::FailoverReport> =
+        let current: Option<FailoverReport> =
             json(lifeboat, &keys::failover_current(&plan.name)).await?;
         failover_in_progress =
-            current.map(|c| format!("{} ({:?})", c.run.run_id, c.failover.phase));
+            current.map(|c| format!("{} ({:?})", c.header.run_id, c.failover.phase));
     }
 
     let mut last_runs = Vec::new();

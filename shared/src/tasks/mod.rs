@@ -12,8 +12,7 @@ use time::OffsetDateTime;
 pub use copy_backups::{COPY_BACKUPS, handle_copy_backups_event, run_copy_backups};
 pub use copy_snapshots::{COPY_SNAPSHOTS, handle_copy_snapshots_event, run_copy_snapshots};
 pub use failover::{
-    FAILOVER, FAILOVER_EVENT, FailoverOptions, FailoverReport, FailoverResult,
-    handle_failover_event, last_failover_key, run_failover,
+    FAILOVER, FailoverOptions, FailoverResult, handle_failover_event, run_failover,
 };
 pub use verify_restore::{
     Figures, JobResult, LastRun, VERIFICATION_FINISHED, VERIFY_RESTORE, Verifications,
@@ -189,10 +188,7 @@ fn answer<R: Report>(finished: Finished<R>) -> serde_json::Value {
         }
         Finished::Ran { report, record } => {
             let run = report.header();
-            let timestamp_ms = (run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
-            for metrics in report.metrics() {
-                println!("{}", metrics.to_emf(timestamp_ms));
-            }
+            crate::metrics::print_emf(&report.metrics(), run.started_at);
             serde_json::json!({
                 "run_id": run.run_id,
                 "outcome": run.outcome,
