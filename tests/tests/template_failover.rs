@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 
 use lifeboat_shared::failover::{
-    FAILOVER_EVENT, FailoverReport, FailoverRun, Kind, Phase, Promotion, Target, last_failover_key,
+    FAILOVER_EVENT, FailoverReport, FailoverRun, Kind, Phase, Promotion, Target,
 };
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, Report, RunHeader};
@@ -489,7 +489,7 @@ fn failover_role_allows_what_a_failover_does() {
     );
     for key in [
         format!("failover/{PLAN}/current.json"),
-        last_failover_key(PLAN),
+        lifeboat_shared::bucket::keys::failover_last(PLAN),
         lease,
     ] {
         for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {

@@ -16,10 +16,11 @@ use super::model::{Kind, RecordSeen, Target};
 use super::report::FailoverReport;
 use super::run::{Approval, DnsBatch, FailoverRun, Phase, Promotion, Step, StepKind};
 use super::{FAILOVER_EVENT, POLL_INTERVAL, TASK, calls};
+use crate::bucket::{self, keys};
 use crate::context::Lifeboat;
 use crate::error::Error;
 use crate::plan::{FailoverMode, Plan};
-use crate::record::{RecordLocation, RunHeader, delete, get_json, put, put_event};
+use crate::record::{RecordLocation, RunHeader, put_event};
 use crate::state::{Lease, LeaseTiming};
 use crate::trigger::Trigger;
 
@@ -83,15 +84,6 @@ pub enum Worked {
     Answer(FailoverResult),
 }
 
-fn current_key(plan: &str) -> String {
-    format!("failover/{plan}/current.json")
-}
-
-/// Where the last finished failover (or failback) of a plan is kept.
-pub fn last_failover_key(plan: &str) -> String {
-    format!("failover/{plan}/last.json")
-}
-
 /// The work a trigger asked for ([`decide::asked`]), done under the plan's failover `lease`,
 /// each run until it finishes or until `deadline` (`None`: to the end, as the CLI does).
 pub async fn work(
@@ -117,19 +109,18 @@ pub async fn work(
 pub async fn close(lifeboat: &Lifeboat, report: &FailoverReport) -> Result<(), Error> {
     let plan = &lifeboat.plan;
     let recovery = &lifeboat.clients.recovery;
-    let body = serde_json::to_vec_pretty(report)
-        .map_err(|e| Error::other("cannot serialize the failover run", e))?;
-    put(
+    let last = keys::failover_last(&plan.name);
+    bucket::put_json(
         recovery,
         &plan.state_bucket,
-        &last_failover_key(&plan.name),
-        body,
-        "application/json",
+        &last,
+        report,
+        "the failover run",
     )
     .await?;
     announce(lifeboat, report, "finished").await;
-    let key = current_key(&plan.name);
-    if let Err(error) = delete(recovery, &plan.state_bucket, &key).await {
+    let current = keys::failover_current(&plan.name);
+    if let Err(error) = bucket::delete(recovery, &plan.state_bucket, &current).await {
         tracing::warn!(%error, "could not remove the finished failover run");
     }
     Ok(())
@@ -177,16 +168,15 @@ impl Invocation<'_> {
     }
 
     fn saved_at(&self) -> String {
-        format!(
-            "s3://{}/{}",
-            self.plan().state_bucket,
-            current_key(&self.plan().name)
+        bucket::location(
+            &self.plan().state_bucket,
+            &keys::failover_current(&self.plan().name),
         )
     }
 
     async fn load(&self, key: &str) -> Result<Option<FailoverReport>, Error> {
         let plan = self.plan();
-        get_json(
+        bucket::get_json(
             &self.lifeboat.clients.recovery,
             &plan.state_bucket,
             key,
@@ -196,15 +186,13 @@ impl Invocation<'_> {
     }
 
     async fn save(&self, report: &FailoverReport) -> Result<(), Error> {
-        let body = serde_json::to_vec_pretty(report)
-            .map_err(|e| Error::other("cannot serialize the failover run", e))?;
         let plan = self.plan();
-        put(
+        bucket::put_json(
             &self.lifeboat.clients.recovery,
             &plan.state_bucket,
-            &current_key(&plan.name),
-            body,
-            "application/json",
+            &keys::failover_current(&plan.name),
+            report,
+            "the failover run",
         )
         .await
     }
@@ -212,7 +200,9 @@ impl Invocation<'_> {
     /// A run in progress is carried on whatever the trigger, but an approval, which names its
     /// run: a duplicate trigger starts no second failover.
     async fn work(&self, work: Work) -> Result<Worked, Error> {
-        let current = self.load(&current_key(&self.plan().name)).await?;
+        let current = self
+            .load(&keys::failover_current(&self.plan().name))
+            .await?;
         match (work, current) {
             (Work::Approve { run_id, plan_hash }, current) => {
                 self.approve(current, &run_id, &plan_hash).await
@@ -297,7 +287,7 @@ impl Invocation<'_> {
         let failover = failover_of(plan)?;
         let recovery = &self.lifeboat.clients.recovery;
         let alarms = calls::alarms(recovery, &failover.alarms).await?;
-        let last = self.load(&last_failover_key(&plan.name)).await?;
+        let last = self.load(&keys::failover_last(&plan.name)).await?;
         // The cooldown counts from the last failover's start (not its trigger's time: an alarm
         // event can be old when it arrives).
         let last_failover = last
@@ -392,7 +382,7 @@ impl Invocation<'_> {
     async fn failback(&self) -> Result<Worked, Error> {
         let plan = self.plan();
         let failover = failover_of(plan)?;
-        let Some(last) = self.load(&last_failover_key(&plan.name)).await? else {
+        let Some(last) = self.load(&keys::failover_last(&plan.name)).await? else {
             return Err(Error::Refused(
                 "no finished failover to fail back from".into(),
             ));

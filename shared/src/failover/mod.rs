@@ -29,9 +29,7 @@ use std::time::Duration;
 
 pub use calls::{describe_target, lag_seconds, read_dns_record};
 pub use decide::{Asked, RecordChange, Work, asked, fqdn, plan_hash};
-pub use execute::{
-    FailoverOptions, FailoverResult, Worked, close, dry_run, last_failover_key, work,
-};
+pub use execute::{FailoverOptions, FailoverResult, Worked, close, dry_run, work};
 pub use model::{Kind, RecordSeen, Target};
 pub use report::FailoverReport;
 pub use run::{Approval, DnsBatch, FailoverRun, Phase, Promotion, Step, StepKind, TargetSeen};
