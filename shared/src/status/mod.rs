@@ -22,10 +22,8 @@ use crate::pause::{self, Paused};
 use crate::plan::Plan;
 use crate::record::{RunHeader, get_json};
 use crate::snapshots::manual_snapshots;
-use crate::tasks::{
-    COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport, current_key,
-    last_key,
-};
+use crate::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER};
+use crate::verify::{LastRun, TASK as VERIFY_RESTORE, VerifyReport, current_key, last_key};
 
 /// The newest copy of one database in the recovery Region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,7 +75,7 @@ pub struct LastVerification {
     pub run_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
-    pub verdict: crate::verify::run::Verdict,
+    pub verdict: crate::verify::Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_age_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -281,7 +279,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             last,
             in_progress: current
                 .filter(|c| !c.recorded)
-                .map(|c| format!("{} ({:?})", c.run.run_id, c.verification.phase)),
+                .map(|c| format!("{} ({:?})", c.header.run_id, c.verification.phase)),
             every_seconds: job.every.0.as_secs(),
             restore_tests: job.restore_testing_plan.is_some(),
         });

@@ -1,15 +1,169 @@
-//! The verification decision, free of I/O: which copy to restore, what a run does next given
-//! what its resources look like now, and which leftovers of crashed runs to delete. Every rule
-//! of the task lives here, so it is tested without AWS.
+//! The verification decision, free of I/O: what a trigger asks for, which copy to restore, what
+//! a run does next given what its resources look like now, and which leftovers of crashed runs
+//! to delete. Every rule of the task lives here, so it is tested without AWS.
 
 use std::collections::BTreeMap;
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::run::{ChosenCopy, CopyKind, Created, Phase, RestoreTest, Verdict, VerifyRun};
+use super::calls::is_jobs_resource;
+use super::run::{ChosenCopy, CopyKind, Created, Phase, RestoreTest, StepKind, Verdict, VerifyRun};
 use crate::copies::{is_plans_copy, tags};
-use crate::plan::VerifyJob;
+use crate::error::Error;
+use crate::plan::{Plan, VerifyJob};
+use crate::trigger::Trigger;
+
+/// What a trigger asks of the verification, for the plan's `[[verify]]` entries it concerns (by
+/// index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// A schedule tick: each job's run in progress advanced, a new one started when the job is
+    /// due; the restore tests being validated advanced, and the ones whose event was missed
+    /// taken on.
+    ScheduleTick { jobs: Vec<usize> },
+    /// The CLI: as a tick, but a new run starts at once unless one is in progress.
+    Cli { jobs: Vec<usize> },
+    /// An RDS event about a resource of these jobs' runs: their runs in progress advanced, none
+    /// started.
+    ResourceEvent { jobs: Vec<usize> },
+    /// AWS Backup's restore testing job `restore_job_id` completed: its validation, for
+    /// whichever of `candidates` (the jobs naming its restore testing plan) restores its DB.
+    RestoreTestCompleted {
+        candidates: Vec<usize>,
+        restore_job_id: String,
+    },
+    /// Nothing, and why.
+    Ignored { reason: String },
+}
+
+/// What `trigger` asks of the plan's `[[verify]]` entries, or of the one named `job`. Naming an
+/// entry the plan does not have is an error; everything else the trigger does not ask of the
+/// verification is [`Asked::Ignored`] with the reason.
+pub fn asked(trigger: &Trigger, plan: &Plan, job: Option<&str>) -> Result<Asked, Error> {
+    let named = named_jobs(plan, job)?;
+    if named.is_empty() {
+        return Ok(ignored("the plan has no [[verify]] entry".into()));
+    }
+    Ok(match trigger {
+        Trigger::Schedule { .. } => Asked::ScheduleTick { jobs: named },
+        Trigger::Manual => Asked::Cli { jobs: named },
+        Trigger::VerificationResourceChanged {
+            identifier, region, ..
+        } => resource_event(trigger, plan, named, identifier, region),
+        Trigger::RestoreJobCompleted {
+            job_id,
+            restore_testing_plan_arn,
+            region,
+            ..
+        } => match restore_testing_plan_arn {
+            Some(arn) => restore_test_completed(trigger, plan, named, job_id, arn, region),
+            None => ignored(format!(
+                "restore job {job_id} was not started by a restore testing plan: nothing to validate"
+            )),
+        },
+        Trigger::Ignored { reason } => ignored(reason.clone()),
+        Trigger::SnapshotCreated { .. }
+        | Trigger::BackupJobCompleted { .. }
+        | Trigger::CopyJobChanged { .. }
+        | Trigger::AlarmChanged { .. }
+        | Trigger::Runbook(_) => ignored(format!(
+            "{}: verify-restore does not act on it",
+            trigger.describe()
+        )),
+    })
+}
+
+fn ignored(reason: String) -> Asked {
+    Asked::Ignored { reason }
+}
+
+/// The entry named `job`, or every entry.
+fn named_jobs(plan: &Plan, job: Option<&str>) -> Result<Vec<usize>, Error> {
+    let Some(name) = job else {
+        return Ok((0..plan.verify.len()).collect());
+    };
+    if let Some(index) = plan.verify.iter().position(|j| j.name == name) {
+        return Ok(vec![index]);
+    }
+    let known: Vec<&str> = plan.verify.iter().map(|j| j.name.as_str()).collect();
+    Err(Error::Refused(format!(
+        "the plan has no [[verify]] entry named \"{name}\" (it has: {})",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
+/// An RDS event about a verification's resource: the runs of the jobs whose resource it is, in
+/// the recovery Region.
+fn resource_event(
+    trigger: &Trigger,
+    plan: &Plan,
+    named: Vec<usize>,
+    identifier: &str,
+    region: &str,
+) -> Asked {
+    let recovery_region = plan.recovery_region.as_str();
+    if region != recovery_region {
+        return ignored(format!(
+            "{}: in {region}; the plan's verifications run in {recovery_region}",
+            trigger.describe()
+        ));
+    }
+    let owners: Vec<usize> = named
+        .into_iter()
+        .filter(|&i| is_jobs_resource(&plan.verify[i].name, identifier))
+        .collect();
+    if owners.is_empty() {
+        return ignored(format!(
+            "{identifier} is not a resource of any [[verify]] entry of plan {}",
+            plan.name
+        ));
+    }
+    Asked::ResourceEvent { jobs: owners }
+}
+
+/// A restore testing job of the restore testing plan `arn` completed: validated when a job names
+/// that plan, in the recovery Region.
+fn restore_test_completed(
+    trigger: &Trigger,
+    plan: &Plan,
+    named: Vec<usize>,
+    job_id: &str,
+    arn: &str,
+    region: &str,
+) -> Asked {
+    let recovery_region = plan.recovery_region.as_str();
+    if region != recovery_region {
+        return ignored(format!(
+            "{}: in {region}; Lifeboat validates restore tests in the recovery Region \
+             {recovery_region}, where its function reaches the restored databases",
+            trigger.describe()
+        ));
+    }
+    let candidates: Vec<usize> = named
+        .into_iter()
+        .filter(|&i| {
+            plan.verify[i]
+                .restore_testing_plan
+                .as_deref()
+                .is_some_and(|name| is_testing_plan(arn, name))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return ignored(format!(
+            "{}: no [[verify]] entry names that restore testing plan",
+            trigger.describe()
+        ));
+    }
+    Asked::RestoreTestCompleted {
+        candidates,
+        restore_job_id: job_id.to_owned(),
+    }
+}
 
 /// Tags on everything a verification creates: with `lifeboat:plan`, they are how the sweep
 /// knows a leftover is a verification's, and when it may go.
@@ -122,7 +276,7 @@ pub enum Action {
     /// Available: a fresh password, then the checks, in this invocation.
     Check,
     /// The run failed: say why and clean up.
-    Fail { step: &'static str, why: String },
+    Fail { step: StepKind, why: String },
     /// Delete what the run created that still stands (instance first, then cluster).
     Delete {
         instance: Option<String>,
@@ -209,7 +363,7 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
             }
             Some((status, message)) if status == "FAILED" || status == "ABORTED" => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!(
                         "AWS Backup restore job {id} is {status}: {}",
                         message.as_deref().unwrap_or("no message")
@@ -237,13 +391,13 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
         match status.as_deref() {
             None => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!("the restored {what} {id} no longer exists"),
                 };
             }
             Some(s) if BROKEN.contains(&s) => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!("the restored {what} {id} is {s}"),
                 };
             }
@@ -285,7 +439,7 @@ fn wait_within_limit(
     let requested = run.restore_requested_at.unwrap_or(run.started_at);
     if now - requested > limit {
         return Action::Fail {
-            step: "wait",
+            step: StepKind::Wait,
             why: format!(
                 "not available within max_restore_minutes = {} ({})",
                 job.max_restore_minutes,
@@ -459,7 +613,7 @@ pub fn restore_test_run(
     });
     let plan_arn = seen.restore_testing_plan_arn.clone().unwrap_or_default();
     run.step(
-        "restore-test",
+        StepKind::RestoreTest,
         now,
         true,
         format!("validating restore testing job {id} of {plan_arn}: {created}"),
@@ -550,7 +704,6 @@ mod tests {
 
     use super::*;
     use crate::copies::target_identifier;
-    use crate::plan::Plan;
     use crate::verify::checks::CheckResult;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
@@ -749,7 +902,11 @@ mod tests {
             Action::Finish(Verdict::Failed)
         );
         let mut failed = run(Phase::WaitingAvailable);
-        failed.fail("wait", NOW, "not available within max_restore_minutes = 30");
+        failed.fail(
+            StepKind::Wait,
+            NOW,
+            "not available within max_restore_minutes = 30",
+        );
         assert_eq!(failed.phase, Phase::CleaningUp);
         assert!(matches!(
             next_action(&failed, &job, &observed(Some("creating")), NOW),
@@ -901,6 +1058,185 @@ mod tests {
                 instance: Some("lifeboat-verify-weekly-0f3a9c2e".into()),
                 cluster: None
             }
+        );
+    }
+
+    /// A real event of `events/`, as the Lambda reads it.
+    fn event(json: &str) -> Trigger {
+        Trigger::from_event(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    const SCHEDULE: &str = include_str!("../../../events/schedule.json");
+    const CLUSTER_EVENT: &str = include_str!("../../../events/rds-verify-cluster-event.json");
+    const INSTANCE_EVENT: &str = include_str!("../../../events/rds-verify-instance-event.json");
+    const RESTORE_TEST: &str = include_str!("../../../events/backup-restore-test-completed.json");
+
+    /// Three entries: one restoring Lifeboat's copies, one validating AWS Backup's restore tests
+    /// of the plan `tracking_daily`, and another restoring copies.
+    fn verifying_plan() -> Plan {
+        Plan::parse(
+            r#"
+            name = "tracking"
+            primary_region = "us-west-2"
+            recovery_region = "us-east-2"
+            state_bucket = "tracking-dr-state"
+            [[copy.rds]]
+            db_instance = "orders"
+            [[copy.rds]]
+            db_cluster = "phoenix-aurora"
+            [[verify]]
+            name = "aurora-weekly"
+            db_cluster = "phoenix-aurora"
+            instance_class = "db.t4g.medium"
+            subnet_group = "dr-isolated"
+            [[verify]]
+            name = "restore-tests"
+            db_instance = "orders"
+            instance_class = "db.t4g.micro"
+            restore_testing_plan = "tracking_daily"
+            [[verify]]
+            name = "nightly"
+            db_instance = "orders"
+            instance_class = "db.t4g.medium"
+            subnet_group = "dr-isolated"
+            "#,
+            "test",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ignored_because(asked: Asked) -> String {
+        match asked {
+            Asked::Ignored { reason } => reason,
+            other => panic!("not ignored: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_schedule_tick_and_the_cli_ask_of_every_job_or_the_one_named() {
+        let plan = verifying_plan();
+        assert_eq!(
+            asked(&event(SCHEDULE), &plan, None).unwrap(),
+            Asked::ScheduleTick {
+                jobs: vec![0, 1, 2]
+            }
+        );
+        assert_eq!(
+            asked(&Trigger::Manual, &plan, None).unwrap(),
+            Asked::Cli {
+                jobs: vec![0, 1, 2]
+            }
+        );
+        assert_eq!(
+            asked(&Trigger::Manual, &plan, Some("nightly")).unwrap(),
+            Asked::Cli { jobs: vec![2] }
+        );
+        let error = asked(&Trigger::Manual, &plan, Some("weekly")).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "the plan has no [[verify]] entry named \"weekly\" (it has: aurora-weekly, \
+                 restore-tests, nightly)"
+            ),
+            "{error}"
+        );
+        let mut none = plan.clone();
+        none.verify.clear();
+        assert_eq!(
+            ignored_because(asked(&event(SCHEDULE), &none, None).unwrap()),
+            "the plan has no [[verify]] entry"
+        );
+    }
+
+    #[test]
+    fn an_rds_event_about_a_verifications_resource_asks_of_its_job_in_the_recovery_region() {
+        let plan = verifying_plan();
+        for (json, identifier) in [
+            (CLUSTER_EVENT, "lifeboat-verify-aurora-weekly-1a2b3c4d"),
+            (INSTANCE_EVENT, "lifeboat-verify-aurora-weekly-1a2b3c4d-1"),
+        ] {
+            assert_eq!(
+                asked(&event(json), &plan, None).unwrap(),
+                Asked::ResourceEvent { jobs: vec![0] }
+            );
+            assert_eq!(
+                ignored_because(asked(&event(json), &plan, Some("nightly")).unwrap()),
+                format!("{identifier} is not a resource of any [[verify]] entry of plan tracking")
+            );
+        }
+        let mut elsewhere: serde_json::Value = serde_json::from_str(CLUSTER_EVENT).unwrap();
+        elsewhere["region"] = "us-west-2".into();
+        let trigger = Trigger::from_event(&elsewhere).unwrap();
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, None).unwrap()),
+            format!(
+                "{}: in us-west-2; the plan's verifications run in us-east-2",
+                trigger.describe()
+            )
+        );
+    }
+
+    #[test]
+    fn a_completed_restore_test_asks_for_its_validation_by_the_jobs_naming_its_plan() {
+        let plan = verifying_plan();
+        let trigger = event(RESTORE_TEST);
+        assert_eq!(
+            asked(&trigger, &plan, None).unwrap(),
+            Asked::RestoreTestCompleted {
+                candidates: vec![1],
+                restore_job_id: "D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60".into(),
+            }
+        );
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, Some("aurora-weekly")).unwrap()),
+            format!(
+                "{}: no [[verify]] entry names that restore testing plan",
+                trigger.describe()
+            )
+        );
+        let mut payload: serde_json::Value = serde_json::from_str(RESTORE_TEST).unwrap();
+        payload["region"] = "us-west-2".into();
+        let elsewhere = Trigger::from_event(&payload).unwrap();
+        assert!(
+            ignored_because(asked(&elsewhere, &plan, None).unwrap())
+                .contains("in us-west-2; Lifeboat validates restore tests in the recovery Region")
+        );
+        payload["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("restoreTestingPlanArn");
+        let not_a_test = Trigger::from_event(&payload).unwrap();
+        assert_eq!(
+            ignored_because(asked(&not_a_test, &plan, None).unwrap()),
+            "restore job D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60 was not started by a restore \
+             testing plan: nothing to validate"
+        );
+    }
+
+    #[test]
+    fn the_other_tasks_events_ask_nothing_of_the_verification() {
+        let plan = verifying_plan();
+        for json in [
+            include_str!("../../../events/rds-snapshot-created.json"),
+            include_str!("../../../events/rds-cluster-snapshot-created.json"),
+            include_str!("../../../events/backup-job-completed.json"),
+            include_str!("../../../events/copy-job-failed.json"),
+            include_str!("../../../events/cloudwatch-alarm-state-change.json"),
+            include_str!("../../../events/runbook-dry-run.json"),
+        ] {
+            let trigger = event(json);
+            assert_eq!(
+                ignored_because(asked(&trigger, &plan, None).unwrap()),
+                format!("{}: verify-restore does not act on it", trigger.describe())
+            );
+        }
+        // An RDS event about a database of the plan's, not a verification's: ignored as read.
+        let trigger = event(include_str!("../../../events/rds-db-instance-event.json"));
+        let Trigger::Ignored { reason } = &trigger else {
+            panic!("{trigger:?}");
+        };
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, None).unwrap()),
+            *reason
         );
     }
 }
