@@ -5,13 +5,14 @@
 //! advanced and saved step by step until it finishes (then recorded) or the invocation's
 //! deadline comes (then left saved for the next one) ([`verify::run_jobs`]).
 
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::context::Lifeboat;
 use crate::error::Error;
-use crate::record::Report;
+use crate::record::{RecordLocation, Report};
 use crate::trigger::Trigger;
-use crate::verify::{self, Asked, TASK};
+use crate::verify::{self, Asked, TASK, VerifyReport};
 pub use crate::verify::{JobResult, VerifyOptions};
 
 pub const VERIFY_RESTORE: &str = TASK;
@@ -50,16 +51,16 @@ pub async fn run_verify_restore(
 /// resumes from the saved runs.
 pub async fn handle_verify_restore_event(
     lifeboat: &Lifeboat,
-    event: &serde_json::Value,
+    event: &Value,
     deadline: Instant,
-) -> Result<serde_json::Value, Error> {
+) -> Result<Value, Error> {
     let trigger = Trigger::from_event(event)?;
     let options = VerifyOptions::default();
     let results =
         match run_verify_restore(lifeboat, &trigger, options, None, Some(deadline)).await? {
             Verifications::Ignored { reason } => {
                 tracing::info!(%reason, "event ignored");
-                return Ok(serde_json::json!({ "ignored": reason }));
+                return Ok(json!({ "ignored": reason }));
             }
             Verifications::Ran(results) => results,
         };
@@ -73,43 +74,50 @@ pub async fn handle_verify_restore_event(
             tracing::error!(answers = %serde_json::Value::from(answers), "a verification could not go on");
             Err(error)
         }
-        None => Ok(serde_json::json!({ "verifications": answers })),
+        None => Ok(json!({ "verifications": answers })),
     }
 }
 
-/// One job's line of the Lambda's answer; a finished run's metrics go to stdout, the first error
-/// to `first_error`.
-fn answer(result: JobResult, first_error: &mut Option<Error>) -> serde_json::Value {
-    use serde_json::json;
+/// One job's line of the Lambda's answer; the first error goes to `first_error`.
+fn answer(result: JobResult, first_error: &mut Option<Error>) -> Value {
     match result {
-        JobResult::Finished { report, record } => {
-            let run = &report.header;
-            let timestamp_ms = (run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
-            for metrics in report.metrics() {
-                println!("{}", metrics.to_emf(timestamp_ms));
-            }
-            json!({
-                "job": report.job,
-                "run_id": run.run_id,
-                "state": "finished",
-                "outcome": run.outcome,
-                "summary": report.summary(),
-                "report": record,
-            })
-        }
-        JobResult::InProgress { report, saved } => json!({
-            "job": report.job,
-            "run_id": report.header.run_id,
-            "state": "in-progress",
-            "phase": report.verification.phase,
-            "saved": saved,
-        }),
+        JobResult::Finished { report, record } => finished(&report, &record),
+        JobResult::InProgress { report, saved } => in_progress(&report, &saved),
         JobResult::Busy { job, reason } => json!({ "job": job, "state": "busy", "reason": reason }),
         JobResult::Idle { job, reason } => json!({ "job": job, "state": "idle", "reason": reason }),
-        JobResult::Error { job, error } => {
-            let answer = json!({ "job": job, "state": "error", "error": error.to_string() });
-            first_error.get_or_insert(error);
-            answer
-        }
+        JobResult::Error { job, error } => errored(&job, error, first_error),
     }
+}
+
+/// A finished run's line; its metrics go to stdout as EMF.
+fn finished(report: &VerifyReport, record: &RecordLocation) -> Value {
+    let run = &report.header;
+    let timestamp_ms = (run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
+    for metrics in report.metrics() {
+        println!("{}", metrics.to_emf(timestamp_ms));
+    }
+    json!({
+        "job": report.job,
+        "run_id": run.run_id,
+        "state": "finished",
+        "outcome": run.outcome,
+        "summary": report.summary(),
+        "report": record,
+    })
+}
+
+fn in_progress(report: &VerifyReport, saved: &str) -> Value {
+    json!({
+        "job": report.job,
+        "run_id": report.header.run_id,
+        "state": "in-progress",
+        "phase": report.verification.phase,
+        "saved": saved,
+    })
+}
+
+fn errored(job: &str, error: Error, first_error: &mut Option<Error>) -> Value {
+    let answer = json!({ "job": job, "state": "error", "error": error.to_string() });
+    first_error.get_or_insert(error);
+    answer
 }

@@ -2,6 +2,7 @@
 //! next, act, note the step, until the run is finished or the next look would outlast the
 //! invocation's deadline.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -499,45 +500,81 @@ async fn check(
     pace: Pace,
 ) -> Result<bool, Error> {
     let password = Password::random();
+    if let ControlFlow::Break(done) = set_password(recovery, run, &password, pace).await {
+        return Ok(done);
+    }
+    let seen = match available_again(recovery, run, pace).await? {
+        ControlFlow::Continue(seen) => seen,
+        ControlFlow::Break(done) => return Ok(done),
+    };
+    match target(job, run, seen, password) {
+        Some(target) => sql_checks(job, run, &target).await,
+        None => run.fail(
+            StepKind::Checks,
+            now(),
+            "the restored DB instance has no endpoint",
+        ),
+    }
+    Ok(true)
+}
+
+/// Gives the restored database a fresh master password. `Break(done)` when the checks cannot
+/// follow now: the run failed (true), or the database is busy and the next look is this
+/// invocation's (true) or the next one's (false).
+async fn set_password(
+    recovery: &RegionalClients,
+    run: &mut VerifyRun,
+    password: &Password,
+    pace: Pace,
+) -> ControlFlow<bool> {
     let set = match (&run.created.cluster, &run.created.instance) {
-        (Some(cluster), _) => calls::set_cluster_password(recovery, cluster, &password).await,
-        (None, Some(instance)) => calls::set_instance_password(recovery, instance, &password).await,
+        (Some(cluster), _) => calls::set_cluster_password(recovery, cluster, password).await,
+        (None, Some(instance)) => calls::set_instance_password(recovery, instance, password).await,
         (None, None) => Err(Error::Refused("the run created nothing to check".into())),
     };
     match set {
-        Ok(()) => run.step(
-            StepKind::Password,
-            now(),
-            true,
-            "a fresh master password, never stored",
-        ),
+        Ok(()) => {
+            let detail = "a fresh master password, never stored";
+            run.step(StepKind::Password, now(), true, detail);
+            ControlFlow::Continue(())
+        }
         // Not yet (the instance is busy): again at the next look.
-        Err(e) if e.is_retryable() => return Ok(pace.sleep().await),
+        Err(e) if e.is_retryable() => ControlFlow::Break(pace.sleep().await),
         Err(e) => {
             run.fail(StepKind::Password, now(), e.to_string());
-            return Ok(true);
+            ControlFlow::Break(true)
         }
     }
-    // The change makes the database `modifying` (or `resetting-master-credentials`) for a while.
-    let seen = loop {
+}
+
+/// What the run created, once available again after the password change (which makes the
+/// database `modifying`, or `resetting-master-credentials`, for a while). `Break(done)`: the
+/// instance is gone and the run failed (true), or the deadline came first (false).
+async fn available_again(
+    recovery: &RegionalClients,
+    run: &mut VerifyRun,
+    pace: Pace,
+) -> Result<ControlFlow<bool, Seen>, Error> {
+    loop {
         let seen = describe(recovery, run).await?;
         let available = |s: &Option<DbState>| s.as_ref().is_some_and(|s| s.status == "available");
         if available(&seen.instance) && (run.created.cluster.is_none() || available(&seen.cluster))
         {
-            break seen;
+            return Ok(ControlFlow::Continue(seen));
         }
         if seen.instance.is_none() {
-            run.fail(
-                StepKind::Password,
-                now(),
-                "the restored DB instance no longer exists",
-            );
-            return Ok(true);
+            let why = "the restored DB instance no longer exists";
+            run.fail(StepKind::Password, now(), why);
+            return Ok(ControlFlow::Break(true));
         }
         if !pace.sleep().await {
-            return Ok(false);
+            return Ok(ControlFlow::Break(false));
         }
-    };
+    }
+}
+
+/// Where and as whom the checks connect; `None` when the instance has no endpoint.
+fn target(job: &VerifyJob, run: &VerifyRun, seen: Seen, password: Password) -> Option<Target> {
     let instance = seen.instance.unwrap_or_default();
     let engine = run
         .copy
@@ -551,15 +588,8 @@ async fn check(
         .and_then(|c| c.master_username.clone())
         .or(instance.master_username.clone())
         .unwrap_or_default();
-    let Some((host, port)) = instance.endpoint.clone() else {
-        run.fail(
-            StepKind::Checks,
-            now(),
-            "the restored DB instance has no endpoint",
-        );
-        return Ok(true);
-    };
-    let target = Target {
+    let (host, port) = instance.endpoint?;
+    Some(Target {
         family: EngineFamily::of(&engine),
         host,
         port,
@@ -567,9 +597,14 @@ async fn check(
         password,
         database: job.database.clone(),
         tls: job.tls,
-    };
+    })
+}
+
+/// The plan's SQL checks (for an engine they cannot reach, that the endpoint answers), then
+/// clean up; a check that cannot run fails the run.
+async fn sql_checks(job: &VerifyJob, run: &mut VerifyRun, target: &Target) {
     let taken_at = run.copy.as_ref().and_then(|c| c.taken_at);
-    match checks::run_checks(&target, &job.checks, now(), taken_at).await {
+    match checks::run_checks(target, &job.checks, now(), taken_at).await {
         Ok(results) => {
             let failed: Vec<&str> = results
                 .iter()
@@ -590,24 +625,23 @@ async fn check(
             run.checks = results;
             run.phase = Phase::CleaningUp;
         }
-        Err(CheckError::Unsupported { engine }) => {
-            match checks::endpoint_answers(&target.host, target.port).await {
-                Ok(()) => {
-                    run.step(
-                    StepKind::Checks,
-                    now(),
-                    true,
-                    format!(
-                        "{engine}: available and answering on {}:{}; instance-level verification only, no SQL checks",
-                        target.host, target.port
-                    ),
-                );
-                    run.phase = Phase::CleaningUp;
-                }
-                Err(e) => run.fail(StepKind::Checks, now(), e.to_string()),
-            }
+        Err(CheckError::Unsupported { engine }) => endpoint_only(run, target, &engine).await,
+        Err(e) => run.fail(StepKind::Checks, now(), e.to_string()),
+    }
+}
+
+/// An engine the SQL checks do not reach: verified at the instance level, when it answers.
+async fn endpoint_only(run: &mut VerifyRun, target: &Target, engine: &str) {
+    match checks::endpoint_answers(&target.host, target.port).await {
+        Ok(()) => {
+            let detail = format!(
+                "{engine}: available and answering on {}:{}; instance-level verification only, \
+                 no SQL checks",
+                target.host, target.port
+            );
+            run.step(StepKind::Checks, now(), true, detail);
+            run.phase = Phase::CleaningUp;
         }
         Err(e) => run.fail(StepKind::Checks, now(), e.to_string()),
     }
-    Ok(true)
 }

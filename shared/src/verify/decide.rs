@@ -177,7 +177,7 @@ pub mod verify_tags {
 
 /// A snapshot in the recovery Region that might be restored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
+pub(super) struct Candidate {
     pub kind: CopyKind,
     pub id: String,
     pub engine: String,
@@ -197,7 +197,11 @@ impl Candidate {
 }
 
 /// The newest available copy the plan made of the job's DB, if any.
-pub fn choose_copy(job: &VerifyJob, plan: &str, candidates: &[Candidate]) -> Option<ChosenCopy> {
+pub(super) fn choose_copy(
+    job: &VerifyJob,
+    plan: &str,
+    candidates: &[Candidate],
+) -> Option<ChosenCopy> {
     let (kind, db) = match (&job.db_instance, &job.db_cluster) {
         (Some(db), _) => (CopyKind::DbSnapshot, db),
         (None, Some(db)) => (CopyKind::ClusterSnapshot, db),
@@ -223,22 +227,25 @@ pub fn choose_copy(job: &VerifyJob, plan: &str, candidates: &[Candidate]) -> Opt
 }
 
 /// The state of one resource a run created, as described now; `None` when it does not exist.
-pub type Status = Option<String>;
+pub(super) type Status = Option<String>;
 
 /// What the resources a run created look like now.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observed {
+pub(super) struct Observed {
     pub cluster: Status,
     pub instance: Status,
     /// The AWS Backup restore job's status and message, for a run that started one.
     pub restore_job: Option<(String, Option<String>)>,
 }
 
-pub use crate::snapshots::RecoveryPointSeen;
+pub(super) use crate::snapshots::RecoveryPointSeen;
 
 /// The newest completed recovery point of the job's DB (instance or cluster, as the job names
 /// it), if any.
-pub fn choose_recovery_point(job: &VerifyJob, points: &[RecoveryPointSeen]) -> Option<ChosenCopy> {
+pub(super) fn choose_recovery_point(
+    job: &VerifyJob,
+    points: &[RecoveryPointSeen],
+) -> Option<ChosenCopy> {
     let (kind, db) = match (&job.db_instance, &job.db_cluster) {
         (Some(db), _) => ("db", db),
         (None, Some(db)) => ("cluster", db),
@@ -264,7 +271,7 @@ pub fn choose_recovery_point(job: &VerifyJob, points: &[RecoveryPointSeen]) -> O
 
 /// The next thing a run does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(super) enum Action {
     /// Choose the newest copy and ask for its restore.
     ChooseAndRestore,
     /// The cluster is restored and has no instance (AWS creates none): add one.
@@ -298,7 +305,7 @@ const BROKEN: [&str; 7] = [
 ];
 
 /// Decides a run's next action from its record and what its resources look like now.
-pub fn next_action(
+pub(super) fn next_action(
     run: &VerifyRun,
     job: &VerifyJob,
     observed: &Observed,
@@ -459,7 +466,7 @@ fn wait_within_limit(
 
 /// Whether a schedule tick starts a new run of `job`: once `every` has passed since the last
 /// run started. `Err` carries when it next will.
-pub fn due(
+pub(super) fn due(
     job: &VerifyJob,
     last_started: Option<OffsetDateTime>,
     now: OffsetDateTime,
@@ -472,11 +479,11 @@ pub fn due(
 }
 
 /// The tag AWS Backup puts on what a restore testing job restores.
-pub const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
+pub(super) const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
 
 /// What AWS Backup says of a restore job (`DescribeRestoreJob`, `ListRestoreJobs`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RestoreJobSeen {
+pub(super) struct RestoreJobSeen {
     pub job_id: String,
     pub status: String,
     pub status_message: Option<String>,
@@ -492,13 +499,13 @@ pub struct RestoreJobSeen {
 
 /// The resource a restore testing job restored, as RDS describes it now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RestoredByBackup {
+pub(super) struct RestoredByBackup {
     pub engine: String,
     pub tags: BTreeMap<String, String>,
 }
 
 /// `("db" | "cluster", identifier)` of an RDS DB instance or cluster ARN.
-pub fn rds_database(arn: &str) -> Option<(&str, &str)> {
+pub(super) fn rds_database(arn: &str) -> Option<(&str, &str)> {
     match arn.splitn(7, ':').collect::<Vec<_>>().as_slice() {
         ["arn", _, "rds", _, _, kind @ ("db" | "cluster"), id] if !id.is_empty() => {
             Some((*kind, *id))
@@ -509,7 +516,7 @@ pub fn rds_database(arn: &str) -> Option<(&str, &str)> {
 
 /// Whether a restore testing plan ARN (`…:restore-testing-plan:<name>-<id>`) is the plan
 /// `name` (plan names have no `-`, so the name ends where the id begins).
-pub fn is_testing_plan(arn: &str, name: &str) -> bool {
+pub(super) fn is_testing_plan(arn: &str, name: &str) -> bool {
     arn.rsplit_once(":restore-testing-plan:")
         .is_some_and(|(_, rest)| {
             rest == name
@@ -520,7 +527,7 @@ pub fn is_testing_plan(arn: &str, name: &str) -> bool {
 }
 
 /// Whether `job`'s restore testing plan names this restore job and restores `job`'s DB.
-pub fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
+pub(super) fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
     let plan_matches = match (&job.restore_testing_plan, &seen.restore_testing_plan_arn) {
         (Some(name), Some(arn)) => is_testing_plan(arn, name),
         _ => false,
@@ -547,7 +554,7 @@ pub fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
 /// says why the job is not validated: not this entry's, not completed, already validated, or a
 /// resource Lifeboat will not touch (one without AWS Backup's restore-test tag: its master
 /// password is never changed).
-pub fn restore_test_run(
+pub(super) fn restore_test_run(
     job: &VerifyJob,
     seen: &RestoreJobSeen,
     restored: Option<&RestoredByBackup>,
@@ -635,7 +642,7 @@ pub fn restore_test_run(
 
 /// What AWS Backup is told of a finished restore test: the status and its message (the
 /// failure, naming the failing check; AWS caps nothing documented, Lifeboat keeps it short).
-pub fn validation_result(run: &VerifyRun) -> (&'static str, String) {
+pub(super) fn validation_result(run: &VerifyRun) -> (&'static str, String) {
     match verdict(run) {
         Verdict::Verified => {
             let passed = run.checks.len();
@@ -662,7 +669,7 @@ pub fn validation_result(run: &VerifyRun) -> (&'static str, String) {
 }
 
 /// Verified only when the run never failed and every check passed.
-pub fn verdict(run: &VerifyRun) -> Verdict {
+pub(super) fn verdict(run: &VerifyRun) -> Verdict {
     if run.failure.is_none() && run.checks.iter().all(|c| c.passed) {
         Verdict::Verified
     } else {
@@ -672,7 +679,7 @@ pub fn verdict(run: &VerifyRun) -> Verdict {
 
 /// A resource the sweep considers: an RDS instance or cluster in the recovery Region, its tags.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tagged {
+pub(super) struct Tagged {
     pub id: String,
     pub tags: BTreeMap<String, String>,
 }
@@ -680,7 +687,7 @@ pub struct Tagged {
 /// The leftovers of crashed runs to delete: a verification's resources (the plan's tag, the
 /// verify tag, an expiry) whose expiry has passed. Nothing without all three tags is ever
 /// touched, whatever its name.
-pub fn expired_leftovers<'a>(
+pub(super) fn expired_leftovers<'a>(
     plan: &str,
     resources: &'a [Tagged],
     now: OffsetDateTime,
