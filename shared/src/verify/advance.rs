@@ -62,7 +62,7 @@ async fn describe(recovery: &RegionalClients, run: &VerifyRun) -> Result<Seen, E
 }
 
 /// Advances `run` of the plan's `[[verify]]` entry `job_index` as far as it goes before
-/// `deadline`: describe what the run created, decide ([`decide::next_action`]), act, note the
+/// `deadline`: describe what the run created, decide (`decide::next_action`), act, note the
 /// step, again. Returns the run finished (its verdict set), or as it stands when the next look
 /// would outlast the deadline, to be saved and advanced by the next invocation. A new run first
 /// sweeps the expired leftovers of crashed runs. `poll` is how long it waits between looks

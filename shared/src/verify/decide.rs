@@ -315,47 +315,50 @@ pub(super) fn next_action(
         Phase::Restoring => Action::ChooseAndRestore,
         Phase::WaitingAvailable => waiting(run, job, observed, now),
         Phase::Checking => Action::Check,
-        Phase::CleaningUp => {
-            // An AWS Backup restore still under way makes its database later: wait for it, and
-            // tag what it made (the role deletes only what carries the run's tags).
-            if let (Some(restore), Some((status, _))) = (&run.backup_restore, &observed.restore_job)
-                && !restore.tagged
-            {
-                match status.as_str() {
-                    "COMPLETED" => return Action::TagRestored,
-                    "FAILED" | "ABORTED" => {}
-                    _ => {
-                        return Action::Wait {
-                            detail: format!(
-                                "AWS Backup restore job {} is {status}: what it makes is deleted once it is done",
-                                restore.restore_job_id
-                            ),
-                        };
-                    }
-                }
-            }
-            // What AWS Backup restored for a restore test is AWS Backup's to delete.
-            let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
-            let ours = |id: &&String| {
-                made_by_backup.is_none_or(|m| {
-                    m.instance.as_ref() != Some(*id) && m.cluster.as_ref() != Some(*id)
-                })
-            };
-            let standing = |id: &Option<String>, status: &Status| {
-                id.as_ref()
-                    .filter(ours)
-                    .cloned()
-                    .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
-            };
-            let instance = standing(&run.created.instance, &observed.instance);
-            let cluster = standing(&run.created.cluster, &observed.cluster);
-            if instance.is_some() || cluster.is_some() {
-                Action::Delete { instance, cluster }
-            } else {
-                Action::Finish(verdict(run))
+        Phase::CleaningUp => cleaning_up(run, observed),
+        Phase::Finished => Action::Finish(run.verdict.unwrap_or(Verdict::Failed)),
+    }
+}
+
+/// Clean up: wait for an AWS Backup restore still under way and tag what it made, delete what
+/// the run made that still stands, then finish with the verdict.
+fn cleaning_up(run: &VerifyRun, observed: &Observed) -> Action {
+    // An AWS Backup restore still under way makes its database later: wait for it, and
+    // tag what it made (the role deletes only what carries the run's tags).
+    if let (Some(restore), Some((status, _))) = (&run.backup_restore, &observed.restore_job)
+        && !restore.tagged
+    {
+        match status.as_str() {
+            "COMPLETED" => return Action::TagRestored,
+            "FAILED" | "ABORTED" => {}
+            _ => {
+                return Action::Wait {
+                    detail: format!(
+                        "AWS Backup restore job {} is {status}: what it makes is deleted once it is done",
+                        restore.restore_job_id
+                    ),
+                };
             }
         }
-        Phase::Finished => Action::Finish(run.verdict.unwrap_or(Verdict::Failed)),
+    }
+    // What AWS Backup restored for a restore test is AWS Backup's to delete.
+    let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
+    let ours = |id: &&String| {
+        made_by_backup
+            .is_none_or(|m| m.instance.as_ref() != Some(*id) && m.cluster.as_ref() != Some(*id))
+    };
+    let standing = |id: &Option<String>, status: &Status| {
+        id.as_ref()
+            .filter(ours)
+            .cloned()
+            .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
+    };
+    let instance = standing(&run.created.instance, &observed.instance);
+    let cluster = standing(&run.created.cluster, &observed.cluster);
+    if instance.is_some() || cluster.is_some() {
+        Action::Delete { instance, cluster }
+    } else {
+        Action::Finish(verdict(run))
     }
 }
 

@@ -272,7 +272,7 @@ impl Runs<'_> {
     }
 
     /// `run` under the slot's lease, its errors turned into the job's result.
-    async fn guarded(
+    async fn under_lease(
         &self,
         slot: &Slot,
         run: impl AsyncFnOnce(&Lease) -> Result<JobResult, Error>,
@@ -346,7 +346,7 @@ impl Runs<'_> {
     /// `start` says so.
     async fn verification(&self, index: usize, start: Start) -> JobResult {
         let slot = self.verification_slot(index);
-        self.guarded(&slot, async |lease| {
+        self.under_lease(&slot, async |lease| {
             let report = match self.load(&slot.key).await? {
                 Some(report) => {
                     tracing::info!(job = %self.job_name(index), run_id = %report.header.run_id, "resuming the run in progress");
@@ -438,7 +438,7 @@ impl Runs<'_> {
         start: bool,
     ) -> JobResult {
         let slot = self.restore_test_slot(candidates[0], restore_job_id);
-        self.guarded(&slot, async |lease| {
+        self.under_lease(&slot, async |lease| {
             for &index in candidates {
                 let slot = self.restore_test_slot(index, restore_job_id);
                 if let Some(report) = self.load(&slot.key).await? {

@@ -108,74 +108,11 @@ impl Report for VerifyReport {
     }
 
     fn to_markdown(&self) -> String {
-        let run = &self.verification;
         let mut md = self.header.markdown_head("Restore verification");
-        md += &format!("- Job: `{}`\n", self.job);
-        md += &format!(
-            "- Verdict: {}\n",
-            match (self.verdict, &run.failure) {
-                (Some(Verdict::Verified), _) => "**verified**".to_owned(),
-                (Some(Verdict::Failed), Some(why)) => format!("**failed**: {}", cell(why)),
-                (Some(Verdict::Failed), None) => "**failed**".to_owned(),
-                (None, _) => "in progress".to_owned(),
-            }
-        );
-        if let Some(test) = &run.restore_test {
-            md += &format!(
-                "- AWS Backup restore test: job `{}` of `{}`, restored `{}`; answered: {}\n",
-                test.restore_job_id,
-                test.restore_testing_plan_arn,
-                test.created_resource_arn,
-                test.answered.as_deref().unwrap_or("not yet")
-            );
-        }
-        if let Some(copy) = &run.copy {
-            md += &format!(
-                "- Copy: `{}` of `{}` ({}){}\n",
-                copy.id,
-                copy.source_db,
-                copy.engine,
-                copy.taken_at
-                    .map_or(String::new(), |t| format!(", taken {}", rfc3339_seconds(t)))
-            );
-        }
-        md += "\n## Figures\n\n";
-        md += &format!(
-            "- Restore duration: {}\n",
-            seconds(self.figures.restore_seconds)
-        );
-        md += &format!(
-            "- Data age now: {}\n",
-            seconds(self.figures.data_age_seconds)
-        );
-        md += &format!(
-            "- Data age at the snapshot: {}\n",
-            seconds(self.figures.data_age_at_snapshot_seconds)
-        );
-        md += "\n## Steps\n\n| Time | Step | Result | Detail |\n|---|---|---|---|\n";
-        for step in &run.steps {
-            md += &format!(
-                "| {} | {} | {} | {} |\n",
-                rfc3339_seconds(step.at),
-                step.step,
-                if step.ok { "ok" } else { "failed" },
-                cell(&step.detail)
-            );
-        }
-        md += "\n## Checks\n\n";
-        if run.checks.is_empty() {
-            md += "No SQL check ran.\n";
-        } else {
-            md += "| Check | Result | Detail |\n|---|---|---|\n";
-            for check in &run.checks {
-                md += &format!(
-                    "| `{}` | {} | {} |\n",
-                    cell(&check.sql),
-                    if check.passed { "passed" } else { "failed" },
-                    cell(&check.detail)
-                );
-            }
-        }
+        md += &self.markdown_what();
+        md += &self.markdown_figures();
+        md += &self.markdown_steps();
+        md += &self.markdown_checks();
         md
     }
 
@@ -223,6 +160,94 @@ impl Report for VerifyReport {
                     Unit::Count,
                 ),
         ]
+    }
+}
+
+impl VerifyReport {
+    /// The job, the verdict, the restore test and the copy.
+    fn markdown_what(&self) -> String {
+        let run = &self.verification;
+        let mut md = format!("- Job: `{}`\n", self.job);
+        md += &format!(
+            "- Verdict: {}\n",
+            match (self.verdict, &run.failure) {
+                (Some(Verdict::Verified), _) => "**verified**".to_owned(),
+                (Some(Verdict::Failed), Some(why)) => format!("**failed**: {}", cell(why)),
+                (Some(Verdict::Failed), None) => "**failed**".to_owned(),
+                (None, _) => "in progress".to_owned(),
+            }
+        );
+        if let Some(test) = &run.restore_test {
+            md += &format!(
+                "- AWS Backup restore test: job `{}` of `{}`, restored `{}`; answered: {}\n",
+                test.restore_job_id,
+                test.restore_testing_plan_arn,
+                test.created_resource_arn,
+                test.answered.as_deref().unwrap_or("not yet")
+            );
+        }
+        if let Some(copy) = &run.copy {
+            md += &format!(
+                "- Copy: `{}` of `{}` ({}){}\n",
+                copy.id,
+                copy.source_db,
+                copy.engine,
+                copy.taken_at
+                    .map_or(String::new(), |t| format!(", taken {}", rfc3339_seconds(t)))
+            );
+        }
+        md
+    }
+
+    fn markdown_figures(&self) -> String {
+        let mut md = "\n## Figures\n\n".to_owned();
+        md += &format!(
+            "- Restore duration: {}\n",
+            seconds(self.figures.restore_seconds)
+        );
+        md += &format!(
+            "- Data age now: {}\n",
+            seconds(self.figures.data_age_seconds)
+        );
+        md += &format!(
+            "- Data age at the snapshot: {}\n",
+            seconds(self.figures.data_age_at_snapshot_seconds)
+        );
+        md
+    }
+
+    fn markdown_steps(&self) -> String {
+        let mut md =
+            "\n## Steps\n\n| Time | Step | Result | Detail |\n|---|---|---|---|\n".to_owned();
+        for step in &self.verification.steps {
+            md += &format!(
+                "| {} | {} | {} | {} |\n",
+                rfc3339_seconds(step.at),
+                step.step,
+                if step.ok { "ok" } else { "failed" },
+                cell(&step.detail)
+            );
+        }
+        md
+    }
+
+    fn markdown_checks(&self) -> String {
+        let checks = &self.verification.checks;
+        let mut md = "\n## Checks\n\n".to_owned();
+        if checks.is_empty() {
+            md += "No SQL check ran.\n";
+            return md;
+        }
+        md += "| Check | Result | Detail |\n|---|---|---|\n";
+        for check in checks {
+            md += &format!(
+                "| `{}` | {} | {} |\n",
+                cell(&check.sql),
+                if check.passed { "passed" } else { "failed" },
+                cell(&check.detail)
+            );
+        }
+        md
     }
 }
 
