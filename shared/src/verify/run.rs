@@ -106,11 +106,11 @@ pub struct RestoreTest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepKind {
-    /// Leftovers of crashed runs deleted (or not) before a new run restores.
+    /// A leftover of a crashed run deleted (or not), before a new run restores.
     Sweep,
-    /// No copy (or recovery point) to restore.
+    /// Choosing what to restore: noted only when there is nothing to.
     Choose,
-    /// The restore asked for.
+    /// The restore asked for (or refused).
     Restore,
     /// An AWS Backup restore test taken on for validation.
     RestoreTest,
@@ -118,19 +118,20 @@ pub enum StepKind {
     Tag,
     /// An instance added to a restored Aurora cluster.
     AddInstance,
-    /// Not there yet: the next look is the next invocation's (or the restore failed while waited for).
+    /// Not there yet, and the next look is the next invocation's; or the wait for the restore
+    /// failed (broken, gone, past `max_restore_minutes`).
     Wait,
     /// The restored database became available.
     Available,
-    /// A fresh master password set.
+    /// A fresh master password set (or the database lost on the way).
     Password,
     /// The plan's SQL checks.
     Checks,
-    /// A delete of what the run created asked for.
+    /// The delete of something the run created asked for.
     Delete,
     /// The validation result sent to AWS Backup.
     Validation,
-    /// The run's verdict.
+    /// The run's end, with its verdict.
     Finish,
 }
 
@@ -262,5 +263,17 @@ impl VerifyRun {
             return Some((test.restore_completed_at? - test.restore_started_at?).whole_seconds());
         }
         Some((self.available_at? - self.restore_requested_at?).whole_seconds())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_kind_reads_as_its_record_name_and_lines_up_in_the_cli() {
+        assert_eq!(StepKind::AddInstance.to_string(), "add-instance");
+        assert_eq!(format!("{:<13}|", StepKind::AddInstance), "add-instance |");
+        assert!(StepKind::RestoreTest == "restore-test");
     }
 }
