@@ -329,12 +329,12 @@ pub async fn run(lifeboat: &Lifeboat, world: &World, seeded: &Seeded) -> Summary
                 step(
                     "verify",
                     started,
-                    report.verdict == Some(lifeboat_shared::verify::run::Verdict::Verified),
+                    report.verdict == Some(lifeboat_shared::verify::Verdict::Verified),
                     format!(
                         "{:?}: restore {} s, data age {} s (RPO now), {} s at the snapshot",
                         report
                             .verdict
-                            .unwrap_or(lifeboat_shared::verify::run::Verdict::Failed),
+                            .unwrap_or(lifeboat_shared::verify::Verdict::Failed),
                         f.restore_seconds.unwrap_or_default(),
                         f.data_age_seconds.unwrap_or_default(),
                         f.data_age_at_snapshot_seconds.unwrap_or_default()

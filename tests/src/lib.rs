@@ -34,15 +34,15 @@ pub use world::World;
 
 /// The verification's options for tests: looks every 100 ms instead of 15 s, and a busy lease
 /// answered within 300 ms.
-pub fn quick_verify_options() -> lifeboat_shared::tasks::VerifyOptions {
+pub fn quick_verify_options() -> lifeboat_shared::verify::VerifyOptions {
     use std::time::Duration;
-    lifeboat_shared::tasks::VerifyOptions {
+    lifeboat_shared::verify::VerifyOptions {
         poll: Duration::from_millis(100),
         lease: lifeboat_shared::state::LeaseTiming {
             wait_at_most: Duration::from_millis(300),
             poll_every: Duration::from_millis(100),
             ..lifeboat_shared::state::LeaseTiming::default()
         },
-        ..lifeboat_shared::tasks::VerifyOptions::default()
+        ..lifeboat_shared::verify::VerifyOptions::default()
     }
 }

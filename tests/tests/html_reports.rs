@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use lifeboat_shared::copy::CopyReport;
 use lifeboat_shared::failover::FailoverReport;
 use lifeboat_shared::html::{span, time_of};
-use lifeboat_shared::tasks::VerifyReport;
+use lifeboat_shared::verify::VerifyReport;
 use lifeboat_tests::chromium::{self, page_height, png_is_a_screenshot, render, text_of};
 use lifeboat_tests::drill;
 use lifeboat_tests::{Emulator, World};
@@ -79,7 +79,7 @@ async fn the_drills_reports_render_in_chromium_with_their_figures() {
     let age = verify.figures.data_age_seconds.expect("data age measured");
     let at_snapshot = verify.figures.data_age_at_snapshot_seconds.unwrap();
     for part in [
-        format!("Restore verification — {}", verify.run.plan),
+        format!("Restore verification — {}", verify.header.plan),
         "verified Lifeboat verify-restore run".to_owned(),
         format!(
             "Restore time {} {restore} s, requested → available",

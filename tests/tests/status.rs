@@ -8,7 +8,7 @@ use lifeboat_shared::tasks::{
     Finished, RunOptions, Verifications, run_copy_snapshots, run_verify_restore,
 };
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::run::Verdict;
+use lifeboat_shared::verify::Verdict;
 use lifeboat_tests::databases::PARCELS_POSTGRES;
 use lifeboat_tests::proxy::FaultProxy;
 use lifeboat_tests::world::{PRIMARY, cname_upsert};

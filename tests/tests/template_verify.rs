@@ -22,11 +22,11 @@ use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::{Report, RunHeader};
 use lifeboat_shared::state::lease_name;
-use lifeboat_shared::tasks::{Figures, VERIFY_RESTORE, VerifyReport, current_key};
+use lifeboat_shared::tasks::VERIFY_RESTORE;
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::calls::{identifiers, run_tags};
-use lifeboat_shared::verify::decide::verify_tags;
-use lifeboat_shared::verify::run::{Verdict, VerifyRun};
+use lifeboat_shared::verify::{
+    Figures, Verdict, VerifyReport, VerifyRun, current_key, identifiers, run_tags, verify_tags,
+};
 use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request, STATE_BUCKET,
     VERIFY_SECURITY_GROUPS, VERIFY_SUBNETS, assert_gated,
@@ -1044,7 +1044,7 @@ fn verify_alarms_watch_the_metrics_a_verification_publishes() {
         let header = run.header();
         let report = VerifyReport {
             verification: VerifyRun::start(&header.run_id, PLAN, &run.job, header.started_at),
-            run: header,
+            header,
             job: run.job.clone(),
             verdict: Some(verdict),
             figures: Figures::default(),

@@ -2,10 +2,9 @@
 //! known rows: the same drivers, TLS modes and text reading as against a restored RDS database.
 
 use lifeboat_shared::plan::{SqlCheck, TlsMode};
-use lifeboat_shared::verify::checks::{
-    CheckError, EngineFamily, Target, endpoint_answers, run_checks,
+use lifeboat_shared::verify::{
+    CheckError, EngineFamily, Password, Target, endpoint_answers, run_checks,
 };
-use lifeboat_shared::verify::secret::Password;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use time::{Duration, OffsetDateTime};
 

@@ -8,9 +8,7 @@ use std::time::Duration;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_snapshots};
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::advance;
-use lifeboat_shared::verify::decide::verify_tags;
-use lifeboat_shared::verify::run::{Phase, Verdict, VerifyRun};
+use lifeboat_shared::verify::{Phase, Verdict, VerifyRun, advance, verify_tags};
 use lifeboat_tests::databases::{
     Family, PARCELS_MYSQL, PARCELS_POSTGRES, SeededDatabase, holds_a_password,
 };

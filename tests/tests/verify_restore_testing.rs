@@ -8,7 +8,7 @@
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::tasks::{JobResult, Verifications, VerifyOptions, run_verify_restore};
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::run::Verdict;
+use lifeboat_shared::verify::Verdict;
 use lifeboat_tests::databases::{self, Family, SeededDatabase, holds_a_password};
 use lifeboat_tests::world::{PRIMARY, RECOVERY};
 use lifeboat_tests::{Emulator, World};
@@ -205,7 +205,7 @@ impl Setup {
     }
 }
 
-fn finished(results: &[JobResult]) -> &lifeboat_shared::tasks::VerifyReport {
+fn finished(results: &[JobResult]) -> &lifeboat_shared::verify::VerifyReport {
     match results {
         [JobResult::Finished { report, .. }] => report,
         other => panic!("one finished validation: {other:#?}"),

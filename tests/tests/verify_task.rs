@@ -8,11 +8,11 @@ use std::time::Duration;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::state::{Lease, LeaseTiming, lease_name};
 use lifeboat_shared::tasks::{
-    Finished, JobResult, RunOptions, Verifications, VerifyOptions, current_key, run_copy_snapshots,
+    Finished, JobResult, RunOptions, Verifications, VerifyOptions, run_copy_snapshots,
     run_verify_restore,
 };
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::run::{Phase, Verdict};
+use lifeboat_shared::verify::{Phase, Verdict, current_key};
 use lifeboat_tests::databases::{SeededDatabase, holds_a_password};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};
@@ -129,7 +129,7 @@ async fn an_interrupted_run_resumes_from_its_record_and_is_recorded_when_it_fini
             setup.world.state_bucket()
         )
     );
-    let run_id = report.run.run_id.clone();
+    let run_id = report.header.run_id.clone();
     let current = setup.current().await.expect("the run in progress is saved");
     let stored: serde_json::Value = serde_json::from_str(&current).unwrap();
     assert_eq!(stored["run_id"], run_id.as_str());
@@ -141,7 +141,7 @@ async fn an_interrupted_run_resumes_from_its_record_and_is_recorded_when_it_fini
     let JobResult::InProgress { report, .. } = duplicate else {
         panic!("{duplicate:#?}")
     };
-    assert_eq!(report.run.run_id, run_id);
+    assert_eq!(report.header.run_id, run_id);
     assert_eq!(setup.restores(), 1);
 
     // A trigger while another invocation advances the run (holds the job's lease): busy.
@@ -174,7 +174,7 @@ async fn an_interrupted_run_resumes_from_its_record_and_is_recorded_when_it_fini
     let JobResult::Finished { report, record } = last else {
         panic!("{last:#?}")
     };
-    assert_eq!(report.run.run_id, run_id);
+    assert_eq!(report.header.run_id, run_id);
     assert_eq!(report.verdict, Some(Verdict::Verified), "{report:#?}");
     assert_eq!(setup.restores(), 1, "exactly one restore");
     assert!(setup.current().await.is_none(), "current.json is removed");
@@ -362,7 +362,7 @@ async fn runs_start_when_due_and_rds_events_only_advance_them() {
     let JobResult::InProgress { report, .. } = started else {
         panic!("{started:#?}")
     };
-    let run_id = report.run.run_id.clone();
+    let run_id = report.header.run_id.clone();
     let instance = report.verification.created.instance.clone().unwrap();
     // RDS says the instance was created: the event carries the same run on.
     let event = setup.instance_event(&instance);
@@ -370,7 +370,7 @@ async fn runs_start_when_due_and_rds_events_only_advance_them() {
         .on_event(&event, Some(Duration::from_millis(800)))
         .await);
     assert!(
-        matches!(&carried, JobResult::InProgress { report, .. } if report.run.run_id == run_id),
+        matches!(&carried, JobResult::InProgress { report, .. } if report.header.run_id == run_id),
         "{carried:#?}"
     );
     setup
@@ -426,7 +426,7 @@ async fn runs_start_when_due_and_rds_events_only_advance_them() {
     assert!(next.verified(), "{next:#?}");
     assert_ne!(
         match &next {
-            JobResult::Finished { report, .. } => report.run.run_id.clone(),
+            JobResult::Finished { report, .. } => report.header.run_id.clone(),
             _ => unreachable!(),
         },
         run_id

@@ -7,11 +7,9 @@ use std::process::ExitCode;
 
 use lifeboat_shared::clock::age_in_words;
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::tasks::{
-    JobResult, Verifications, VerifyOptions, VerifyReport, run_verify_restore,
-};
+use lifeboat_shared::tasks::{JobResult, Verifications, VerifyOptions, run_verify_restore};
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::run::{StepRecord, Verdict};
+use lifeboat_shared::verify::{StepRecord, Verdict, VerifyReport};
 
 use crate::output::{self, Colour, paint, spinner, step_line};
 
@@ -115,7 +113,7 @@ pub fn render(report: &VerifyReport) -> String {
     let _ = writeln!(
         out,
         "verify-restore {} — plan {} — job {} — {verdict}",
-        report.run.run_id, report.run.plan, report.job
+        report.header.run_id, report.header.plan, report.job
     );
     if let Some(copy) = &run.copy {
         let _ = writeln!(

@@ -27,6 +27,9 @@ use crate::plan::{Plan, RdsSelector};
 use crate::record::{RunHeader, RunOutcome};
 use crate::state::Lease;
 
+/// The task's name in records, metrics and the lease.
+pub const TASK: &str = "copy-snapshots";
+
 /// What one item of a copy run came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -2,7 +2,7 @@
 
 use super::Posture;
 use crate::record::RunOutcome;
-use crate::verify::run::Verdict;
+use crate::verify::Verdict;
 
 /// A span for people: `8 days`, `5 h`, `12 min`, `40 s`.
 pub fn span(seconds: i64) -> String {

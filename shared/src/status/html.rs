@@ -206,7 +206,7 @@ pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
                 format!("{} ago", span((p.at - last.started_at).whole_seconds())),
             )
             .tone(Tone::of_ok(
-                last.verdict == crate::verify::run::Verdict::Verified,
+                last.verdict == crate::verify::Verdict::Verified,
             )),
         );
         figures.push(Figure::new(
@@ -282,7 +282,7 @@ pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
                 Some(l) => (
                     badge(
                         &format!("{:?}", l.verdict).to_lowercase(),
-                        Tone::of_ok(l.verdict == crate::verify::run::Verdict::Verified),
+                        Tone::of_ok(l.verdict == crate::verify::Verdict::Verified),
                     ),
                     Html::text(&format!(
                         "restore {}, data age {}, {} ago",

@@ -23,7 +23,8 @@ use crate::pause::{self, Paused};
 use crate::plan::Plan;
 use crate::record::RunHeader;
 use crate::snapshots::manual_snapshots;
-use crate::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS, FAILOVER, LastRun, VERIFY_RESTORE, VerifyReport};
+use crate::verify::{LastRun, VerifyReport};
+use crate::{backup, copy, failover, verify};
 
 /// The newest copy of one database in the recovery Region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub struct LastVerification {
     pub run_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
-    pub verdict: crate::verify::run::Verdict,
+    pub verdict: crate::verify::Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_age_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,7 +278,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
             last,
             in_progress: current
                 .filter(|c| !c.recorded)
-                .map(|c| format!("{} ({:?})", c.run.run_id, c.verification.phase)),
+                .map(|c| format!("{} ({:?})", c.header.run_id, c.verification.phase)),
             every_seconds: job.every.0.as_secs(),
             restore_tests: job.restore_testing_plan.is_some(),
         });
@@ -329,7 +330,7 @@ pub async fn posture(lifeboat: &Lifeboat) -> Result<Posture, Error> {
     }
 
     let mut last_runs = Vec::new();
-    for task in [COPY_SNAPSHOTS, COPY_BACKUPS, VERIFY_RESTORE, FAILOVER] {
+    for task in [copy::TASK, backup::TASK, verify::TASK, failover::TASK] {
         let latest: Option<RunHeader> = json(lifeboat, &keys::latest_run(&plan.name, task)).await?;
         if let Some(run) = latest {
             last_runs.push(RunPosture {

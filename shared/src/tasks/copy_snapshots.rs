@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::record::RunHeader;
 use crate::trigger::Trigger;
 
-pub const COPY_SNAPSHOTS: &str = "copy-snapshots";
+pub const COPY_SNAPSHOTS: &str = crate::copy::TASK;
 
 impl TaskReport for CopyReport {
     fn failed(header: RunHeader, error: &Error) -> Self {

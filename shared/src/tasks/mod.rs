@@ -15,8 +15,7 @@ pub use failover::{
     FAILOVER, FailoverOptions, FailoverResult, handle_failover_event, run_failover,
 };
 pub use verify_restore::{
-    Figures, JobResult, LastRun, VERIFICATION_FINISHED, VERIFY_RESTORE, Verifications,
-    VerifyOptions, VerifyReport, current_key, handle_verify_restore_event, last_key,
+    JobResult, VERIFY_RESTORE, Verifications, VerifyOptions, handle_verify_restore_event,
     run_verify_restore,
 };
 

@@ -49,7 +49,7 @@ pub fn identifiers(job: &str, run_id: &str) -> (String, String) {
 
 /// Whether `identifier` is one that a run of the job `job` gives what it creates (see
 /// [`identifiers`]): an RDS event about it is that job's.
-pub fn is_jobs_resource(job: &str, identifier: &str) -> bool {
+pub(super) fn is_jobs_resource(job: &str, identifier: &str) -> bool {
     let (base, _) = identifiers(job, "00000000");
     let prefix = &base[..base.len() - 8];
     identifier.strip_prefix(prefix).is_some_and(|rest| {
@@ -60,7 +60,7 @@ pub fn is_jobs_resource(job: &str, identifier: &str) -> bool {
 
 /// What a created DB instance or cluster looks like now.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DbState {
+pub(super) struct DbState {
     pub tags: std::collections::BTreeMap<String, String>,
     pub status: String,
     /// `Endpoint.Address` and port (an instance's; a cluster's writer endpoint).
@@ -105,7 +105,7 @@ fn idempotent(result: Result<(), Error>) -> Result<(), Error> {
 }
 
 /// Every manual DB snapshot and DB cluster snapshot of the recovery Region, as candidates.
-pub async fn candidates(recovery: &RegionalClients) -> Result<Vec<Candidate>, Error> {
+pub(super) async fn candidates(recovery: &RegionalClients) -> Result<Vec<Candidate>, Error> {
     Ok(crate::snapshots::manual_snapshots(recovery)
         .await?
         .into_iter()
@@ -126,7 +126,7 @@ pub async fn candidates(recovery: &RegionalClients) -> Result<Vec<Candidate>, Er
 
 /// Restores the DB snapshot `snapshot` as the DB instance `id`: the job's instance class, subnet
 /// group and security groups, not publicly accessible, with the run's tags.
-pub async fn restore_instance(
+pub(super) async fn restore_instance(
     recovery: &RegionalClients,
     job: &VerifyJob,
     snapshot: &str,
@@ -160,7 +160,7 @@ pub async fn restore_instance(
 }
 
 /// Restores the DB cluster snapshot `snapshot` as the DB cluster `id` (engine: the snapshot's).
-pub async fn restore_cluster(
+pub(super) async fn restore_cluster(
     recovery: &RegionalClients,
     job: &VerifyJob,
     snapshot: &str,
@@ -194,7 +194,7 @@ pub async fn restore_cluster(
 }
 
 /// Adds the DB instance `id` to the restored cluster `cluster` (AWS creates none).
-pub async fn add_instance(
+pub(super) async fn add_instance(
     recovery: &RegionalClients,
     job: &VerifyJob,
     cluster: &str,
@@ -226,7 +226,7 @@ pub async fn add_instance(
 }
 
 /// A created DB instance as it is now; `None` when it does not exist.
-pub async fn describe_instance(
+pub(super) async fn describe_instance(
     recovery: &RegionalClients,
     id: &str,
 ) -> Result<Option<DbState>, Error> {
@@ -242,7 +242,7 @@ pub async fn describe_instance(
 }
 
 /// A created DB cluster as it is now; `None` when it does not exist.
-pub async fn describe_cluster(
+pub(super) async fn describe_cluster(
     recovery: &RegionalClients,
     id: &str,
 ) -> Result<Option<DbState>, Error> {
@@ -258,7 +258,7 @@ pub async fn describe_cluster(
 }
 
 /// Gives the restored DB instance `id` the master password `password`, at once.
-pub async fn set_instance_password(
+pub(super) async fn set_instance_password(
     recovery: &RegionalClients,
     id: &str,
     password: &Password,
@@ -283,7 +283,7 @@ pub async fn set_instance_password(
 }
 
 /// Gives the restored Aurora DB cluster `id` the master password `password`, at once.
-pub async fn set_cluster_password(
+pub(super) async fn set_cluster_password(
     recovery: &RegionalClients,
     id: &str,
     password: &Password,
@@ -308,7 +308,7 @@ pub async fn set_cluster_password(
 }
 
 /// Deletes the DB instance `id`, without a final snapshot; gone already is done.
-pub async fn delete_instance(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
+pub(super) async fn delete_instance(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
     let result = recovery
         .rds
         .delete_db_instance()
@@ -332,7 +332,7 @@ pub async fn delete_instance(recovery: &RegionalClients, id: &str) -> Result<(),
 }
 
 /// Deletes the DB cluster `id`, without a final snapshot; gone already is done.
-pub async fn delete_cluster(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
+pub(super) async fn delete_cluster(recovery: &RegionalClients, id: &str) -> Result<(), Error> {
     let result = recovery
         .rds
         .delete_db_cluster()
@@ -357,7 +357,7 @@ pub async fn delete_cluster(recovery: &RegionalClients, id: &str) -> Result<(), 
 
 /// Every DB instance and every DB cluster of the recovery Region with its tags, for the sweep:
 /// (instances, clusters).
-pub async fn tagged_resources(
+pub(super) async fn tagged_resources(
     recovery: &RegionalClients,
 ) -> Result<(Vec<Tagged>, Vec<Tagged>), Error> {
     let region = &recovery.region;
@@ -397,13 +397,13 @@ pub async fn tagged_resources(
     ))
 }
 
-pub use crate::snapshots::recovery_points;
+pub(super) use crate::snapshots::recovery_points;
 
 /// Asks AWS Backup to restore the recovery point `copy` as `id` (a DB instance, or for a cluster
 /// recovery point a DB cluster) into the job's subnet group and security groups, not publicly
 /// accessible; the run id is the idempotency token, so asking again returns the same job.
 /// Returns the restore job's id.
-pub async fn start_backup_restore(
+pub(super) async fn start_backup_restore(
     recovery: &RegionalClients,
     job: &VerifyJob,
     recovery_point: &str,
@@ -458,7 +458,7 @@ pub async fn start_backup_restore(
 }
 
 /// Tags an RDS resource (what an AWS Backup restore made) with the run's tags.
-pub async fn tag_resource(
+pub(super) async fn tag_resource(
     recovery: &RegionalClients,
     arn: &str,
     tags: Vec<Tag>,
@@ -475,7 +475,7 @@ pub async fn tag_resource(
 }
 
 /// A restore job as AWS Backup describes it.
-pub async fn describe_restore_job(
+pub(super) async fn describe_restore_job(
     clients: &RegionalClients,
     job_id: &str,
 ) -> Result<RestoreJobSeen, Error> {
@@ -516,7 +516,7 @@ pub async fn describe_restore_job(
 
 /// The restore testing jobs of the recovery Region that completed after `after` and have no
 /// validation status yet: what the COMPLETED events (best effort) may have missed.
-pub async fn unvalidated_restore_tests(
+pub(super) async fn unvalidated_restore_tests(
     clients: &RegionalClients,
     after: OffsetDateTime,
 ) -> Result<Vec<RestoreJobSeen>, Error> {
@@ -569,7 +569,7 @@ pub async fn unvalidated_restore_tests(
 
 /// Answers a restore testing job: `PutRestoreValidationResult`. A status already set (a
 /// duplicate answer: "once a validation status is set, it cannot be changed") is not an error.
-pub async fn put_validation_result(
+pub(super) async fn put_validation_result(
     clients: &RegionalClients,
     job_id: &str,
     status: &str,

@@ -1,15 +1,169 @@
-//! The verification decision, free of I/O: which copy to restore, what a run does next given
-//! what its resources look like now, and which leftovers of crashed runs to delete. Every rule
-//! of the task lives here, so it is tested without AWS.
+//! The verification decision, free of I/O: what a trigger asks for, which copy to restore, what
+//! a run does next given what its resources look like now, and which leftovers of crashed runs
+//! to delete. Every rule of the task lives here, so it is tested without AWS.
 
 use std::collections::BTreeMap;
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::run::{ChosenCopy, CopyKind, Created, Phase, RestoreTest, Verdict, VerifyRun};
+use super::calls::is_jobs_resource;
+use super::run::{ChosenCopy, CopyKind, Created, Phase, RestoreTest, StepKind, Verdict, VerifyRun};
 use crate::copies::{is_plans_copy, tags};
-use crate::plan::VerifyJob;
+use crate::error::Error;
+use crate::plan::{Plan, VerifyJob};
+use crate::trigger::Trigger;
+
+/// What a trigger asks of the verification, for the plan's `[[verify]]` entries it concerns (by
+/// index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// A schedule tick: each job's run in progress advanced, a new one started when the job is
+    /// due; the restore tests being validated advanced, and the ones whose event was missed
+    /// taken on.
+    ScheduleTick { jobs: Vec<usize> },
+    /// The CLI: as a tick, but a new run starts at once unless one is in progress.
+    Cli { jobs: Vec<usize> },
+    /// An RDS event about a resource of these jobs' runs: their runs in progress advanced, none
+    /// started.
+    ResourceEvent { jobs: Vec<usize> },
+    /// AWS Backup's restore testing job `restore_job_id` completed: its validation, for
+    /// whichever of `candidates` (the jobs naming its restore testing plan) restores its DB.
+    RestoreTestCompleted {
+        candidates: Vec<usize>,
+        restore_job_id: String,
+    },
+    /// Nothing, and why.
+    Ignored { reason: String },
+}
+
+/// What `trigger` asks of the plan's `[[verify]]` entries, or of the one named `job`. Naming an
+/// entry the plan does not have is an error; everything else the trigger does not ask of the
+/// verification is [`Asked::Ignored`] with the reason.
+pub fn asked(trigger: &Trigger, plan: &Plan, job: Option<&str>) -> Result<Asked, Error> {
+    let named = named_jobs(plan, job)?;
+    if named.is_empty() {
+        return Ok(ignored("the plan has no [[verify]] entry".into()));
+    }
+    Ok(match trigger {
+        Trigger::Schedule { .. } => Asked::ScheduleTick { jobs: named },
+        Trigger::Manual => Asked::Cli { jobs: named },
+        Trigger::VerificationResourceChanged {
+            identifier, region, ..
+        } => resource_event(trigger, plan, named, identifier, region),
+        Trigger::RestoreJobCompleted {
+            job_id,
+            restore_testing_plan_arn,
+            region,
+            ..
+        } => match restore_testing_plan_arn {
+            Some(arn) => restore_test_completed(trigger, plan, named, job_id, arn, region),
+            None => ignored(format!(
+                "restore job {job_id} was not started by a restore testing plan: nothing to validate"
+            )),
+        },
+        Trigger::Ignored { reason } => ignored(reason.clone()),
+        Trigger::SnapshotCreated { .. }
+        | Trigger::BackupJobCompleted { .. }
+        | Trigger::CopyJobChanged { .. }
+        | Trigger::AlarmChanged { .. }
+        | Trigger::Runbook(_) => ignored(format!(
+            "{}: verify-restore does not act on it",
+            trigger.describe()
+        )),
+    })
+}
+
+fn ignored(reason: String) -> Asked {
+    Asked::Ignored { reason }
+}
+
+/// The entry named `job`, or every entry.
+fn named_jobs(plan: &Plan, job: Option<&str>) -> Result<Vec<usize>, Error> {
+    let Some(name) = job else {
+        return Ok((0..plan.verify.len()).collect());
+    };
+    if let Some(index) = plan.verify.iter().position(|j| j.name == name) {
+        return Ok(vec![index]);
+    }
+    let known: Vec<&str> = plan.verify.iter().map(|j| j.name.as_str()).collect();
+    Err(Error::Refused(format!(
+        "the plan has no [[verify]] entry named \"{name}\" (it has: {})",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
+/// An RDS event about a verification's resource: the runs of the jobs whose resource it is, in
+/// the recovery Region.
+fn resource_event(
+    trigger: &Trigger,
+    plan: &Plan,
+    named: Vec<usize>,
+    identifier: &str,
+    region: &str,
+) -> Asked {
+    let recovery_region = plan.recovery_region.as_str();
+    if region != recovery_region {
+        return ignored(format!(
+            "{}: in {region}; the plan's verifications run in {recovery_region}",
+            trigger.describe()
+        ));
+    }
+    let owners: Vec<usize> = named
+        .into_iter()
+        .filter(|&i| is_jobs_resource(&plan.verify[i].name, identifier))
+        .collect();
+    if owners.is_empty() {
+        return ignored(format!(
+            "{identifier} is not a resource of any [[verify]] entry of plan {}",
+            plan.name
+        ));
+    }
+    Asked::ResourceEvent { jobs: owners }
+}
+
+/// A restore testing job of the restore testing plan `arn` completed: validated when a job names
+/// that plan, in the recovery Region.
+fn restore_test_completed(
+    trigger: &Trigger,
+    plan: &Plan,
+    named: Vec<usize>,
+    job_id: &str,
+    arn: &str,
+    region: &str,
+) -> Asked {
+    let recovery_region = plan.recovery_region.as_str();
+    if region != recovery_region {
+        return ignored(format!(
+            "{}: in {region}; Lifeboat validates restore tests in the recovery Region \
+             {recovery_region}, where its function reaches the restored databases",
+            trigger.describe()
+        ));
+    }
+    let candidates: Vec<usize> = named
+        .into_iter()
+        .filter(|&i| {
+            plan.verify[i]
+                .restore_testing_plan
+                .as_deref()
+                .is_some_and(|name| is_testing_plan(arn, name))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return ignored(format!(
+            "{}: no [[verify]] entry names that restore testing plan",
+            trigger.describe()
+        ));
+    }
+    Asked::RestoreTestCompleted {
+        candidates,
+        restore_job_id: job_id.to_owned(),
+    }
+}
 
 /// Tags on everything a verification creates: with `lifeboat:plan`, they are how the sweep
 /// knows a leftover is a verification's, and when it may go.
@@ -23,7 +177,7 @@ pub mod verify_tags {
 
 /// A snapshot in the recovery Region that might be restored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
+pub(super) struct Candidate {
     pub kind: CopyKind,
     pub id: String,
     pub engine: String,
@@ -43,7 +197,11 @@ impl Candidate {
 }
 
 /// The newest available copy the plan made of the job's DB, if any.
-pub fn choose_copy(job: &VerifyJob, plan: &str, candidates: &[Candidate]) -> Option<ChosenCopy> {
+pub(super) fn choose_copy(
+    job: &VerifyJob,
+    plan: &str,
+    candidates: &[Candidate],
+) -> Option<ChosenCopy> {
     let (kind, db) = match (&job.db_instance, &job.db_cluster) {
         (Some(db), _) => (CopyKind::DbSnapshot, db),
         (None, Some(db)) => (CopyKind::ClusterSnapshot, db),
@@ -69,22 +227,25 @@ pub fn choose_copy(job: &VerifyJob, plan: &str, candidates: &[Candidate]) -> Opt
 }
 
 /// The state of one resource a run created, as described now; `None` when it does not exist.
-pub type Status = Option<String>;
+pub(super) type Status = Option<String>;
 
 /// What the resources a run created look like now.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Observed {
+pub(super) struct Observed {
     pub cluster: Status,
     pub instance: Status,
     /// The AWS Backup restore job's status and message, for a run that started one.
     pub restore_job: Option<(String, Option<String>)>,
 }
 
-pub use crate::snapshots::RecoveryPointSeen;
+pub(super) use crate::snapshots::RecoveryPointSeen;
 
 /// The newest completed recovery point of the job's DB (instance or cluster, as the job names
 /// it), if any.
-pub fn choose_recovery_point(job: &VerifyJob, points: &[RecoveryPointSeen]) -> Option<ChosenCopy> {
+pub(super) fn choose_recovery_point(
+    job: &VerifyJob,
+    points: &[RecoveryPointSeen],
+) -> Option<ChosenCopy> {
     let (kind, db) = match (&job.db_instance, &job.db_cluster) {
         (Some(db), _) => ("db", db),
         (None, Some(db)) => ("cluster", db),
@@ -110,7 +271,7 @@ pub fn choose_recovery_point(job: &VerifyJob, points: &[RecoveryPointSeen]) -> O
 
 /// The next thing a run does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(super) enum Action {
     /// Choose the newest copy and ask for its restore.
     ChooseAndRestore,
     /// The cluster is restored and has no instance (AWS creates none): add one.
@@ -122,7 +283,7 @@ pub enum Action {
     /// Available: a fresh password, then the checks, in this invocation.
     Check,
     /// The run failed: say why and clean up.
-    Fail { step: &'static str, why: String },
+    Fail { step: StepKind, why: String },
     /// Delete what the run created that still stands (instance first, then cluster).
     Delete {
         instance: Option<String>,
@@ -144,7 +305,7 @@ const BROKEN: [&str; 7] = [
 ];
 
 /// Decides a run's next action from its record and what its resources look like now.
-pub fn next_action(
+pub(super) fn next_action(
     run: &VerifyRun,
     job: &VerifyJob,
     observed: &Observed,
@@ -154,47 +315,50 @@ pub fn next_action(
         Phase::Restoring => Action::ChooseAndRestore,
         Phase::WaitingAvailable => waiting(run, job, observed, now),
         Phase::Checking => Action::Check,
-        Phase::CleaningUp => {
-            // An AWS Backup restore still under way makes its database later: wait for it, and
-            // tag what it made (the role deletes only what carries the run's tags).
-            if let (Some(restore), Some((status, _))) = (&run.backup_restore, &observed.restore_job)
-                && !restore.tagged
-            {
-                match status.as_str() {
-                    "COMPLETED" => return Action::TagRestored,
-                    "FAILED" | "ABORTED" => {}
-                    _ => {
-                        return Action::Wait {
-                            detail: format!(
-                                "AWS Backup restore job {} is {status}: what it makes is deleted once it is done",
-                                restore.restore_job_id
-                            ),
-                        };
-                    }
-                }
-            }
-            // What AWS Backup restored for a restore test is AWS Backup's to delete.
-            let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
-            let ours = |id: &&String| {
-                made_by_backup.is_none_or(|m| {
-                    m.instance.as_ref() != Some(*id) && m.cluster.as_ref() != Some(*id)
-                })
-            };
-            let standing = |id: &Option<String>, status: &Status| {
-                id.as_ref()
-                    .filter(ours)
-                    .cloned()
-                    .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
-            };
-            let instance = standing(&run.created.instance, &observed.instance);
-            let cluster = standing(&run.created.cluster, &observed.cluster);
-            if instance.is_some() || cluster.is_some() {
-                Action::Delete { instance, cluster }
-            } else {
-                Action::Finish(verdict(run))
+        Phase::CleaningUp => cleaning_up(run, observed),
+        Phase::Finished => Action::Finish(run.verdict.unwrap_or(Verdict::Failed)),
+    }
+}
+
+/// Clean up: wait for an AWS Backup restore still under way and tag what it made, delete what
+/// the run made that still stands, then finish with the verdict.
+fn cleaning_up(run: &VerifyRun, observed: &Observed) -> Action {
+    // An AWS Backup restore still under way makes its database later: wait for it, and
+    // tag what it made (the role deletes only what carries the run's tags).
+    if let (Some(restore), Some((status, _))) = (&run.backup_restore, &observed.restore_job)
+        && !restore.tagged
+    {
+        match status.as_str() {
+            "COMPLETED" => return Action::TagRestored,
+            "FAILED" | "ABORTED" => {}
+            _ => {
+                return Action::Wait {
+                    detail: format!(
+                        "AWS Backup restore job {} is {status}: what it makes is deleted once it is done",
+                        restore.restore_job_id
+                    ),
+                };
             }
         }
-        Phase::Finished => Action::Finish(run.verdict.unwrap_or(Verdict::Failed)),
+    }
+    // What AWS Backup restored for a restore test is AWS Backup's to delete.
+    let made_by_backup = run.restore_test.as_ref().map(|t| &t.made_by_backup);
+    let ours = |id: &&String| {
+        made_by_backup
+            .is_none_or(|m| m.instance.as_ref() != Some(*id) && m.cluster.as_ref() != Some(*id))
+    };
+    let standing = |id: &Option<String>, status: &Status| {
+        id.as_ref()
+            .filter(ours)
+            .cloned()
+            .filter(|_| status.as_deref().is_some_and(|s| s != "deleting"))
+    };
+    let instance = standing(&run.created.instance, &observed.instance);
+    let cluster = standing(&run.created.cluster, &observed.cluster);
+    if instance.is_some() || cluster.is_some() {
+        Action::Delete { instance, cluster }
+    } else {
+        Action::Finish(verdict(run))
     }
 }
 
@@ -209,7 +373,7 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
             }
             Some((status, message)) if status == "FAILED" || status == "ABORTED" => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!(
                         "AWS Backup restore job {id} is {status}: {}",
                         message.as_deref().unwrap_or("no message")
@@ -237,13 +401,13 @@ fn waiting(run: &VerifyRun, job: &VerifyJob, observed: &Observed, now: OffsetDat
         match status.as_deref() {
             None => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!("the restored {what} {id} no longer exists"),
                 };
             }
             Some(s) if BROKEN.contains(&s) => {
                 return Action::Fail {
-                    step: "wait",
+                    step: StepKind::Wait,
                     why: format!("the restored {what} {id} is {s}"),
                 };
             }
@@ -285,7 +449,7 @@ fn wait_within_limit(
     let requested = run.restore_requested_at.unwrap_or(run.started_at);
     if now - requested > limit {
         return Action::Fail {
-            step: "wait",
+            step: StepKind::Wait,
             why: format!(
                 "not available within max_restore_minutes = {} ({})",
                 job.max_restore_minutes,
@@ -305,7 +469,7 @@ fn wait_within_limit(
 
 /// Whether a schedule tick starts a new run of `job`: once `every` has passed since the last
 /// run started. `Err` carries when it next will.
-pub fn due(
+pub(super) fn due(
     job: &VerifyJob,
     last_started: Option<OffsetDateTime>,
     now: OffsetDateTime,
@@ -318,11 +482,11 @@ pub fn due(
 }
 
 /// The tag AWS Backup puts on what a restore testing job restores.
-pub const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
+pub(super) const RESTORE_TEST_TAG: &str = "awsbackup-restore-test";
 
 /// What AWS Backup says of a restore job (`DescribeRestoreJob`, `ListRestoreJobs`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RestoreJobSeen {
+pub(super) struct RestoreJobSeen {
     pub job_id: String,
     pub status: String,
     pub status_message: Option<String>,
@@ -338,13 +502,13 @@ pub struct RestoreJobSeen {
 
 /// The resource a restore testing job restored, as RDS describes it now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RestoredByBackup {
+pub(super) struct RestoredByBackup {
     pub engine: String,
     pub tags: BTreeMap<String, String>,
 }
 
 /// `("db" | "cluster", identifier)` of an RDS DB instance or cluster ARN.
-pub fn rds_database(arn: &str) -> Option<(&str, &str)> {
+pub(super) fn rds_database(arn: &str) -> Option<(&str, &str)> {
     match arn.splitn(7, ':').collect::<Vec<_>>().as_slice() {
         ["arn", _, "rds", _, _, kind @ ("db" | "cluster"), id] if !id.is_empty() => {
             Some((*kind, *id))
@@ -355,7 +519,7 @@ pub fn rds_database(arn: &str) -> Option<(&str, &str)> {
 
 /// Whether a restore testing plan ARN (`…:restore-testing-plan:<name>-<id>`) is the plan
 /// `name` (plan names have no `-`, so the name ends where the id begins).
-pub fn is_testing_plan(arn: &str, name: &str) -> bool {
+pub(super) fn is_testing_plan(arn: &str, name: &str) -> bool {
     arn.rsplit_once(":restore-testing-plan:")
         .is_some_and(|(_, rest)| {
             rest == name
@@ -366,7 +530,7 @@ pub fn is_testing_plan(arn: &str, name: &str) -> bool {
 }
 
 /// Whether `job`'s restore testing plan names this restore job and restores `job`'s DB.
-pub fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
+pub(super) fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
     let plan_matches = match (&job.restore_testing_plan, &seen.restore_testing_plan_arn) {
         (Some(name), Some(arn)) => is_testing_plan(arn, name),
         _ => false,
@@ -393,7 +557,7 @@ pub fn tests_jobs_db(job: &VerifyJob, seen: &RestoreJobSeen) -> bool {
 /// says why the job is not validated: not this entry's, not completed, already validated, or a
 /// resource Lifeboat will not touch (one without AWS Backup's restore-test tag: its master
 /// password is never changed).
-pub fn restore_test_run(
+pub(super) fn restore_test_run(
     job: &VerifyJob,
     seen: &RestoreJobSeen,
     restored: Option<&RestoredByBackup>,
@@ -459,7 +623,7 @@ pub fn restore_test_run(
     });
     let plan_arn = seen.restore_testing_plan_arn.clone().unwrap_or_default();
     run.step(
-        "restore-test",
+        StepKind::RestoreTest,
         now,
         true,
         format!("validating restore testing job {id} of {plan_arn}: {created}"),
@@ -481,7 +645,7 @@ pub fn restore_test_run(
 
 /// What AWS Backup is told of a finished restore test: the status and its message (the
 /// failure, naming the failing check; AWS caps nothing documented, Lifeboat keeps it short).
-pub fn validation_result(run: &VerifyRun) -> (&'static str, String) {
+pub(super) fn validation_result(run: &VerifyRun) -> (&'static str, String) {
     match verdict(run) {
         Verdict::Verified => {
             let passed = run.checks.len();
@@ -508,7 +672,7 @@ pub fn validation_result(run: &VerifyRun) -> (&'static str, String) {
 }
 
 /// Verified only when the run never failed and every check passed.
-pub fn verdict(run: &VerifyRun) -> Verdict {
+pub(super) fn verdict(run: &VerifyRun) -> Verdict {
     if run.failure.is_none() && run.checks.iter().all(|c| c.passed) {
         Verdict::Verified
     } else {
@@ -518,7 +682,7 @@ pub fn verdict(run: &VerifyRun) -> Verdict {
 
 /// A resource the sweep considers: an RDS instance or cluster in the recovery Region, its tags.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tagged {
+pub(super) struct Tagged {
     pub id: String,
     pub tags: BTreeMap<String, String>,
 }
@@ -526,7 +690,7 @@ pub struct Tagged {
 /// The leftovers of crashed runs to delete: a verification's resources (the plan's tag, the
 /// verify tag, an expiry) whose expiry has passed. Nothing without all three tags is ever
 /// touched, whatever its name.
-pub fn expired_leftovers<'a>(
+pub(super) fn expired_leftovers<'a>(
     plan: &str,
     resources: &'a [Tagged],
     now: OffsetDateTime,
@@ -550,7 +714,6 @@ mod tests {
 
     use super::*;
     use crate::copies::target_identifier;
-    use crate::plan::Plan;
     use crate::verify::checks::CheckResult;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
@@ -749,7 +912,11 @@ mod tests {
             Action::Finish(Verdict::Failed)
         );
         let mut failed = run(Phase::WaitingAvailable);
-        failed.fail("wait", NOW, "not available within max_restore_minutes = 30");
+        failed.fail(
+            StepKind::Wait,
+            NOW,
+            "not available within max_restore_minutes = 30",
+        );
         assert_eq!(failed.phase, Phase::CleaningUp);
         assert!(matches!(
             next_action(&failed, &job, &observed(Some("creating")), NOW),
@@ -901,6 +1068,185 @@ mod tests {
                 instance: Some("lifeboat-verify-weekly-0f3a9c2e".into()),
                 cluster: None
             }
+        );
+    }
+
+    /// A real event of `events/`, as the Lambda reads it.
+    fn event(json: &str) -> Trigger {
+        Trigger::from_event(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    const SCHEDULE: &str = include_str!("../../../events/schedule.json");
+    const CLUSTER_EVENT: &str = include_str!("../../../events/rds-verify-cluster-event.json");
+    const INSTANCE_EVENT: &str = include_str!("../../../events/rds-verify-instance-event.json");
+    const RESTORE_TEST: &str = include_str!("../../../events/backup-restore-test-completed.json");
+
+    /// Three entries: one restoring Lifeboat's copies, one validating AWS Backup's restore tests
+    /// of the plan `tracking_daily`, and another restoring copies.
+    fn verifying_plan() -> Plan {
+        Plan::parse(
+            r#"
+            name = "tracking"
+            primary_region = "us-west-2"
+            recovery_region = "us-east-2"
+            state_bucket = "tracking-dr-state"
+            [[copy.rds]]
+            db_instance = "orders"
+            [[copy.rds]]
+            db_cluster = "phoenix-aurora"
+            [[verify]]
+            name = "aurora-weekly"
+            db_cluster = "phoenix-aurora"
+            instance_class = "db.t4g.medium"
+            subnet_group = "dr-isolated"
+            [[verify]]
+            name = "restore-tests"
+            db_instance = "orders"
+            instance_class = "db.t4g.micro"
+            restore_testing_plan = "tracking_daily"
+            [[verify]]
+            name = "nightly"
+            db_instance = "orders"
+            instance_class = "db.t4g.medium"
+            subnet_group = "dr-isolated"
+            "#,
+            "test",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ignored_because(asked: Asked) -> String {
+        match asked {
+            Asked::Ignored { reason } => reason,
+            other => panic!("not ignored: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_schedule_tick_and_the_cli_ask_of_every_job_or_the_one_named() {
+        let plan = verifying_plan();
+        assert_eq!(
+            asked(&event(SCHEDULE), &plan, None).unwrap(),
+            Asked::ScheduleTick {
+                jobs: vec![0, 1, 2]
+            }
+        );
+        assert_eq!(
+            asked(&Trigger::Manual, &plan, None).unwrap(),
+            Asked::Cli {
+                jobs: vec![0, 1, 2]
+            }
+        );
+        assert_eq!(
+            asked(&Trigger::Manual, &plan, Some("nightly")).unwrap(),
+            Asked::Cli { jobs: vec![2] }
+        );
+        let error = asked(&Trigger::Manual, &plan, Some("weekly")).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "the plan has no [[verify]] entry named \"weekly\" (it has: aurora-weekly, \
+                 restore-tests, nightly)"
+            ),
+            "{error}"
+        );
+        let mut none = plan.clone();
+        none.verify.clear();
+        assert_eq!(
+            ignored_because(asked(&event(SCHEDULE), &none, None).unwrap()),
+            "the plan has no [[verify]] entry"
+        );
+    }
+
+    #[test]
+    fn an_rds_event_about_a_verifications_resource_asks_of_its_job_in_the_recovery_region() {
+        let plan = verifying_plan();
+        for (json, identifier) in [
+            (CLUSTER_EVENT, "lifeboat-verify-aurora-weekly-1a2b3c4d"),
+            (INSTANCE_EVENT, "lifeboat-verify-aurora-weekly-1a2b3c4d-1"),
+        ] {
+            assert_eq!(
+                asked(&event(json), &plan, None).unwrap(),
+                Asked::ResourceEvent { jobs: vec![0] }
+            );
+            assert_eq!(
+                ignored_because(asked(&event(json), &plan, Some("nightly")).unwrap()),
+                format!("{identifier} is not a resource of any [[verify]] entry of plan tracking")
+            );
+        }
+        let mut elsewhere: serde_json::Value = serde_json::from_str(CLUSTER_EVENT).unwrap();
+        elsewhere["region"] = "us-west-2".into();
+        let trigger = Trigger::from_event(&elsewhere).unwrap();
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, None).unwrap()),
+            format!(
+                "{}: in us-west-2; the plan's verifications run in us-east-2",
+                trigger.describe()
+            )
+        );
+    }
+
+    #[test]
+    fn a_completed_restore_test_asks_for_its_validation_by_the_jobs_naming_its_plan() {
+        let plan = verifying_plan();
+        let trigger = event(RESTORE_TEST);
+        assert_eq!(
+            asked(&trigger, &plan, None).unwrap(),
+            Asked::RestoreTestCompleted {
+                candidates: vec![1],
+                restore_job_id: "D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60".into(),
+            }
+        );
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, Some("aurora-weekly")).unwrap()),
+            format!(
+                "{}: no [[verify]] entry names that restore testing plan",
+                trigger.describe()
+            )
+        );
+        let mut payload: serde_json::Value = serde_json::from_str(RESTORE_TEST).unwrap();
+        payload["region"] = "us-west-2".into();
+        let elsewhere = Trigger::from_event(&payload).unwrap();
+        assert!(
+            ignored_because(asked(&elsewhere, &plan, None).unwrap())
+                .contains("in us-west-2; Lifeboat validates restore tests in the recovery Region")
+        );
+        payload["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("restoreTestingPlanArn");
+        let not_a_test = Trigger::from_event(&payload).unwrap();
+        assert_eq!(
+            ignored_because(asked(&not_a_test, &plan, None).unwrap()),
+            "restore job D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60 was not started by a restore \
+             testing plan: nothing to validate"
+        );
+    }
+
+    #[test]
+    fn the_other_tasks_events_ask_nothing_of_the_verification() {
+        let plan = verifying_plan();
+        for json in [
+            include_str!("../../../events/rds-snapshot-created.json"),
+            include_str!("../../../events/rds-cluster-snapshot-created.json"),
+            include_str!("../../../events/backup-job-completed.json"),
+            include_str!("../../../events/copy-job-failed.json"),
+            include_str!("../../../events/cloudwatch-alarm-state-change.json"),
+            include_str!("../../../events/runbook-dry-run.json"),
+        ] {
+            let trigger = event(json);
+            assert_eq!(
+                ignored_because(asked(&trigger, &plan, None).unwrap()),
+                format!("{}: verify-restore does not act on it", trigger.describe())
+            );
+        }
+        // An RDS event about a database of the plan's, not a verification's: ignored as read.
+        let trigger = event(include_str!("../../../events/rds-db-instance-event.json"));
+        let Trigger::Ignored { reason } = &trigger else {
+            panic!("{trigger:?}");
+        };
+        assert_eq!(
+            ignored_because(asked(&trigger, &plan, None).unwrap()),
+            *reason
         );
     }
 }

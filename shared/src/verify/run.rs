@@ -3,6 +3,8 @@
 //! Lambda invocation (15 minutes), so the record is what one invocation saves and the next one
 //! advances; nothing waits in memory.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -98,10 +100,79 @@ pub struct RestoreTest {
     pub answered: Option<String>,
 }
 
+/// What a step of a run did. Serialised as the kebab-case names records have always had
+/// (`"add-instance"`), so every saved run still loads; a new kind does not compile until every
+/// renderer says how it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// A leftover of a crashed run deleted (or not), before a new run restores.
+    Sweep,
+    /// Choosing what to restore: noted only when there is nothing to.
+    Choose,
+    /// The restore asked for (or refused).
+    Restore,
+    /// An AWS Backup restore test taken on for validation.
+    RestoreTest,
+    /// What an AWS Backup restore made, tagged as the run's.
+    Tag,
+    /// An instance added to a restored Aurora cluster.
+    AddInstance,
+    /// Not there yet, and the next look is the next invocation's; or the wait for the restore
+    /// failed (broken, gone, past `max_restore_minutes`).
+    Wait,
+    /// The restored database became available.
+    Available,
+    /// A fresh master password set (or the database lost on the way).
+    Password,
+    /// The plan's SQL checks.
+    Checks,
+    /// The delete of something the run created asked for.
+    Delete,
+    /// The validation result sent to AWS Backup.
+    Validation,
+    /// The run's end, with its verdict.
+    Finish,
+}
+
+impl StepKind {
+    /// The name records, reports and the CLI show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Sweep => "sweep",
+            StepKind::Choose => "choose",
+            StepKind::Restore => "restore",
+            StepKind::RestoreTest => "restore-test",
+            StepKind::Tag => "tag",
+            StepKind::AddInstance => "add-instance",
+            StepKind::Wait => "wait",
+            StepKind::Available => "available",
+            StepKind::Password => "password",
+            StepKind::Checks => "checks",
+            StepKind::Delete => "delete",
+            StepKind::Validation => "validation",
+            StepKind::Finish => "finish",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`: the CLI lines the names up with `{:<13}`.
+        f.pad(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for StepKind {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
 /// One step of a run, for the report's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
-    pub step: String,
+    pub step: StepKind,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub ok: bool,
@@ -162,9 +233,15 @@ impl VerifyRun {
     }
 
     /// Notes a step in the timeline.
-    pub fn step(&mut self, step: &str, at: OffsetDateTime, ok: bool, detail: impl Into<String>) {
+    pub fn step(
+        &mut self,
+        step: StepKind,
+        at: OffsetDateTime,
+        ok: bool,
+        detail: impl Into<String>,
+    ) {
         self.steps.push(StepRecord {
-            step: step.to_owned(),
+            step,
             at,
             ok,
             detail: detail.into(),
@@ -172,7 +249,7 @@ impl VerifyRun {
     }
 
     /// The run failed: say why, and go clean up.
-    pub fn fail(&mut self, step: &str, at: OffsetDateTime, why: impl Into<String>) {
+    pub fn fail(&mut self, step: StepKind, at: OffsetDateTime, why: impl Into<String>) {
         let why = why.into();
         self.step(step, at, false, why.clone());
         self.failure.get_or_insert(why);
@@ -186,5 +263,17 @@ impl VerifyRun {
             return Some((test.restore_completed_at? - test.restore_started_at?).whole_seconds());
         }
         Some((self.available_at? - self.restore_requested_at?).whole_seconds())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_kind_reads_as_its_record_name_and_lines_up_in_the_cli() {
+        assert_eq!(StepKind::AddInstance.to_string(), "add-instance");
+        assert_eq!(format!("{:<13}|", StepKind::AddInstance), "add-instance |");
+        assert!(StepKind::RestoreTest == "restore-test");
     }
 }

@@ -6,12 +6,15 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{VERIFICATION_FINISHED, VerifyReport};
+use super::report::VerifyReport;
+use super::run::Verdict;
 use crate::aws::RegionalClients;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::record::{RecordLocation, delete, get_json, put, put_event};
-use crate::verify::run::Verdict;
+
+/// Detail type of the event that closes a verification, with its verdict.
+pub const VERIFICATION_FINISHED: &str = "Lifeboat Verification Finished";
 
 /// Where a job's run in progress is kept.
 pub fn current_key(plan: &str, job: &str) -> String {
@@ -19,7 +22,7 @@ pub fn current_key(plan: &str, job: &str) -> String {
 }
 
 /// Where the validation of an AWS Backup restore testing job is kept while it runs.
-pub fn restore_test_key(plan: &str, job: &str, restore_job_id: &str) -> String {
+pub(super) fn restore_test_key(plan: &str, job: &str, restore_job_id: &str) -> String {
     format!("{}{restore_job_id}.json", restore_tests_prefix(plan, job))
 }
 
@@ -137,7 +140,7 @@ pub(super) async fn announce(
         _ => "failed",
     };
     let detail = serde_json::json!({
-        "run_id": report.run.run_id,
+        "run_id": report.header.run_id,
         "plan": plan.name,
         "job": report.job,
         "verdict": verdict,

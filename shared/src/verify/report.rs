@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::VERIFY_RESTORE;
+use super::TASK;
+use super::run::{StepKind, StepRecord, Verdict, VerifyRun};
 use crate::html::{self, Event, Figure, Html, Problem, Tone, badge, section, span};
 use crate::metrics::{MetricSet, Unit};
 use crate::record::{Report, RunHeader};
-use crate::verify::run::{Verdict, VerifyRun};
 
 /// The figures a verification measured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +44,9 @@ impl Figures {
 /// and the run's record (steps, checks, what it created).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerifyReport {
+    /// Flattened: the header's fields are the record's top-level fields, as in every run's record.
     #[serde(flatten)]
-    pub run: RunHeader,
+    pub header: RunHeader,
     pub job: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -61,7 +62,7 @@ impl VerifyReport {
     pub(super) fn new(header: RunHeader, job: &str) -> Self {
         let verification = VerifyRun::start(&header.run_id, &header.plan, job, header.started_at);
         VerifyReport {
-            run: header,
+            header,
             job: job.to_owned(),
             verdict: None,
             figures: Figures::default(),
@@ -86,11 +87,8 @@ impl VerifyReport {
 }
 
 /// A time for people: RFC 3339, to the second.
-pub(super) fn rfc3339(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+pub(super) fn rfc3339_seconds(at: OffsetDateTime) -> String {
+    crate::clock::rfc3339(at.replace_nanosecond(0).unwrap_or(at))
 }
 
 fn seconds(s: Option<i64>) -> String {
@@ -106,78 +104,15 @@ fn cell(text: &str) -> String {
 
 impl Report for VerifyReport {
     fn header(&self) -> &RunHeader {
-        &self.run
+        &self.header
     }
 
     fn to_markdown(&self) -> String {
-        let run = &self.verification;
-        let mut md = self.run.markdown_head("Restore verification");
-        md += &format!("- Job: `{}`\n", self.job);
-        md += &format!(
-            "- Verdict: {}\n",
-            match (self.verdict, &run.failure) {
-                (Some(Verdict::Verified), _) => "**verified**".to_owned(),
-                (Some(Verdict::Failed), Some(why)) => format!("**failed**: {}", cell(why)),
-                (Some(Verdict::Failed), None) => "**failed**".to_owned(),
-                (None, _) => "in progress".to_owned(),
-            }
-        );
-        if let Some(test) = &run.restore_test {
-            md += &format!(
-                "- AWS Backup restore test: job `{}` of `{}`, restored `{}`; answered: {}\n",
-                test.restore_job_id,
-                test.restore_testing_plan_arn,
-                test.created_resource_arn,
-                test.answered.as_deref().unwrap_or("not yet")
-            );
-        }
-        if let Some(copy) = &run.copy {
-            md += &format!(
-                "- Copy: `{}` of `{}` ({}){}\n",
-                copy.id,
-                copy.source_db,
-                copy.engine,
-                copy.taken_at
-                    .map_or(String::new(), |t| format!(", taken {}", rfc3339(t)))
-            );
-        }
-        md += "\n## Figures\n\n";
-        md += &format!(
-            "- Restore duration: {}\n",
-            seconds(self.figures.restore_seconds)
-        );
-        md += &format!(
-            "- Data age now: {}\n",
-            seconds(self.figures.data_age_seconds)
-        );
-        md += &format!(
-            "- Data age at the snapshot: {}\n",
-            seconds(self.figures.data_age_at_snapshot_seconds)
-        );
-        md += "\n## Steps\n\n| Time | Step | Result | Detail |\n|---|---|---|---|\n";
-        for step in &run.steps {
-            md += &format!(
-                "| {} | {} | {} | {} |\n",
-                rfc3339(step.at),
-                step.step,
-                if step.ok { "ok" } else { "failed" },
-                cell(&step.detail)
-            );
-        }
-        md += "\n## Checks\n\n";
-        if run.checks.is_empty() {
-            md += "No SQL check ran.\n";
-        } else {
-            md += "| Check | Result | Detail |\n|---|---|---|\n";
-            for check in &run.checks {
-                md += &format!(
-                    "| `{}` | {} | {} |\n",
-                    cell(&check.sql),
-                    if check.passed { "passed" } else { "failed" },
-                    cell(&check.detail)
-                );
-            }
-        }
+        let mut md = self.header.markdown_head("Restore verification");
+        md += &self.markdown_what();
+        md += &self.markdown_figures();
+        md += &self.markdown_steps();
+        md += &self.markdown_checks();
         md
     }
 
@@ -199,8 +134,8 @@ impl Report for VerifyReport {
     fn metrics(&self) -> Vec<MetricSet> {
         // Per job, and rolled up per plan for the template's alarms.
         let mut set = MetricSet::new(&[
-            ("Plan", &self.run.plan),
-            ("Task", VERIFY_RESTORE),
+            ("Plan", &self.header.plan),
+            ("Task", TASK),
             ("Job", &self.job),
         ])
         .also_by(&["Plan", "Task"]);
@@ -229,18 +164,151 @@ impl Report for VerifyReport {
 }
 
 impl VerifyReport {
+    /// The job, the verdict, the restore test and the copy.
+    fn markdown_what(&self) -> String {
+        let run = &self.verification;
+        let mut md = format!("- Job: `{}`\n", self.job);
+        md += &format!(
+            "- Verdict: {}\n",
+            match (self.verdict, &run.failure) {
+                (Some(Verdict::Verified), _) => "**verified**".to_owned(),
+                (Some(Verdict::Failed), Some(why)) => format!("**failed**: {}", cell(why)),
+                (Some(Verdict::Failed), None) => "**failed**".to_owned(),
+                (None, _) => "in progress".to_owned(),
+            }
+        );
+        if let Some(test) = &run.restore_test {
+            md += &format!(
+                "- AWS Backup restore test: job `{}` of `{}`, restored `{}`; answered: {}\n",
+                test.restore_job_id,
+                test.restore_testing_plan_arn,
+                test.created_resource_arn,
+                test.answered.as_deref().unwrap_or("not yet")
+            );
+        }
+        if let Some(copy) = &run.copy {
+            md += &format!(
+                "- Copy: `{}` of `{}` ({}){}\n",
+                copy.id,
+                copy.source_db,
+                copy.engine,
+                copy.taken_at
+                    .map_or(String::new(), |t| format!(", taken {}", rfc3339_seconds(t)))
+            );
+        }
+        md
+    }
+
+    fn markdown_figures(&self) -> String {
+        let mut md = "\n## Figures\n\n".to_owned();
+        md += &format!(
+            "- Restore duration: {}\n",
+            seconds(self.figures.restore_seconds)
+        );
+        md += &format!(
+            "- Data age now: {}\n",
+            seconds(self.figures.data_age_seconds)
+        );
+        md += &format!(
+            "- Data age at the snapshot: {}\n",
+            seconds(self.figures.data_age_at_snapshot_seconds)
+        );
+        md
+    }
+
+    fn markdown_steps(&self) -> String {
+        let mut md =
+            "\n## Steps\n\n| Time | Step | Result | Detail |\n|---|---|---|---|\n".to_owned();
+        for step in &self.verification.steps {
+            md += &format!(
+                "| {} | {} | {} | {} |\n",
+                rfc3339_seconds(step.at),
+                step.step,
+                if step.ok { "ok" } else { "failed" },
+                cell(&step.detail)
+            );
+        }
+        md
+    }
+
+    fn markdown_checks(&self) -> String {
+        let checks = &self.verification.checks;
+        let mut md = "\n## Checks\n\n".to_owned();
+        if checks.is_empty() {
+            md += "No SQL check ran.\n";
+            return md;
+        }
+        md += "| Check | Result | Detail |\n|---|---|---|\n";
+        for check in checks {
+            md += &format!(
+                "| `{}` | {} | {} |\n",
+                cell(&check.sql),
+                if check.passed { "passed" } else { "failed" },
+                cell(&check.detail)
+            );
+        }
+        md
+    }
+}
+
+/// What to do about a failed restore (or a restore that never became available).
+const RESTORE_ADVICE: &str = "check the job's subnet_group, instance_class and the copy's KMS key in \
+     the recovery Region; `lifeboat verify --name JOB` tries again";
+
+/// What to do when the sweep or the end of a run failed.
+const LEFTOVERS_ADVICE: &str = "something the run created may be left: look for DB instances and \
+     clusters named lifeboat-verify-* in the recovery Region; the next run sweeps them";
+
+impl VerifyReport {
     /// The run's page: the verdict, the figures, what was restored, the steps in time, the
     /// checks, and what failed with what to do next.
     fn page(&self) -> String {
-        let run = &self.verification;
         let verdict = match self.verdict {
             Some(Verdict::Verified) => ("verified", Tone::Good),
             Some(Verdict::Failed) => ("failed", Tone::Bad),
             None => ("in progress", Tone::Neutral),
         };
+        let header = html::run_header(
+            "Restore verification",
+            &self.header,
+            Some(verdict),
+            vec![("Job", Html::code(&self.job))],
+        );
+        let events: Vec<Event> = self.verification.steps.iter().map(event).collect();
+        html::page(
+            &format!("Restore verification — {} — {}", self.header.plan, self.job),
+            &[
+                header,
+                section("Figures", self.figures_html()),
+                section(
+                    "What was restored",
+                    html::table(
+                        &["", ""],
+                        &self.restored_rows(),
+                        "Nothing was restored yet.",
+                    ),
+                ),
+                section("Timeline", html::timeline(&events)),
+                section(
+                    "Checks",
+                    html::table(
+                        &["Check", "Result", "Detail", "Value"],
+                        &self.check_rows(),
+                        "No SQL check ran.",
+                    ),
+                ),
+                section(
+                    "Errors and what to do next",
+                    html::problems(&self.problems()),
+                ),
+            ],
+        )
+    }
+
+    fn figures_html(&self) -> Html {
         let measured = |s: Option<i64>| s.map_or("not measured".to_owned(), span);
-        let passed = self.checks_passed();
-        let figures = html::figures(&[
+        let checks = &self.verification.checks;
+        html::figures(&[
             Figure::new(
                 "Restore time",
                 measured(self.figures.restore_seconds),
@@ -266,13 +334,16 @@ impl VerifyReport {
             ),
             Figure::new(
                 "Checks passed",
-                format!("{passed} of {}", run.checks.len()),
+                format!("{} of {}", self.checks_passed(), checks.len()),
                 "the plan's SQL checks",
             )
-            .tone(Tone::of_ok(
-                self.checks_failed() == 0 && !run.checks.is_empty(),
-            )),
-        ]);
+            .tone(Tone::of_ok(self.checks_failed() == 0 && !checks.is_empty())),
+        ])
+    }
+
+    /// The copy restored, what the run created, and the restore test it validates.
+    fn restored_rows(&self) -> Vec<Vec<Html>> {
+        let run = &self.verification;
         let mut restored: Vec<Vec<Html>> = Vec::new();
         if let Some(copy) = &run.copy {
             restored.push(vec![
@@ -310,18 +381,11 @@ impl VerifyReport {
                 )),
             ]);
         }
-        let events: Vec<Event> = run
-            .steps
-            .iter()
-            .map(|s| Event {
-                at: s.at,
-                what: s.step.clone(),
-                ok: s.ok,
-                detail: s.detail.clone(),
-                call: None,
-            })
-            .collect();
-        let check_rows: Vec<Vec<Html>> = run
+        restored
+    }
+
+    fn check_rows(&self) -> Vec<Vec<Html>> {
+        self.verification
             .checks
             .iter()
             .map(|c| {
@@ -342,7 +406,13 @@ impl VerifyReport {
                     )),
                 ]
             })
-            .collect();
+            .collect()
+    }
+
+    /// Each failed check, then each failed step, with what to do next; the run's failure when
+    /// neither says it.
+    fn problems(&self) -> Vec<Problem> {
+        let run = &self.verification;
         let mut problems: Vec<Problem> = run
             .checks
             .iter()
@@ -360,58 +430,51 @@ impl VerifyReport {
                 )
             })
             .collect();
-        for step in run.steps.iter().filter(|s| !s.ok && s.step != "checks") {
-            let next = match step.step.as_str() {
-                "restore" | "wait" => html::next_step(&step.detail).or(Some(
-                    "check the job's subnet_group, instance_class and the copy's KMS key in the \
-                     recovery Region; `lifeboat verify --name JOB` tries again"
-                        .replace("JOB", &self.job),
-                )),
-                "sweep" | "finish" => html::next_step(&step.detail).or(Some(
-                    "something the run created may be left: look for DB instances and clusters \
-                     named lifeboat-verify-* in the recovery Region; the next run sweeps them"
-                        .to_owned(),
-                )),
-                _ => None,
-            };
-            problems.push(Problem::new(
-                format!("step {} failed", step.step),
-                step.detail.clone(),
-                next,
-            ));
-        }
+        let failed_steps = run.steps.iter().filter(|s| !s.ok);
+        problems.extend(failed_steps.filter_map(|s| self.step_problem(s)));
         if problems.is_empty()
             && let Some(why) = &run.failure
         {
             problems.push(Problem::new("the run failed", why.clone(), None));
         }
-        let header = html::run_header(
-            "Restore verification",
-            &self.run,
-            Some(verdict),
-            vec![("Job", Html::code(&self.job))],
-        );
-        html::page(
-            &format!("Restore verification — {} — {}", self.run.plan, self.job),
-            &[
-                header,
-                section("Figures", figures),
-                section(
-                    "What was restored",
-                    html::table(&["", ""], &restored, "Nothing was restored yet."),
-                ),
-                section("Timeline", html::timeline(&events)),
-                section(
-                    "Checks",
-                    html::table(
-                        &["Check", "Result", "Detail", "Value"],
-                        &check_rows,
-                        "No SQL check ran.",
-                    ),
-                ),
-                section("Errors and what to do next", html::problems(&problems)),
-            ],
-        )
+        problems
+    }
+
+    /// A failed step as the page lists it; `None` for the checks, each failed check being listed
+    /// on its own.
+    fn step_problem(&self, step: &StepRecord) -> Option<Problem> {
+        let or_advice = |advice: String| html::next_step(&step.detail).or(Some(advice));
+        let next = match step.step {
+            StepKind::Checks => return None,
+            StepKind::Restore | StepKind::Wait => {
+                or_advice(RESTORE_ADVICE.replace("JOB", &self.job))
+            }
+            StepKind::Sweep | StepKind::Finish => or_advice(LEFTOVERS_ADVICE.to_owned()),
+            StepKind::Choose
+            | StepKind::RestoreTest
+            | StepKind::Tag
+            | StepKind::AddInstance
+            | StepKind::Available
+            | StepKind::Password
+            | StepKind::Delete
+            | StepKind::Validation => None,
+        };
+        Some(Problem::new(
+            format!("step {} failed", step.step),
+            step.detail.clone(),
+            next,
+        ))
+    }
+}
+
+/// A step on the page's timeline.
+fn event(step: &StepRecord) -> Event {
+    Event {
+        at: step.at,
+        what: step.step.to_string(),
+        ok: step.ok,
+        detail: step.detail.clone(),
+        call: None,
     }
 }
 
@@ -427,7 +490,7 @@ mod tests {
         let at = datetime!(2026-11-26 07:00 UTC);
         let header = RunHeader {
             run_id: "20261126T070000Z-0f3a9c2e".into(),
-            task: VERIFY_RESTORE.into(),
+            task: TASK.into(),
             plan: "tracking".into(),
             trigger: "schedule".into(),
             dry_run: false,
@@ -439,7 +502,7 @@ mod tests {
         let mut run = report.verification.clone();
         run.restore_requested_at = Some(at);
         run.available_at = Some(at + time::Duration::seconds(600));
-        run.step("restore", at, true, "restoring a as b");
+        run.step(StepKind::Restore, at, true, "restoring a as b");
         run.checks = vec![
             CheckResult {
                 sql: "SELECT count(*) FROM parcels".into(),
@@ -460,11 +523,15 @@ mod tests {
                 data_age_at_snapshot_seconds: Some(3600),
             },
         ];
-        run.fail("checks", at, "1 of 2 checks failed | SELECT count(*)");
+        run.fail(
+            StepKind::Checks,
+            at,
+            "1 of 2 checks failed | SELECT count(*)",
+        );
         run.verdict = Some(Verdict::Failed);
         run.phase = Phase::Finished;
         report.update(run);
-        report.run = report.run.clone().finish(RunOutcome::Failed);
+        report.header = report.header.clone().finish(RunOutcome::Failed);
         report
     }
 
@@ -545,5 +612,179 @@ mod tests {
         ] {
             assert!(html.contains(part), "{part}:\n{html}");
         }
+    }
+
+    /// A saved run as the code before step kinds were an enum wrote it (`serde_json::
+    /// to_string_pretty` of a `VerifyReport`, as `store::save` does), with one step of each kind.
+    const SAVED_RUN: &str = r#"{
+  "run_id": "20261126T070000Z-0f3a9c2e",
+  "task": "verify-restore",
+  "plan": "tracking",
+  "trigger": "schedule",
+  "dry_run": false,
+  "started_at": "2026-11-26T07:00:00Z",
+  "finished_at": "2026-12-02T10:59:03.879241894Z",
+  "outcome": "failed",
+  "job": "weekly",
+  "verdict": "failed",
+  "figures": {
+    "restore_seconds": 900,
+    "data_age_seconds": 7200,
+    "data_age_at_snapshot_seconds": 3600
+  },
+  "verification": {
+    "run_id": "20261126T070000Z-0f3a9c2e",
+    "plan": "tracking",
+    "job": "weekly",
+    "phase": "finished",
+    "started_at": "2026-11-26T07:00:00Z",
+    "copy": {
+      "kind": "recovery-point",
+      "id": "arn:aws:rds:us-east-2:111122223333:snapshot:awsbackup:job-1",
+      "source_db": "orders",
+      "engine": "postgres",
+      "taken_at": "2026-11-26T04:00:00Z"
+    },
+    "created": {
+      "instance": "lifeboat-verify-weekly-0f3a9c2e"
+    },
+    "restore_requested_at": "2026-11-26T07:00:00Z",
+    "available_at": "2026-11-26T07:10:00Z",
+    "checks": [
+      {
+        "sql": "SELECT max(updated_at) FROM parcels",
+        "passed": true,
+        "detail": "2 h old",
+        "newest_data": "2026-11-26T07:00:00Z",
+        "data_age_seconds": 7200,
+        "data_age_at_snapshot_seconds": 3600
+      }
+    ],
+    "steps": [
+      {
+        "step": "sweep",
+        "at": "2026-11-26T07:00:00Z",
+        "ok": true,
+        "detail": "the sweep step"
+      },
+      {
+        "step": "choose",
+        "at": "2026-11-26T07:00:01Z",
+        "ok": false,
+        "detail": "the choose step"
+      },
+      {
+        "step": "restore",
+        "at": "2026-11-26T07:00:02Z",
+        "ok": true,
+        "detail": "the restore step"
+      },
+      {
+        "step": "restore-test",
+        "at": "2026-11-26T07:00:03Z",
+        "ok": false,
+        "detail": "the restore-test step"
+      },
+      {
+        "step": "tag",
+        "at": "2026-11-26T07:00:04Z",
+        "ok": true,
+        "detail": "the tag step"
+      },
+      {
+        "step": "add-instance",
+        "at": "2026-11-26T07:00:05Z",
+        "ok": false,
+        "detail": "the add-instance step"
+      },
+      {
+        "step": "wait",
+        "at": "2026-11-26T07:00:06Z",
+        "ok": true,
+        "detail": "the wait step"
+      },
+      {
+        "step": "available",
+        "at": "2026-11-26T07:00:07Z",
+        "ok": false,
+        "detail": "the available step"
+      },
+      {
+        "step": "password",
+        "at": "2026-11-26T07:00:08Z",
+        "ok": true,
+        "detail": "the password step"
+      },
+      {
+        "step": "checks",
+        "at": "2026-11-26T07:00:09Z",
+        "ok": false,
+        "detail": "the checks step"
+      },
+      {
+        "step": "delete",
+        "at": "2026-11-26T07:00:10Z",
+        "ok": true,
+        "detail": "the delete step"
+      },
+      {
+        "step": "validation",
+        "at": "2026-11-26T07:00:11Z",
+        "ok": false,
+        "detail": "the validation step"
+      },
+      {
+        "step": "finish",
+        "at": "2026-11-26T07:00:12Z",
+        "ok": true,
+        "detail": "the finish step"
+      }
+    ],
+    "backup_restore": {
+      "restore_job_id": "r-1",
+      "tagged": true
+    },
+    "restore_test": {
+      "restore_job_id": "r-1",
+      "restore_testing_plan_arn": "arn:aws:backup:us-east-2:111122223333:restore-testing-plan:tracking_daily-8b0e",
+      "created_resource_arn": "arn:aws:rds:us-east-2:111122223333:db:awsbackup-restore-test-orders",
+      "made_by_backup": {},
+      "restore_started_at": "2026-11-26T07:00:00Z",
+      "restore_completed_at": "2026-11-26T07:15:00Z",
+      "answered": "SUCCESSFUL"
+    },
+    "failure": "why",
+    "verdict": "failed"
+  },
+  "recorded": true
+}"#;
+
+    #[test]
+    fn a_saved_run_with_every_step_kind_loads_and_saves_byte_for_byte() {
+        let report: VerifyReport = serde_json::from_str(SAVED_RUN).unwrap();
+        let kinds: Vec<StepKind> = report.verification.steps.iter().map(|s| s.step).collect();
+        assert_eq!(
+            kinds,
+            [
+                StepKind::Sweep,
+                StepKind::Choose,
+                StepKind::Restore,
+                StepKind::RestoreTest,
+                StepKind::Tag,
+                StepKind::AddInstance,
+                StepKind::Wait,
+                StepKind::Available,
+                StepKind::Password,
+                StepKind::Checks,
+                StepKind::Delete,
+                StepKind::Validation,
+                StepKind::Finish,
+            ]
+        );
+        for step in &report.verification.steps {
+            assert_eq!(serde_json::to_value(step.step).unwrap(), step.step.as_str());
+            assert_eq!(step.detail, format!("the {} step", step.step));
+        }
+        assert_eq!(serde_json::to_string_pretty(&report).unwrap(), SAVED_RUN);
     }
 }
