@@ -220,7 +220,7 @@ pub async fn record<R: Report>(
 
 // The state bucket's reads and writes moved to [`crate::bucket`]; these paths stay until every
 // caller names it.
-pub(crate) use crate::bucket::{delete, get, get_json, put};
+pub(crate) use crate::bucket::get;
 
 async fn publish(
     recovery: &RegionalClients,

@@ -17,6 +17,7 @@
 //!   a failed verification, no verification succeeded within `VerifySuccessWithinHours`, the
 //!   function's errors and its failure queue.
 
+use lifeboat_shared::bucket::keys;
 use lifeboat_shared::copies::{VERIFY_IDENTIFIER_PREFIX, tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::plan::Plan;
@@ -25,7 +26,7 @@ use lifeboat_shared::state::lease_name;
 use lifeboat_shared::tasks::VERIFY_RESTORE;
 use lifeboat_shared::trigger::Trigger;
 use lifeboat_shared::verify::{
-    Figures, Verdict, VerifyReport, VerifyRun, current_key, identifiers, run_tags, verify_tags,
+    Figures, Verdict, VerifyReport, VerifyRun, identifiers, run_tags, verify_tags,
 };
 use lifeboat_tests::template::{
     ACCOUNT, Alarm, ExpectedAlarm, PLAN, PRIMARY, Policy, RECOVERY, Request, STATE_BUCKET,
@@ -542,7 +543,7 @@ fn verify_role_allows_what_a_verification_does() {
     // The run's saved summary and a restore test's saved run (store.rs in the task).
     let job_prefix = format!("verify/{PLAN}/{}/", run.job);
     let mut keys = vec![
-        current_key(PLAN, &run.job),
+        keys::verify_current(PLAN, &run.job),
         format!("{job_prefix}last.json"),
         format!("{job_prefix}restore-tests/D1E2F3A4-B5C6-7D8E-9F0A-1B2C3D4E5F60.json"),
         format!("{}.json", header.key_stem()),
@@ -566,7 +567,7 @@ fn verify_role_allows_what_a_verification_does() {
         &[]
     )));
     // A missing run in progress reads as absent (404), not forbidden: ListBucket on its prefix.
-    let current = current_key(PLAN, &run.job);
+    let current = keys::verify_current(PLAN, &run.job);
     // And the restore tests in progress are listed under their prefix.
     let restore_tests = format!("{job_prefix}restore-tests/");
     for prefix in [current.as_str(), &restore_tests, &format!("verify/{PLAN}/")] {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use lifeboat_shared::bucket::keys::verify_current as current_key;
 use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::state::{Lease, LeaseTiming, lease_name};
 use lifeboat_shared::tasks::{
@@ -12,7 +13,7 @@ use lifeboat_shared::tasks::{
     run_verify_restore,
 };
 use lifeboat_shared::trigger::Trigger;
-use lifeboat_shared::verify::{Phase, Verdict, current_key};
+use lifeboat_shared::verify::{Phase, Verdict};
 use lifeboat_tests::databases::{SeededDatabase, holds_a_password};
 use lifeboat_tests::world::RECOVERY;
 use lifeboat_tests::{Emulator, World};

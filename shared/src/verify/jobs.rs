@@ -31,8 +31,9 @@ use super::advance::advance_to_next_step;
 use super::decide::{self, Asked, RestoreJobSeen, RestoredByBackup, tests_jobs_db};
 use super::report::{VerifyReport, rfc3339_seconds};
 use super::run::{Phase, StepKind, StepRecord, Verdict};
-use super::store::{self, LastRun, current_key, last_key, restore_test_key};
+use super::store::{self, LastRun};
 use super::{POLL_INTERVAL, TASK, calls};
+use crate::bucket::keys;
 use crate::clock::now;
 use crate::context::Lifeboat;
 use crate::error::Error;
@@ -243,7 +244,7 @@ impl Runs<'_> {
         let plan = &self.lifeboat.plan;
         Slot {
             index,
-            key: current_key(&plan.name, self.job_name(index)),
+            key: keys::verify_current(&plan.name, self.job_name(index)),
             lease: format!("{TASK}-{}", self.job_name(index)),
         }
     }
@@ -252,7 +253,7 @@ impl Runs<'_> {
         let plan = &self.lifeboat.plan;
         Slot {
             index,
-            key: restore_test_key(&plan.name, self.job_name(index), restore_job_id),
+            key: keys::restore_test(&plan.name, self.job_name(index), restore_job_id),
             lease: format!("{TASK}-test-{restore_job_id}"),
         }
     }
@@ -376,7 +377,7 @@ impl Runs<'_> {
     async fn not_due(&self, index: usize) -> Result<Option<String>, Error> {
         let plan = &self.lifeboat.plan;
         let job = &plan.verify[index];
-        let last_key = last_key(&plan.name, &job.name);
+        let last_key = keys::verify_last(&plan.name, &job.name);
         let recovery = &self.lifeboat.clients.recovery;
         let last = store::load_last(recovery, &plan.state_bucket, &last_key).await?;
         let last_started = last.as_ref().map(|l| l.started_at);
@@ -590,7 +591,13 @@ impl Runs<'_> {
                 verdict,
                 report: location.clone(),
             };
-            store::save_last(recovery, bucket, &last_key(&plan.name, &report.job), &last).await?;
+            store::save_last(
+                recovery,
+                bucket,
+                &keys::verify_last(&plan.name, &report.job),
+                &last,
+            )
+            .await?;
         }
         if let Err(error) = store::announce(recovery, plan, &report, &location).await {
             tracing::warn!(%error, "could not put the verification event");

@@ -42,7 +42,7 @@ pub use run::{
     Verdict, VerifyRun,
 };
 pub use secret::Password;
-pub use store::{LastRun, VERIFICATION_FINISHED, current_key, last_key};
+pub use store::{LastRun, VERIFICATION_FINISHED};
 
 /// The task's name in records, metrics and the leases.
 pub const TASK: &str = "verify-restore";

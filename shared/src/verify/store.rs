@@ -9,31 +9,13 @@ use time::OffsetDateTime;
 use super::report::VerifyReport;
 use super::run::Verdict;
 use crate::aws::RegionalClients;
+use crate::bucket::{self, keys};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::record::{RecordLocation, delete, get_json, put, put_event};
+use crate::record::{RecordLocation, put_event};
 
 /// Detail type of the event that closes a verification, with its verdict.
 pub const VERIFICATION_FINISHED: &str = "Lifeboat Verification Finished";
-
-/// Where a job's run in progress is kept.
-pub fn current_key(plan: &str, job: &str) -> String {
-    format!("verify/{plan}/{job}/current.json")
-}
-
-/// Where the validation of an AWS Backup restore testing job is kept while it runs.
-pub(super) fn restore_test_key(plan: &str, job: &str, restore_job_id: &str) -> String {
-    format!("{}{restore_job_id}.json", restore_tests_prefix(plan, job))
-}
-
-fn restore_tests_prefix(plan: &str, job: &str) -> String {
-    format!("verify/{plan}/{job}/restore-tests/")
-}
-
-/// Where a job's last finished run is summed up.
-pub fn last_key(plan: &str, job: &str) -> String {
-    format!("verify/{plan}/{job}/last.json")
-}
 
 /// A job's last finished run, in short.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +33,7 @@ pub(super) async fn load_last(
     bucket: &str,
     key: &str,
 ) -> Result<Option<LastRun>, Error> {
-    get_json(recovery, bucket, key, "a verification summary").await
+    bucket::get_json(recovery, bucket, key, "a verification summary").await
 }
 
 pub(super) async fn save_last(
@@ -60,9 +42,7 @@ pub(super) async fn save_last(
     key: &str,
     last: &LastRun,
 ) -> Result<(), Error> {
-    let body = serde_json::to_vec_pretty(last)
-        .map_err(|e| Error::other("cannot serialize the verification summary", e))?;
-    put(recovery, bucket, key, body, "application/json").await
+    bucket::put_json(recovery, bucket, key, last, "the verification summary").await
 }
 
 /// The restore job ids of the restore tests of `job` being validated.
@@ -72,32 +52,13 @@ pub(super) async fn restore_tests_in_progress(
     plan: &str,
     job: &str,
 ) -> Result<Vec<String>, Error> {
-    let prefix = restore_tests_prefix(plan, job);
-    let mut ids = Vec::new();
-    let mut pages = recovery
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(&prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            Error::from_sdk(
-                e,
-                "s3:ListObjectsV2",
-                &format!("s3://{bucket}/{prefix}"),
-                &recovery.region,
-            )
-        })?;
-        ids.extend(page.contents().iter().filter_map(|o| {
-            o.key()?
-                .strip_prefix(&prefix)?
-                .strip_suffix(".json")
-                .map(str::to_owned)
-        }));
-    }
-    Ok(ids)
+    let prefix = keys::restore_tests(plan, job);
+    let keys = bucket::list(recovery, bucket, &prefix).await?;
+    Ok(keys
+        .iter()
+        .filter_map(|key| key.strip_prefix(&prefix)?.strip_suffix(".json"))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// A saved run, if there is one at `key`.
@@ -106,7 +67,7 @@ pub(super) async fn load(
     bucket: &str,
     key: &str,
 ) -> Result<Option<VerifyReport>, Error> {
-    get_json(recovery, bucket, key, "a verification run").await
+    bucket::get_json(recovery, bucket, key, "a verification run").await
 }
 
 pub(super) async fn save(
@@ -115,15 +76,13 @@ pub(super) async fn save(
     key: &str,
     report: &VerifyReport,
 ) -> Result<(), Error> {
-    let body = serde_json::to_vec_pretty(report)
-        .map_err(|e| Error::other("cannot serialize the verification run", e))?;
-    put(recovery, bucket, key, body, "application/json").await
+    bucket::put_json(recovery, bucket, key, report, "the verification run").await
 }
 
 /// Removes a finished run's saved record. A failure is logged: the record is marked
 /// `recorded`, so the next invocation only tries the removal again.
 pub(super) async fn remove(recovery: &RegionalClients, bucket: &str, key: &str) {
-    if let Err(error) = delete(recovery, bucket, key).await {
+    if let Err(error) = bucket::delete(recovery, bucket, key).await {
         tracing::warn!(key, error = %error, "could not remove the finished run's record");
     }
 }
