@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backup::model::JobState;
+use crate::backup::JobState;
 use crate::copies::VERIFY_IDENTIFIER_PREFIX;
 use crate::copy::SnapshotKind;
 use crate::error::Error;

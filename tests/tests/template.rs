@@ -27,7 +27,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use lifeboat_shared::copy::model::{tags, target_identifier};
+use lifeboat_shared::copies::{tags, target_identifier};
 use lifeboat_shared::metrics::NAMESPACE;
 use lifeboat_shared::record::{EVENT_SOURCE, RUN_FINISHED, RunOutcome};
 use lifeboat_shared::tasks::{COPY_BACKUPS, COPY_SNAPSHOTS};

@@ -10,7 +10,7 @@
 
 mod calls;
 mod decide;
-pub mod model;
+mod model;
 mod report;
 
 use std::collections::BTreeMap;

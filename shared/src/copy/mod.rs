@@ -6,11 +6,11 @@
 //! the quota, and leaves the rest for the next run. Nothing waits for a copy to finish; the next
 //! run sees it.
 
+mod calls;
 mod decide;
-pub mod model;
-pub mod presign;
-mod rds;
-pub mod report;
+mod model;
+mod presign;
+mod report;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -250,7 +250,7 @@ pub async fn copy_snapshots(
     let now = header.started_at;
     let mut items = Vec::new();
 
-    let (mut sources, problems) = rds::resolve_sources(&clients.primary, plan).await;
+    let (mut sources, problems) = calls::resolve_sources(&clients.primary, plan).await;
     items.extend(problems);
     if let Scope::SnapshotOf {
         kind,
@@ -258,7 +258,7 @@ pub async fn copy_snapshots(
         region,
     } = scope
     {
-        match rds::find_source_snapshot(&clients.primary, *kind, snapshot_id).await? {
+        match calls::find_source_snapshot(&clients.primary, *kind, snapshot_id).await? {
             Some(snapshot) => {
                 sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
                 if sources.is_empty() {
@@ -281,9 +281,9 @@ pub async fn copy_snapshots(
         }
     }
 
-    let (states, problems) = rds::source_states(&clients.primary, sources).await;
+    let (states, problems) = calls::source_states(&clients.primary, sources).await;
     items.extend(problems);
-    let recovery = rds::recovery_inventory(&clients.recovery).await?;
+    let recovery = calls::recovery_inventory(&clients.recovery).await?;
     let decision = decide(plan, now, &states, &recovery);
     items.extend(decision.items);
 
@@ -306,8 +306,8 @@ pub async fn copy_snapshots(
         );
     } else {
         // Prune first: the places it frees are counted on by the copies (manual snapshot quota).
-        items.extend(rds::prune_copies(&clients.recovery, decision.prunes).await);
-        items.extend(rds::start_copies(clients, decision.copies, lease).await);
+        items.extend(calls::prune_copies(&clients.recovery, decision.prunes).await);
+        items.extend(calls::start_copies(clients, decision.copies, lease).await);
     }
 
     items.sort_by(|a, b| report_order(a).cmp(&report_order(b)));

@@ -1,7 +1,7 @@
 //! The AWS Backup copy task: `copy-backups`.
 
 use super::{Finished, RunOptions, TaskReport, answer, run_recorded};
-use crate::backup::{BackupReport, Scope, TASK, copy_backups, model::JobState};
+use crate::backup::{BackupReport, JobState, Scope, TASK, copy_backups};
 use crate::context::Lifeboat;
 use crate::error::Error;
 use crate::record::RunHeader;
