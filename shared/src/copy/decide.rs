@@ -176,6 +176,8 @@ pub struct Decision {
     pub slots: Slots,
 }
 
+/// Decides one run: what the plan asks for, less what the recovery Region holds or the plan
+/// refuses, copied newest first as far as the quotas allow; and the old and failed copies pruned.
 pub fn decide(
     plan: &Plan,
     now: OffsetDateTime,
@@ -183,141 +185,203 @@ pub fn decide(
     recovery: &[Snapshot],
 ) -> Decision {
     let slots = Slots::count(recovery, &plan.copy.limits);
-    let mut decision = Decision {
+    let (mut candidates, mut items) = candidates(plan, now, sources, recovery);
+    let prunes: Vec<PruneOrder> = sources
+        .iter()
+        .flat_map(|state| prunes(plan, now, state, recovery))
+        .collect();
+    // When the quota is short, every DB gets its newest snapshot copied before any DB gets an
+    // older one.
+    candidates.sort_by_key(|c| (c.rank, Reverse(c.snapshot.created)));
+    let (copies, deferred) = within_room(plan, &slots, &prunes, candidates);
+    items.extend(deferred);
+    Decision {
+        copies,
+        prunes,
+        items,
         slots,
-        ..Decision::default()
-    };
+    }
+}
+
+/// A snapshot that needs a copy, if the quotas leave room for it.
+struct Candidate<'a> {
+    /// Its rank within its DB (0 = newest).
+    rank: usize,
+    db: &'a SourceDb,
+    snapshot: &'a Snapshot,
+    target_id: String,
+}
+
+/// What one selected snapshot needs, before the quotas are counted.
+enum Need {
+    Copy,
+    /// No copy: the report says why (already copied, in progress, refused).
+    Report(Item),
+    /// No copy and no item: its failed copy is pruned in this run, and the prune's item tells
+    /// whether the delete freed the name for the next run's copy.
+    Prune,
+}
+
+/// The snapshots each DB's entry selects that need a copy, and the items of those that don't.
+fn candidates<'a>(
+    plan: &Plan,
+    now: OffsetDateTime,
+    sources: &'a [SourceState],
+    recovery: &[Snapshot],
+) -> (Vec<Candidate<'a>>, Vec<Item>) {
     let by_id: HashMap<(SnapshotKind, &str), &Snapshot> = recovery
         .iter()
         .map(|s| ((s.kind, s.id.as_str()), s))
         .collect();
-
-    // Candidates carry their rank within their DB (0 = newest), so that when the quota is short
-    // every DB gets its newest snapshot copied before any DB gets an older one.
-    let mut candidates: Vec<(usize, &SourceState, &Snapshot, String)> = Vec::new();
+    let mut candidates = Vec::new();
+    let mut items = Vec::new();
     for state in sources {
         let entry = &plan.copy.rds[state.db.entry];
-        for (rank, snapshot) in selected(state, entry.snapshots, entry.retain_days, now)
-            .into_iter()
-            .enumerate()
-        {
+        let wanted = selected(state, entry.snapshots, entry.retain_days, now);
+        for (rank, snapshot) in wanted.into_iter().enumerate() {
             // The copy's name is deterministic: whatever holds it is this source's copy.
             let target_id = target_identifier(&snapshot.arn, &snapshot.id);
-            if let Some(copy) = by_id.get(&(snapshot.kind, target_id.as_str())) {
-                let (outcome, detail) = match copy.status.as_str() {
-                    "available" => (
-                        Outcome::AlreadyCopied,
-                        "already in the recovery Region".to_owned(),
-                    ),
-                    // `prunes` deletes it in this run, and its report item tells whether the
-                    // delete freed the name for the next run's copy.
-                    "failed" if copy.is_plans_copy(&plan.name) => continue,
-                    "failed" => (
-                        Outcome::Failed,
-                        format!(
-                            "a failed copy {} that plan {} did not make holds the copy's name; \
-                             delete it to copy the snapshot again",
-                            copy.id, plan.name
-                        ),
-                    ),
-                    status => (Outcome::CopyInProgress, format!("copy is {status}")),
-                };
-                decision.items.push(
-                    Item::new(&state.db, outcome, detail)
-                        .snapshot(snapshot)
-                        .target(&copy.id),
-                );
-                continue;
+            let copy = by_id.get(&(snapshot.kind, target_id.as_str())).copied();
+            match need(plan, &state.db, snapshot, copy) {
+                Need::Copy => candidates.push(Candidate {
+                    rank,
+                    db: &state.db,
+                    snapshot,
+                    target_id,
+                }),
+                Need::Report(item) => items.push(item),
+                Need::Prune => {}
             }
-            if snapshot.encrypted && entry.kms_key.is_none() {
-                decision.items.push(
-                    Item::new(
-                        &state.db,
-                        Outcome::Refused,
-                        format!(
-                            "copy.rds[{}].kms_key: snapshot {} is encrypted; set kms_key to a KMS key \
-                             in {} to copy it",
-                            state.db.entry, snapshot.id, plan.recovery_region
-                        ),
-                    )
-                    .snapshot(snapshot),
-                );
-                continue;
-            }
-            if let (Some(group), None) = (snapshot.custom_option_group(), &entry.option_group) {
-                decision.items.push(
-                    Item::new(
-                        &state.db,
-                        Outcome::Refused,
-                        format!(
-                            "copy.rds[{}].option_group: snapshot {} uses option group {group}, \
-                             which does not exist in {}; set option_group to its counterpart \
-                             there (SQL Server and Oracle with TDE cannot be copied without one)",
-                            state.db.entry, snapshot.id, plan.recovery_region
-                        ),
-                    )
-                    .snapshot(snapshot),
-                );
-                continue;
-            }
-            candidates.push((rank, state, snapshot, target_id));
         }
     }
+    (candidates, items)
+}
 
-    for state in sources {
-        decision.prunes.extend(prunes(plan, now, state, recovery));
+fn need(plan: &Plan, db: &SourceDb, snapshot: &Snapshot, copy: Option<&Snapshot>) -> Need {
+    match copy {
+        Some(copy) => existing_copy(plan, db, snapshot, copy),
+        None => refusal(plan, db, snapshot).map_or(Need::Copy, Need::Report),
     }
-    // Copies pruned in this run free their place in the manual snapshot quota.
-    let freed = |kind| {
-        decision
-            .prunes
-            .iter()
-            .filter(|p| p.copy.kind == kind)
-            .count() as u32
+}
+
+/// What the copy that already holds the name of `snapshot`'s copy says.
+fn existing_copy(plan: &Plan, db: &SourceDb, snapshot: &Snapshot, copy: &Snapshot) -> Need {
+    let (outcome, detail) = match copy.status.as_str() {
+        "available" => (
+            Outcome::AlreadyCopied,
+            "already in the recovery Region".to_owned(),
+        ),
+        "failed" if copy.is_plans_copy(&plan.name) => return Need::Prune,
+        "failed" => (
+            Outcome::Failed,
+            format!(
+                "a failed copy {} that plan {} did not make holds the copy's name; \
+                 delete it to copy the snapshot again",
+                copy.id, plan.name
+            ),
+        ),
+        status => (Outcome::CopyInProgress, format!("copy is {status}")),
     };
-    candidates.sort_by_key(|(rank, _, snapshot, _)| (*rank, Reverse(snapshot.created)));
-    let govcloud = [&plan.primary_region, &plan.recovery_region]
-        .iter()
-        .all(|region| region.partition() == "aws-us-gov");
+    Need::Report(
+        Item::new(db, outcome, detail)
+            .snapshot(snapshot)
+            .target(&copy.id),
+    )
+}
+
+/// Why the plan as it stands cannot copy `snapshot`, if it cannot.
+fn refusal(plan: &Plan, db: &SourceDb, snapshot: &Snapshot) -> Option<Item> {
+    let entry = &plan.copy.rds[db.entry];
+    let detail = if snapshot.encrypted && entry.kms_key.is_none() {
+        format!(
+            "copy.rds[{}].kms_key: snapshot {} is encrypted; set kms_key to a KMS key \
+             in {} to copy it",
+            db.entry, snapshot.id, plan.recovery_region
+        )
+    } else if let (Some(group), None) = (snapshot.custom_option_group(), &entry.option_group) {
+        format!(
+            "copy.rds[{}].option_group: snapshot {} uses option group {group}, \
+             which does not exist in {}; set option_group to its counterpart \
+             there (SQL Server and Oracle with TDE cannot be copied without one)",
+            db.entry, snapshot.id, plan.recovery_region
+        )
+    } else {
+        return None;
+    };
+    Some(Item::new(db, Outcome::Refused, detail).snapshot(snapshot))
+}
+
+/// The candidates' copies, in their order, as far as each kind's room allows; the rest deferred
+/// to the next run.
+fn within_room(
+    plan: &Plan,
+    slots: &Slots,
+    prunes: &[PruneOrder],
+    candidates: Vec<Candidate<'_>>,
+) -> (Vec<CopyOrder>, Vec<Item>) {
+    // Copies pruned in this run free their place in the manual snapshot quota.
+    let freed = |kind| prunes.iter().filter(|p| p.copy.kind == kind).count() as u32;
     let mut started = HashMap::<SnapshotKind, u32>::new();
-    for (_, state, snapshot, target_id) in candidates {
-        let kind = snapshot.kind;
+    let mut copies = Vec::new();
+    let mut deferred = Vec::new();
+    for candidate in candidates {
+        let kind = candidate.snapshot.kind;
         let used = started.entry(kind).or_default();
-        if let Some((limit, key, what)) = limit_reached(slots.of(kind), kind, *used, freed(kind)) {
-            decision.items.push(
-                Item::new(
-                    &state.db,
-                    Outcome::Deferred,
-                    format!(
-                        "all {limit} {kind} {what} in {} are taken (copy.limits.{key}); the next run \
-                         copies it",
-                        plan.recovery_region
-                    ),
-                )
-                .snapshot(snapshot)
-                .target(&target_id),
-            );
-            continue;
+        match limit_reached(slots.of(kind), kind, *used, freed(kind)) {
+            Some(limit) => deferred.push(deferral(plan, &candidate, limit)),
+            None => {
+                *used += 1;
+                copies.push(copy_order(plan, candidate));
+            }
         }
-        *used += 1;
-        let entry = &plan.copy.rds[state.db.entry];
-        // AWS encrypts an unencrypted DB snapshot when a key is given, but refuses to encrypt an
-        // unencrypted cluster snapshot on copy.
-        let kms_key = match (kind, snapshot.encrypted) {
-            (SnapshotKind::Cluster, false) => None,
-            _ => entry.kms_key.as_ref().map(|key| key.to_string()),
-        };
-        decision.copies.push(CopyOrder {
-            db: state.db.clone(),
-            source: snapshot.clone(),
-            target_id,
-            kms_key,
-            needs_presigned_url: snapshot.encrypted && govcloud,
-            option_group: entry.option_group.clone(),
-            tags: copy_tags(&plan.name, snapshot, plan.primary_region.as_str()),
-        });
     }
-    decision
+    (copies, deferred)
+}
+
+fn deferral(plan: &Plan, candidate: &Candidate<'_>, (limit, key, what): (u32, &str, &str)) -> Item {
+    let kind = candidate.snapshot.kind;
+    Item::new(
+        candidate.db,
+        Outcome::Deferred,
+        format!(
+            "all {limit} {kind} {what} in {} are taken (copy.limits.{key}); the next run \
+             copies it",
+            plan.recovery_region
+        ),
+    )
+    .snapshot(candidate.snapshot)
+    .target(&candidate.target_id)
+}
+
+fn copy_order(plan: &Plan, candidate: Candidate<'_>) -> CopyOrder {
+    let Candidate {
+        db,
+        snapshot,
+        target_id,
+        ..
+    } = candidate;
+    let entry = &plan.copy.rds[db.entry];
+    // AWS encrypts an unencrypted DB snapshot when a key is given, but refuses to encrypt an
+    // unencrypted cluster snapshot on copy.
+    let kms_key = match (snapshot.kind, snapshot.encrypted) {
+        (SnapshotKind::Cluster, false) => None,
+        _ => entry.kms_key.as_ref().map(|key| key.to_string()),
+    };
+    CopyOrder {
+        db: db.clone(),
+        source: snapshot.clone(),
+        target_id,
+        kms_key,
+        needs_presigned_url: snapshot.encrypted && is_govcloud(plan),
+        option_group: entry.option_group.clone(),
+        tags: copy_tags(&plan.name, snapshot, plan.primary_region.as_str()),
+    }
+}
+
+fn is_govcloud(plan: &Plan) -> bool {
+    [&plan.primary_region, &plan.recovery_region]
+        .iter()
+        .all(|region| region.partition() == "aws-us-gov")
 }
 
 /// The snapshots of one DB that its entry asks to have in the recovery Region, newest first.
