@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_rds::types::{DbClusterSnapshot, DbSnapshot, Filter, Tag};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use futures::{StreamExt, stream};
 
 use super::decide::{CopyOrder, PruneOrder, SourceState};
@@ -12,7 +14,7 @@ use super::presign::{CopyRequest, presigned_copy_url};
 use super::{Item, Outcome};
 use crate::aws::{AwsClients, RegionalClients, tag_map, to_time};
 use crate::error::Error;
-use crate::plan::{Plan, RdsSelector};
+use crate::plan::{Plan, RdsSelector, Region, TagSelector};
 use crate::state::Lease;
 
 /// How many RDS calls of one kind run at once. Copy and delete calls return in well under a
@@ -25,7 +27,10 @@ const CONCURRENT_CALLS: usize = 8;
 /// One listing per kind serves every entry: the named DBs in one filtered describe, or every DB
 /// of the Region when a tag selector needs them all. The calls grow with the pages of DBs, not
 /// with the number of entries (see [`source_states`] for the snapshots).
-pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<SourceDb>, Vec<Item>) {
+pub async fn resolve_sources(
+    primary: &RegionalClients,
+    plan: &Plan,
+) -> (Vec<SourceDb>, Vec<Item>) {
     let selectors: Vec<RdsSelector<'_>> = plan.copy.rds.iter().map(|e| e.selector()).collect();
     let wants_all = selectors.iter().any(|s| matches!(s, RdsSelector::Tag(_)));
     let named = |kind| -> Vec<&str> {
@@ -64,35 +69,7 @@ pub async fn resolve_sources(primary: &RegionalClients, plan: &Plan) -> (Vec<Sou
             RdsSelector::Cluster(id) => {
                 find_db(primary, &clusters, SnapshotKind::Cluster, id, entry)
             }
-            RdsSelector::Tag(tag) => match (&instances, &clusters) {
-                (Ok(instances), Ok(clusters)) => {
-                    // Instances of an Aurora cluster hold no data of their own: the cluster's
-                    // snapshots do.
-                    let matching: Vec<SourceDb> = instances
-                        .iter()
-                        .filter(|db| !db.in_cluster)
-                        .chain(clusters)
-                        .filter(|db| db.tags.get(&tag.key) == Some(&tag.value))
-                        .map(|db| SourceDb {
-                            entry,
-                            kind: db.kind,
-                            id: db.id.clone(),
-                        })
-                        .collect();
-                    if matching.is_empty() {
-                        Err(Error::NotFound {
-                            resource: format!(
-                                "DB instance or cluster tagged {}={}",
-                                tag.key, tag.value
-                            ),
-                            region: primary.region.clone(),
-                        })
-                    } else {
-                        Ok(matching)
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => Err(Error::Refused(e.to_string())),
-            },
+            RdsSelector::Tag(tag) => find_tagged(primary, &instances, &clusters, tag, entry),
         };
         match found {
             Ok(dbs) => {
@@ -134,6 +111,39 @@ fn find_db(
             region: primary.region.clone(),
         }),
     }
+}
+
+/// The DBs a `tag` entry selects, from the Region's listings.
+fn find_tagged(
+    primary: &RegionalClients,
+    instances: &Result<Vec<TaggedDb>, Error>,
+    clusters: &Result<Vec<TaggedDb>, Error>,
+    tag: &TagSelector,
+    entry: usize,
+) -> Result<Vec<SourceDb>, Error> {
+    let (instances, clusters) = match (instances, clusters) {
+        (Ok(instances), Ok(clusters)) => (instances, clusters),
+        (Err(e), _) | (_, Err(e)) => return Err(Error::Refused(e.to_string())),
+    };
+    // Instances of an Aurora cluster hold no data of their own: the cluster's snapshots do.
+    let matching: Vec<SourceDb> = instances
+        .iter()
+        .filter(|db| !db.in_cluster)
+        .chain(clusters)
+        .filter(|db| db.tags.get(&tag.key) == Some(&tag.value))
+        .map(|db| SourceDb {
+            entry,
+            kind: db.kind,
+            id: db.id.clone(),
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::NotFound {
+            resource: format!("DB instance or cluster tagged {}={}", tag.key, tag.value),
+            region: primary.region.clone(),
+        });
+    }
+    Ok(matching)
 }
 
 /// A DB instance or cluster and its tags.
@@ -508,27 +518,7 @@ async fn start_copy(
     credentials: Option<&Result<aws_credential_types::Credentials, Error>>,
 ) -> Result<(), StartError> {
     let recovery = &clients.recovery;
-    let presigned_url = match (order.needs_presigned_url, &order.kms_key, credentials) {
-        (true, _, Some(Err(error))) => {
-            return Err(StartError::Failed(Error::Refused(format!(
-                "the copy needs a presigned URL (AWS GovCloud (US)) and no credentials to sign it: {error}"
-            ))));
-        }
-        (true, Some(key), Some(Ok(credentials))) => {
-            let request = CopyRequest {
-                kind: order.source.kind,
-                source_snapshot_arn: &order.source.arn,
-                source_region: &clients.primary.region,
-                destination_region: &recovery.region,
-                kms_key_id: key,
-            };
-            Some(
-                presigned_copy_url(&request, credentials, std::time::SystemTime::now())
-                    .map_err(StartError::Failed)?,
-            )
-        }
-        _ => None,
-    };
+    let presigned_url = presigned_url(clients, order, credentials).map_err(StartError::Failed)?;
     let tags: Vec<Tag> = order
         .tags
         .iter()
@@ -567,31 +557,64 @@ async fn start_copy(
                 .map_err(|e| e.map_service_error(aws_sdk_rds::Error::from)),
         ),
     };
-    result.map_err(|error| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let code = error.as_service_error().and_then(|e| e.code());
-        if matches!(
-            code,
-            Some("DBSnapshotAlreadyExists" | "DBClusterSnapshotAlreadyExistsFault")
-        ) {
-            return StartError::AlreadyExists;
+    result.map_err(|error| start_error(error, action, order, &recovery.region))
+}
+
+/// The `PreSignedUrl` of a copy that needs one (see [`super::presign`]).
+fn presigned_url(
+    clients: &AwsClients,
+    order: &CopyOrder,
+    credentials: Option<&Result<aws_credential_types::Credentials, Error>>,
+) -> Result<Option<String>, Error> {
+    match (order.needs_presigned_url, &order.kms_key, credentials) {
+        (true, _, Some(Err(error))) => Err(Error::Refused(format!(
+            "the copy needs a presigned URL (AWS GovCloud (US)) and no credentials to sign it: {error}"
+        ))),
+        (true, Some(key), Some(Ok(credentials))) => {
+            let request = CopyRequest {
+                kind: order.source.kind,
+                source_snapshot_arn: &order.source.arn,
+                source_region: &clients.primary.region,
+                destination_region: &clients.recovery.region,
+                kms_key_id: key,
+            };
+            presigned_copy_url(&request, credentials, std::time::SystemTime::now()).map(Some)
         }
-        let error = Error::from_sdk(error, action, &order.source.arn, &recovery.region);
-        match (error, &order.kms_key) {
-            // The copy names two resources; a key fault is about the key, not the snapshot.
-            (
-                Error::KmsKey {
-                    region, message, ..
-                },
-                Some(key),
-            ) => StartError::Failed(Error::KmsKey {
-                key: key.clone(),
-                region,
-                message,
-            }),
-            (error, _) => StartError::Failed(error),
-        }
-    })
+        _ => Ok(None),
+    }
+}
+
+/// A copy AWS refused: already there (by its deterministic name), or failed, a key fault
+/// naming the key.
+fn start_error(
+    error: SdkError<aws_sdk_rds::Error, HttpResponse>,
+    action: &str,
+    order: &CopyOrder,
+    region: &Region,
+) -> StartError {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let code = error.as_service_error().and_then(|e| e.code());
+    if matches!(
+        code,
+        Some("DBSnapshotAlreadyExists" | "DBClusterSnapshotAlreadyExistsFault")
+    ) {
+        return StartError::AlreadyExists;
+    }
+    let error = Error::from_sdk(error, action, &order.source.arn, region);
+    match (error, &order.kms_key) {
+        // The copy names two resources; a key fault is about the key, not the snapshot.
+        (
+            Error::KmsKey {
+                region, message, ..
+            },
+            Some(key),
+        ) => StartError::Failed(Error::KmsKey {
+            key: key.clone(),
+            region,
+            message,
+        }),
+        (error, _) => StartError::Failed(error),
+    }
 }
 
 /// Deletes pruned copies concurrently; each order ends as the item [`PruneOrder::item`] gives.

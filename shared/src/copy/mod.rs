@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 pub use decide::{CopyOrder, Decision, PruneOrder, PruneReason, Room, Slots, SourceState, decide};
 pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
 
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, RegionalClients};
 use crate::error::Error;
 use crate::plan::{Plan, RdsSelector};
 use crate::record::{RunHeader, RunOutcome};
@@ -248,68 +248,19 @@ pub async fn copy_snapshots(
     lease: Option<&Lease>,
 ) -> Result<CopyReport, Error> {
     let now = header.started_at;
-    let mut items = Vec::new();
-
-    let (mut sources, problems) = calls::resolve_sources(&clients.primary, plan).await;
-    items.extend(problems);
-    if let Scope::SnapshotOf {
-        kind,
-        snapshot_id,
-        region,
-    } = scope
-    {
-        match calls::find_source_snapshot(&clients.primary, *kind, snapshot_id).await? {
-            Some(snapshot) => {
-                sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
-                if sources.is_empty() {
-                    // Entry errors stay: one of them may be why the DB was not found.
-                    items.push(ignored(format!(
-                        "snapshot {snapshot_id} is of {kind} {}, which the plan does not copy",
-                        snapshot.db
-                    )));
-                } else {
-                    // The event scopes the run to this DB: entry errors about others are not news.
-                    items.clear();
-                }
-            }
-            None => {
-                sources.clear();
-                items = vec![ignored(format!(
-                    "snapshot {snapshot_id} no longer exists in {region}"
-                ))];
-            }
-        }
-    }
-
+    let (sources, mut items) = sources_in_scope(&clients.primary, plan, scope).await?;
     let (states, problems) = calls::source_states(&clients.primary, sources).await;
     items.extend(problems);
     let recovery = calls::recovery_inventory(&clients.recovery).await?;
     let decision = decide(plan, now, &states, &recovery);
     items.extend(decision.items);
-
     if header.dry_run {
-        items.extend(decision.copies.iter().map(|o| {
-            Item::new(
-                &o.db,
-                Outcome::WouldStart,
-                o.kms_key
-                    .as_ref()
-                    .map_or(String::new(), |k| format!("encrypted with {k}")),
-            )
-            .snapshot(&o.source)
-            .target(&o.target_id)
-        }));
-        items.extend(
-            decision.prunes.iter().map(|p| {
-                Item::new(&p.db, Outcome::WouldPrune, p.reason.clone()).target(&p.copy.id)
-            }),
-        );
+        items.extend(dry_run_items(&decision.copies, &decision.prunes));
     } else {
         // Prune first: the places it frees are counted on by the copies (manual snapshot quota).
         items.extend(calls::prune_copies(&clients.recovery, decision.prunes).await);
         items.extend(calls::start_copies(clients, decision.copies, lease).await);
     }
-
     items.sort_by(|a, b| report_order(a).cmp(&report_order(b)));
     let copy_lag = states
         .iter()
@@ -322,6 +273,64 @@ pub async fn copy_snapshots(
         items,
         copy_lag,
     })
+}
+
+/// The DBs the plan selects within `scope`, and an item for each entry that selects nothing.
+async fn sources_in_scope(
+    primary: &RegionalClients,
+    plan: &Plan,
+    scope: &Scope,
+) -> Result<(Vec<SourceDb>, Vec<Item>), Error> {
+    let (mut sources, mut items) = calls::resolve_sources(primary, plan).await;
+    let Scope::SnapshotOf {
+        kind,
+        snapshot_id,
+        region,
+    } = scope
+    else {
+        return Ok((sources, items));
+    };
+    match calls::find_source_snapshot(primary, *kind, snapshot_id).await? {
+        Some(snapshot) => {
+            sources.retain(|db| db.kind == *kind && db.id == snapshot.db);
+            if sources.is_empty() {
+                // Entry errors stay: one of them may be why the DB was not found.
+                items.push(ignored(format!(
+                    "snapshot {snapshot_id} is of {kind} {}, which the plan does not copy",
+                    snapshot.db
+                )));
+            } else {
+                // The event scopes the run to this DB: entry errors about others are not news.
+                items.clear();
+            }
+        }
+        None => {
+            sources.clear();
+            items = vec![ignored(format!(
+                "snapshot {snapshot_id} no longer exists in {region}"
+            ))];
+        }
+    }
+    Ok((sources, items))
+}
+
+/// What a dry run would start and prune.
+fn dry_run_items(copies: &[CopyOrder], prunes: &[PruneOrder]) -> Vec<Item> {
+    let would_start = copies.iter().map(|o| {
+        Item::new(
+            &o.db,
+            Outcome::WouldStart,
+            o.kms_key
+                .as_ref()
+                .map_or(String::new(), |k| format!("encrypted with {k}")),
+        )
+        .snapshot(&o.source)
+        .target(&o.target_id)
+    });
+    let would_prune = prunes
+        .iter()
+        .map(|p| Item::new(&p.db, Outcome::WouldPrune, p.reason.clone()).target(&p.copy.id));
+    would_start.chain(would_prune).collect()
 }
 
 /// Failures first, then by database: the order an operator reads a report in.
