@@ -67,155 +67,206 @@ pub fn decide(
     jobs_in_flight: u32,
     entries: &[EntryState],
 ) -> BackupDecision {
-    let limit = plan.copy.limits.backup_copy_jobs;
-    let mut decision = BackupDecision {
-        slots: JobSlots {
-            in_flight: jobs_in_flight,
-            limit,
-        },
-        ..BackupDecision::default()
+    let slots = JobSlots {
+        in_flight: jobs_in_flight,
+        limit: plan.copy.limits.backup_copy_jobs,
     };
+    let mut items = Vec::new();
+    let mut lags = Vec::new();
     // Candidates carry their rank within their resource (0 = newest), so that when places are
     // short every resource gets its newest recovery point copied before any gets an older one.
     let mut candidates: Vec<(usize, JobOrder)> = Vec::new();
     for state in entries {
         let entry = &plan.copy.backup[state.entry];
         let destination = entry.destination_vault.as_str();
-        let mut jobs_of: HashMap<&str, Vec<&CopyJob>> = HashMap::new();
-        for job in state
-            .jobs
-            .iter()
-            .filter(|j| j.destination_vault_arn == destination)
-        {
-            jobs_of
-                .entry(job.source_recovery_point_arn.as_str())
-                .or_default()
-                .push(job);
-        }
         let points = wanted(entry, state, now);
-        let mut rank_in_resource: HashMap<&str, usize> = HashMap::new();
-        for point in &points {
-            let rank = rank_in_resource
-                .entry(point.resource_arn.as_str())
-                .or_default();
-            let this_rank = *rank;
-            *rank += 1;
-            let mut jobs = jobs_of.remove(point.arn.as_str()).unwrap_or_default();
-            jobs.sort_by_key(|j| j.created);
-            let item = |outcome, detail: String| Item::new(state.entry, outcome, detail).of(point);
-
-            if let Some(done) = jobs.iter().find(|j| j.state == JobState::Completed) {
-                decision.items.push(
-                    item(
-                        Outcome::AlreadyCopied,
-                        "already in the destination vault".into(),
-                    )
-                    .job(&done.id),
-                );
-                continue;
-            }
-            if let Some(latest) = jobs.last().filter(|j| j.state.is_in_flight()) {
-                let stuck_after = Duration::try_from(entry.stuck_after.0).unwrap_or(Duration::DAY);
-                let since = latest
-                    .created
-                    .map_or(String::new(), |t| format!(" since {}", rfc3339(t)));
-                let stuck = latest.created.is_some_and(|t| now - t > stuck_after);
-                let (outcome, detail) = if stuck {
-                    (
-                        Outcome::Stuck,
-                        format!(
-                            "copy job {} has been {}{since}, longer than stuck_after = {}; \
-                             AWS Backup may be waiting on the destination (vault access policy, \
-                             KMS key) or on the account's copy job quota",
-                            latest.id, latest.state, entry.stuck_after
-                        ),
-                    )
-                } else {
-                    (
-                        Outcome::InFlight,
-                        format!("copy job {} is {}{since}", latest.id, latest.state),
-                    )
-                };
-                decision.items.push(item(outcome, detail).job(&latest.id));
-                continue;
-            }
-            if let Some(refusal) = refusal(entry, state.entry, point, account_id, plan, now) {
-                decision.items.push(item(Outcome::Refused, refusal));
-                continue;
-            }
-            let failures: Vec<&&CopyJob> = jobs.iter().filter(|j| j.state.is_failure()).collect();
-            let attempt = failures.len() as u32;
-            if let Some(failed) = failures.last() {
-                let message = failed
-                    .status_message
-                    .as_deref()
-                    .unwrap_or("no message from AWS Backup");
-                // Name the plan key to fix when AWS Backup blames the role.
-                let key = if blames_the_role(message) {
-                    format!("copy.backup[{}].iam_role: ", state.entry)
-                } else {
-                    String::new()
-                };
-                let detail = if attempt >= MAX_ATTEMPTS {
-                    format!(
-                        "{key}copy job {} ended {}: {message}; {attempt} jobs failed, so Lifeboat \
-                         starts no more: fix the cause, then start one by hand \
-                         (aws backup start-copy-job)",
-                        failed.id, failed.state
-                    )
-                } else {
-                    format!(
-                        "{key}copy job {} ended {}: {message}; attempt {} of {MAX_ATTEMPTS} follows",
-                        failed.id,
-                        failed.state,
-                        attempt + 1
-                    )
-                };
-                decision
-                    .items
-                    .push(item(Outcome::Failed, detail).job(&failed.id));
-                if attempt >= MAX_ATTEMPTS {
-                    continue;
-                }
-            }
-            candidates.push((
-                this_rank,
-                JobOrder {
-                    entry: state.entry,
-                    recovery_point: (*point).clone(),
-                    source_vault: entry.source_vault.clone(),
-                    destination_vault: destination.to_owned(),
-                    iam_role: entry.iam_role.to_string(),
-                    delete_after_days: entry.delete_after_days,
-                    attempt,
-                    idempotency_token: idempotency_token(&point.arn, destination, attempt),
-                },
-            ));
+        let mut jobs_of = jobs_by_point(state, destination);
+        for (rank, point) in ranked(&points) {
+            let jobs = jobs_of.remove(point.arn.as_str()).unwrap_or_default();
+            let (item, order) = judge(plan, now, account_id, state.entry, point, &jobs);
+            items.extend(item);
+            candidates.extend(order.map(|order| (rank, order)));
         }
-        decision.lag.extend(lag(state, &points, destination, now));
+        lags.extend(lag(state, &points, destination, now));
     }
-
     candidates.sort_by_key(|(rank, order)| (*rank, Reverse(order.recovery_point.created)));
-    let free = limit.saturating_sub(jobs_in_flight) as usize;
-    for (index, (_, order)) in candidates.into_iter().enumerate() {
-        if index < free {
-            decision.orders.push(order);
-        } else {
-            decision.items.push(
-                Item::new(
-                    order.entry,
-                    Outcome::Deferred,
-                    format!(
-                        "all {limit} copy job places into {} are taken (copy.limits.backup_copy_jobs); \
-                         the next run copies it",
-                        plan.recovery_region
-                    ),
-                )
-                .of(&order.recovery_point),
-            );
-        }
+    let (orders, deferred) = within_places(plan, &slots, candidates);
+    items.extend(deferred);
+    BackupDecision {
+        orders,
+        items,
+        slots,
+        lag: lags,
     }
-    decision
+}
+
+/// The copy jobs of each recovery point into `destination`, oldest first.
+fn jobs_by_point<'a>(
+    state: &'a EntryState,
+    destination: &str,
+) -> HashMap<&'a str, Vec<&'a CopyJob>> {
+    let mut jobs_of: HashMap<&str, Vec<&CopyJob>> = HashMap::new();
+    for job in state
+        .jobs
+        .iter()
+        .filter(|j| j.destination_vault_arn == destination)
+    {
+        jobs_of
+            .entry(job.source_recovery_point_arn.as_str())
+            .or_default()
+            .push(job);
+    }
+    for jobs in jobs_of.values_mut() {
+        jobs.sort_by_key(|j| j.created);
+    }
+    jobs_of
+}
+
+/// Each of `points` (newest first) with its rank within its resource (0 = newest).
+fn ranked<'a>(points: &[&'a RecoveryPoint]) -> Vec<(usize, &'a RecoveryPoint)> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    points
+        .iter()
+        .map(|point| {
+            let count = seen.entry(point.resource_arn.as_str()).or_default();
+            let rank = *count;
+            *count += 1;
+            (rank, *point)
+        })
+        .collect()
+}
+
+/// What one wanted recovery point needs, given its copy jobs into the destination (oldest
+/// first): an item to report, a copy job to start, or both (a retry after a failed job).
+fn judge(
+    plan: &Plan,
+    now: OffsetDateTime,
+    account_id: &str,
+    index: usize,
+    point: &RecoveryPoint,
+    jobs: &[&CopyJob],
+) -> (Option<Item>, Option<JobOrder>) {
+    let entry = &plan.copy.backup[index];
+    let item = |outcome, detail: String| Item::new(index, outcome, detail).of(point);
+    if let Some(done) = jobs.iter().find(|j| j.state == JobState::Completed) {
+        let detail = "already in the destination vault".into();
+        return (
+            Some(item(Outcome::AlreadyCopied, detail).job(&done.id)),
+            None,
+        );
+    }
+    if let Some(latest) = jobs.last().filter(|j| j.state.is_in_flight()) {
+        let (outcome, detail) = in_flight(entry, latest, now);
+        return (Some(item(outcome, detail).job(&latest.id)), None);
+    }
+    if let Some(refusal) = refusal(entry, index, point, account_id, plan, now) {
+        return (Some(item(Outcome::Refused, refusal)), None);
+    }
+    let failures: Vec<&CopyJob> = jobs
+        .iter()
+        .copied()
+        .filter(|j| j.state.is_failure())
+        .collect();
+    let attempt = failures.len() as u32;
+    let failed = failures
+        .last()
+        .map(|failed| item(Outcome::Failed, failure(index, failed, attempt)).job(&failed.id));
+    let order = (attempt < MAX_ATTEMPTS).then(|| job_order(entry, index, point, attempt));
+    (failed, order)
+}
+
+/// A copy job under way: in flight, or stuck once it has taken longer than `stuck_after`.
+fn in_flight(entry: &BackupCopy, latest: &CopyJob, now: OffsetDateTime) -> (Outcome, String) {
+    let stuck_after = Duration::try_from(entry.stuck_after.0).unwrap_or(Duration::DAY);
+    let since = latest
+        .created
+        .map_or(String::new(), |t| format!(" since {}", rfc3339(t)));
+    if latest.created.is_some_and(|t| now - t > stuck_after) {
+        (
+            Outcome::Stuck,
+            format!(
+                "copy job {} has been {}{since}, longer than stuck_after = {}; \
+                 AWS Backup may be waiting on the destination (vault access policy, \
+                 KMS key) or on the account's copy job quota",
+                latest.id, latest.state, entry.stuck_after
+            ),
+        )
+    } else {
+        (
+            Outcome::InFlight,
+            format!("copy job {} is {}{since}", latest.id, latest.state),
+        )
+    }
+}
+
+/// The last failed copy job of a recovery point, and whether another attempt follows.
+fn failure(index: usize, failed: &CopyJob, attempt: u32) -> String {
+    let message = failed
+        .status_message
+        .as_deref()
+        .unwrap_or("no message from AWS Backup");
+    // Name the plan key to fix when AWS Backup blames the role.
+    let key = if blames_the_role(message) {
+        format!("copy.backup[{index}].iam_role: ")
+    } else {
+        String::new()
+    };
+    if attempt >= MAX_ATTEMPTS {
+        format!(
+            "{key}copy job {} ended {}: {message}; {attempt} jobs failed, so Lifeboat \
+             starts no more: fix the cause, then start one by hand \
+             (aws backup start-copy-job)",
+            failed.id, failed.state
+        )
+    } else {
+        format!(
+            "{key}copy job {} ended {}: {message}; attempt {} of {MAX_ATTEMPTS} follows",
+            failed.id,
+            failed.state,
+            attempt + 1
+        )
+    }
+}
+
+fn job_order(entry: &BackupCopy, index: usize, point: &RecoveryPoint, attempt: u32) -> JobOrder {
+    let destination = entry.destination_vault.as_str();
+    JobOrder {
+        entry: index,
+        recovery_point: point.clone(),
+        source_vault: entry.source_vault.clone(),
+        destination_vault: destination.to_owned(),
+        iam_role: entry.iam_role.to_string(),
+        delete_after_days: entry.delete_after_days,
+        attempt,
+        idempotency_token: idempotency_token(&point.arn, destination, attempt),
+    }
+}
+
+/// The first candidates take the free places; the rest are deferred to the next run.
+fn within_places(
+    plan: &Plan,
+    slots: &JobSlots,
+    candidates: Vec<(usize, JobOrder)>,
+) -> (Vec<JobOrder>, Vec<Item>) {
+    let free = slots.limit.saturating_sub(slots.in_flight) as usize;
+    let mut orders: Vec<JobOrder> = candidates.into_iter().map(|(_, order)| order).collect();
+    let deferred = orders.split_off(free.min(orders.len()));
+    let items = deferred
+        .iter()
+        .map(|order| {
+            Item::new(
+                order.entry,
+                Outcome::Deferred,
+                format!(
+                    "all {} copy job places into {} are taken (copy.limits.backup_copy_jobs); \
+                     the next run copies it",
+                    slots.limit, plan.recovery_region
+                ),
+            )
+            .of(&order.recovery_point)
+        })
+        .collect();
+    (orders, items)
 }
 
 /// The recovery points of an entry to have in its destination: completed, of its resource types,

@@ -19,7 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, RegionalClients};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::record::{RunHeader, RunOutcome};
@@ -216,12 +216,9 @@ pub async fn copy_backups(
     let entries: Vec<usize> = (0..plan.copy.backup.len())
         .filter(|&i| scope.covers(&plan.copy.backup[i]))
         .collect();
-    let within = |i: usize| {
-        time::Duration::try_from(plan.copy.backup[i].copy_within.0).unwrap_or(time::Duration::WEEK)
-    };
     let oldest = entries
         .iter()
-        .map(|&i| now - within(i))
+        .map(|&i| now - copy_within(plan, i))
         .min()
         .unwrap_or(now);
     let account_id = clients.account_id().await?;
@@ -229,24 +226,7 @@ pub async fn copy_backups(
     // whenever they were created, since each holds one of the account's places.
     let jobs = calls::copy_jobs(primary, Some(oldest), None).await?;
     let in_flight = calls::jobs_in_flight_into(primary, &plan.recovery_region).await?;
-
-    let mut items = Vec::new();
-    let mut states = Vec::new();
-    for &entry in &entries {
-        let vault = &plan.copy.backup[entry].source_vault;
-        match calls::recovery_points(primary, vault, now - within(entry)).await {
-            Ok(recovery_points) => states.push(EntryState {
-                entry,
-                recovery_points,
-                jobs: jobs.clone(),
-            }),
-            Err(error) => items.push(Item::new(
-                entry,
-                Outcome::Failed,
-                format!("copy.backup[{entry}].source_vault: {error}"),
-            )),
-        }
-    }
+    let (states, mut items) = entry_states(primary, plan, &entries, &jobs, now).await;
     let decision = decide(plan, now, &account_id, in_flight, &states);
     items.extend(decision.items);
     if header.dry_run {
@@ -261,21 +241,7 @@ pub async fn copy_backups(
     } else {
         items.extend(calls::start_jobs(primary, decision.orders, lease).await);
     }
-    // Failures first, then by entry and resource: the order an operator reads a report in.
-    items.sort_by(|a, b| {
-        (
-            !a.outcome.is_failure(),
-            &a.entry,
-            &a.resource,
-            &a.recovery_point,
-        )
-            .cmp(&(
-                !b.outcome.is_failure(),
-                &b.entry,
-                &b.resource,
-                &b.recovery_point,
-            ))
-    });
+    items.sort_by(|a, b| report_order(a).cmp(&report_order(b)));
     let failures = items.iter().filter(|i| i.outcome.is_failure()).count();
     let outcome = RunOutcome::of(failures, items.len());
     Ok(BackupReport {
@@ -284,4 +250,48 @@ pub async fn copy_backups(
         items,
         lag: decision.lag,
     })
+}
+
+/// How far back an entry copies recovery points.
+fn copy_within(plan: &Plan, entry: usize) -> time::Duration {
+    time::Duration::try_from(plan.copy.backup[entry].copy_within.0).unwrap_or(time::Duration::WEEK)
+}
+
+/// Each entry's recovery points within `copy_within`, with the copy jobs; an item for each
+/// entry whose source vault cannot be listed.
+async fn entry_states(
+    primary: &RegionalClients,
+    plan: &Plan,
+    entries: &[usize],
+    jobs: &[CopyJob],
+    now: OffsetDateTime,
+) -> (Vec<EntryState>, Vec<Item>) {
+    let mut states = Vec::new();
+    let mut items = Vec::new();
+    for &entry in entries {
+        let vault = &plan.copy.backup[entry].source_vault;
+        match calls::recovery_points(primary, vault, now - copy_within(plan, entry)).await {
+            Ok(recovery_points) => states.push(EntryState {
+                entry,
+                recovery_points,
+                jobs: jobs.to_vec(),
+            }),
+            Err(error) => items.push(Item::new(
+                entry,
+                Outcome::Failed,
+                format!("copy.backup[{entry}].source_vault: {error}"),
+            )),
+        }
+    }
+    (states, items)
+}
+
+/// Failures first, then by entry and resource: the order an operator reads a report in.
+fn report_order(item: &Item) -> (bool, &str, Option<&str>, Option<&str>) {
+    (
+        !item.outcome.is_failure(),
+        &item.entry,
+        item.resource.as_deref(),
+        item.recovery_point.as_deref(),
+    )
 }
