@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::model::blames_the_role;
-use super::{BackupReport, MAX_ATTEMPTS, Outcome};
+use super::{BackupReport, Item, MAX_ATTEMPTS, Outcome};
 use crate::clock::age_in_words;
 use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
@@ -111,8 +111,25 @@ impl BackupReport {
     /// The run's page: header, figures, the copy lag of each protected resource, every item, and
     /// the failures with what to do next.
     fn page(&self) -> String {
+        html::page(
+            &format!("AWS Backup copy — {}", self.run.plan),
+            &[
+                html::run_header("AWS Backup copy", &self.run, None, Vec::new()),
+                section("Figures", html::figures(&self.figures())),
+                section("Copy lag per protected resource", self.lag_section()),
+                section(
+                    "Errors and what to do next",
+                    html::problems(&self.problems()),
+                ),
+                section("Items", self.items_table()),
+            ],
+        )
+    }
+
+    /// The worst copy lag, then the items counted by what they came to.
+    fn figures(&self) -> [Figure; 5] {
         let failed = self.failures();
-        let figures = html::figures(&[
+        [
             html::worst_lag(self.lag.iter().map(|l| l.lag_seconds)),
             Figure::new(
                 "Copy jobs started",
@@ -134,7 +151,11 @@ impl BackupReport {
             ),
             Figure::new("Failed", failed.to_string(), "refused, failed or stuck")
                 .tone(if failed == 0 { Tone::Good } else { Tone::Bad }),
-        ]);
+        ]
+    }
+
+    /// A bar per protected resource, then the table of its newest copied recovery point.
+    fn lag_section(&self) -> Html {
         let bars: Vec<Bar> = self
             .lag
             .iter()
@@ -144,7 +165,7 @@ impl BackupReport {
                 tone: Tone::Neutral,
             })
             .collect();
-        let lag_rows: Vec<Vec<Html>> = self
+        let rows: Vec<Vec<Html>> = self
             .lag
             .iter()
             .map(|l| {
@@ -157,7 +178,41 @@ impl BackupReport {
                 ]
             })
             .collect();
-        let item_rows: Vec<Vec<Html>> = self
+        Html::raw(format!(
+            "{}{}",
+            html::bar_chart("Copy lag per protected resource", &bars),
+            html::table(
+                &[
+                    "Resource",
+                    "Type",
+                    "Newest copied recovery point",
+                    "Data taken at",
+                    "Lag"
+                ],
+                &rows,
+                "No recovery point of the plan's vaults is known yet.",
+            )
+        ))
+    }
+
+    /// Each failed item, and what to do about it.
+    fn problems(&self) -> Vec<Problem> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome.is_failure())
+            .map(|i| {
+                let what = format!(
+                    "{} — {}",
+                    i.outcome,
+                    i.resource.as_deref().unwrap_or(i.entry.as_str())
+                );
+                Problem::new(what, i.detail.clone(), next_step(i))
+            })
+            .collect()
+    }
+
+    fn items_table(&self) -> Html {
+        let rows: Vec<Vec<Html>> = self
             .items
             .iter()
             .map(|i| {
@@ -171,82 +226,43 @@ impl BackupReport {
                 ]
             })
             .collect();
-        let problems: Vec<Problem> = self
-            .items
-            .iter()
-            .filter(|i| i.outcome.is_failure())
-            .map(|i| {
-                let job = i.job.as_deref().unwrap_or("JOB_ID");
-                let next = match i.outcome {
-                    Outcome::Stuck => Some(format!(
-                        "look at the job in the primary Region (`aws backup describe-copy-job \
-                         --copy-job-id {job}`), the destination vault's access policy and its KMS \
-                         key; AWS Backup ends or fails it, then the next run retries"
-                    )),
-                    Outcome::Refused => Some(
-                        "change the plan entry as the detail says (`lifeboat plan check`), or copy \
-                         this recovery point by hand"
-                            .to_owned(),
-                    ),
-                    _ if blames_the_role(&i.detail) => Some(format!(
-                        "fix the IAM role of {}.iam_role: it must exist, trust \
-                         backup.amazonaws.com, and Lifeboat must be allowed iam:PassRole on it",
-                        i.entry
-                    )),
-                    _ => html::next_step(&i.detail).or(Some(format!(
-                        "the next run starts a new copy job (up to {MAX_ATTEMPTS} in all); \
-                         `aws backup describe-copy-job --copy-job-id {job}` says why this one failed"
-                    ))),
-                };
-                let what = format!(
-                    "{} — {}",
-                    i.outcome,
-                    i.resource.as_deref().unwrap_or(i.entry.as_str())
-                );
-                Problem::new(what, i.detail.clone(), next)
-            })
-            .collect();
-        html::page(
-            &format!("AWS Backup copy — {}", self.run.plan),
+        html::table(
             &[
-                html::run_header("AWS Backup copy", &self.run, None, Vec::new()),
-                section("Figures", figures),
-                section(
-                    "Copy lag per protected resource",
-                    Html::raw(format!(
-                        "{}{}",
-                        html::bar_chart("Copy lag per protected resource", &bars),
-                        html::table(
-                            &[
-                                "Resource",
-                                "Type",
-                                "Newest copied recovery point",
-                                "Data taken at",
-                                "Lag"
-                            ],
-                            &lag_rows,
-                            "No recovery point of the plan's vaults is known yet.",
-                        )
-                    )),
-                ),
-                section("Errors and what to do next", html::problems(&problems)),
-                section(
-                    "Items",
-                    html::table(
-                        &[
-                            "Outcome",
-                            "Entry",
-                            "Resource",
-                            "Recovery point",
-                            "Copy job",
-                            "Detail",
-                        ],
-                        &item_rows,
-                        "Nothing to do.",
-                    ),
-                ),
+                "Outcome",
+                "Entry",
+                "Resource",
+                "Recovery point",
+                "Copy job",
+                "Detail",
             ],
+            &rows,
+            "Nothing to do.",
         )
+    }
+}
+
+fn next_step(item: &Item) -> Option<String> {
+    let job = item.job.as_deref().unwrap_or("JOB_ID");
+    match item.outcome {
+        Outcome::Stuck => Some(format!(
+            "look at the job in the primary Region (`aws backup describe-copy-job \
+             --copy-job-id {job}`), the destination vault's access policy and its KMS \
+             key; AWS Backup ends or fails it, then the next run retries"
+        )),
+        Outcome::Refused => Some(
+            "change the plan entry as the detail says (`lifeboat plan check`), or copy \
+             this recovery point by hand"
+                .to_owned(),
+        ),
+        _ if blames_the_role(&item.detail) => Some(format!(
+            "fix the IAM role of {}.iam_role: it must exist, trust \
+             backup.amazonaws.com, and Lifeboat must be allowed iam:PassRole on it",
+            item.entry
+        )),
+        _ => html::next_step(&item.detail).or(Some(format!(
+            "the next run starts a new copy job (up to {MAX_ATTEMPTS} in all); \
+             `aws backup describe-copy-job --copy-job-id {job}` says why this one failed"
+        ))),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{CopyReport, Failure, Outcome};
+use super::{CopyReport, Failure, Item, Outcome};
 use crate::clock::{age_in_words, rfc3339};
 use crate::html::{self, Bar, Figure, Html, Problem, Tone, badge, section};
 use crate::metrics::{MetricSet, Unit};
@@ -138,11 +138,27 @@ impl CopyReport {
     /// The run's page: header, figures, the copy lag of each database (chart and table), every
     /// item, and the failures with what to do next.
     fn page(&self) -> String {
-        let lag_figure = html::worst_lag(self.copy_lag.iter().map(|l| l.lag_seconds));
+        html::page(
+            &format!("Snapshot copy — {}", self.run.plan),
+            &[
+                html::run_header("Snapshot copy", &self.run, None, Vec::new()),
+                section("Figures", html::figures(&self.figures())),
+                section("Copy lag per database", self.lag_section()),
+                section(
+                    "Errors and what to do next",
+                    html::problems(&self.problems()),
+                ),
+                section("Items", self.items_section()),
+            ],
+        )
+    }
+
+    /// The worst copy lag, then the items counted by what they came to.
+    fn figures(&self) -> [Figure; 6] {
         let count = |outcomes: &[Outcome]| outcomes.iter().map(|o| self.count(*o)).sum::<usize>();
         let failed = self.failures(Failure::Copy) + self.failures(Failure::Prune);
-        let figures = html::figures(&[
-            lag_figure,
+        [
+            html::worst_lag(self.copy_lag.iter().map(|l| l.lag_seconds)),
             Figure::new(
                 "Copies started",
                 count(&[Outcome::Started, Outcome::WouldStart]).to_string(),
@@ -172,7 +188,11 @@ impl CopyReport {
             } else {
                 Tone::Bad
             }),
-        ]);
+        ]
+    }
+
+    /// A bar per database, then the table of its newest copy.
+    fn lag_section(&self) -> Html {
         let bars: Vec<Bar> = self
             .copy_lag
             .iter()
@@ -182,7 +202,7 @@ impl CopyReport {
                 tone: Tone::Neutral,
             })
             .collect();
-        let lag_rows: Vec<Vec<Html>> = self
+        let rows: Vec<Vec<Html>> = self
             .copy_lag
             .iter()
             .map(|l| {
@@ -194,7 +214,35 @@ impl CopyReport {
                 ]
             })
             .collect();
-        let item_rows: Vec<Vec<Html>> = self
+        Html::raw(format!(
+            "{}{}",
+            html::bar_chart("Copy lag per database", &bars),
+            html::table(
+                &["Database", "Newest copy", "Data taken at", "Lag"],
+                &rows,
+                "The plan copies no database.",
+            )
+        ))
+    }
+
+    /// Each failed item, and what to do about it.
+    fn problems(&self) -> Vec<Problem> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome.is_failure())
+            .map(|i| {
+                Problem::new(
+                    format!("{} — {}", i.outcome, i.db),
+                    i.detail.clone(),
+                    next_step(i),
+                )
+            })
+            .collect()
+    }
+
+    /// The room the run found, then every item.
+    fn items_section(&self) -> Html {
+        let rows: Vec<Vec<Html>> = self
             .items
             .iter()
             .map(|i| {
@@ -207,59 +255,31 @@ impl CopyReport {
                 ]
             })
             .collect();
-        let problems: Vec<Problem> = self
-            .items
-            .iter()
-            .filter(|i| i.outcome.is_failure())
-            .map(|i| {
-                let next = match i.outcome {
-                    Outcome::Refused => Some(
-                        "change the plan entry the detail names, check it with `lifeboat plan check`, \
-                         and run the copy again"
-                            .to_owned(),
-                    ),
-                    Outcome::PruneFailed => html::next_step(&i.detail).or(Some(
-                        "the old copy stays until a run can delete it; it still counts against the \
-                         manual snapshot quota"
-                            .to_owned(),
-                    )),
-                    _ => None,
-                };
-                Problem::new(format!("{} — {}", i.outcome, i.db), i.detail.clone(), next)
-            })
-            .collect();
-        html::page(
-            &format!("Snapshot copy — {}", self.run.plan),
-            &[
-                html::run_header("Snapshot copy", &self.run, None, Vec::new()),
-                section("Figures", figures),
-                section(
-                    "Copy lag per database",
-                    Html::raw(format!(
-                        "{}{}",
-                        html::bar_chart("Copy lag per database", &bars),
-                        html::table(
-                            &["Database", "Newest copy", "Data taken at", "Lag"],
-                            &lag_rows,
-                            "The plan copies no database.",
-                        )
-                    )),
-                ),
-                section("Errors and what to do next", html::problems(&problems)),
-                section(
-                    "Items",
-                    Html::raw(format!(
-                        "<p>Before this run: {}.</p>{}",
-                        html::escape(&self.slots_in_words()),
-                        html::table(
-                            &["Outcome", "Database", "Source snapshot", "Copy", "Detail"],
-                            &item_rows,
-                            "Nothing to do.",
-                        )
-                    )),
-                ),
-            ],
-        )
+        Html::raw(format!(
+            "<p>Before this run: {}.</p>{}",
+            html::escape(&self.slots_in_words()),
+            html::table(
+                &["Outcome", "Database", "Source snapshot", "Copy", "Detail"],
+                &rows,
+                "Nothing to do.",
+            )
+        ))
+    }
+}
+
+fn next_step(item: &Item) -> Option<String> {
+    match item.outcome {
+        Outcome::Refused => Some(
+            "change the plan entry the detail names, check it with `lifeboat plan check`, \
+             and run the copy again"
+                .to_owned(),
+        ),
+        Outcome::PruneFailed => html::next_step(&item.detail).or(Some(
+            "the old copy stays until a run can delete it; it still counts against the \
+             manual snapshot quota"
+                .to_owned(),
+        )),
+        _ => None,
     }
 }
 
