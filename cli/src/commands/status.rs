@@ -27,6 +27,22 @@ pub fn render(p: &Posture) -> String {
         "plan {} — recovery Region {}",
         p.plan, p.recovery_region
     );
+    for section in [
+        copies,
+        backup_copies,
+        verifications,
+        replicas,
+        dns,
+        last_runs,
+        in_progress,
+        budgets,
+    ] {
+        section(&mut out, p);
+    }
+    out
+}
+
+fn copies(out: &mut String, p: &Posture) {
     let _ = writeln!(
         out,
         "\ncopies (the RPO a failover would give now is the newest copy's age)"
@@ -42,91 +58,117 @@ pub fn render(p: &Posture) -> String {
             c.retain_days
         );
     }
-    if !p.backup_copies.is_empty() {
-        let _ = writeln!(out, "\nAWS Backup copies");
-        for b in &p.backup_copies {
-            let _ = writeln!(
-                out,
-                "  {:<60} age {:<8} ({} in vault {})",
-                b.resource_arn,
-                age(b.age_seconds),
-                b.recovery_points,
-                b.vault
-            );
-        }
+}
+
+fn backup_copies(out: &mut String, p: &Posture) {
+    if p.backup_copies.is_empty() {
+        return;
     }
-    if !p.verifications.is_empty() {
-        let _ = writeln!(out, "\nverifications");
-        for v in &p.verifications {
-            let last = match &v.last {
-                None => "never run".to_owned(),
-                Some(l) => format!(
-                    "{:?} {} ago: data age {}, restore {}",
-                    l.verdict,
-                    span((p.at - l.started_at).whole_seconds()),
-                    age(l.data_age_seconds),
-                    age(l.restore_seconds)
-                ),
-            };
-            let running = v
-                .in_progress
-                .as_deref()
-                .map_or(String::new(), |r| format!("; in progress: {r}"));
-            let _ = writeln!(out, "  {:<24} {last}{running}", v.job);
-        }
+    let _ = writeln!(out, "\nAWS Backup copies");
+    for b in &p.backup_copies {
+        let _ = writeln!(
+            out,
+            "  {:<60} age {:<8} ({} in vault {})",
+            b.resource_arn,
+            age(b.age_seconds),
+            b.recovery_points,
+            b.vault
+        );
     }
-    if !p.replicas.is_empty() {
-        let _ = writeln!(out, "\nfailover targets");
-        for r in &p.replicas {
-            let _ = writeln!(
-                out,
-                "  {:<40} {:<12} {:<10} lag {}",
-                r.target,
-                r.status.as_deref().unwrap_or("not found"),
-                if r.writable { "writable" } else { "replica" },
-                r.lag_seconds
-                    .map_or("unknown".to_owned(), |l| format!("{l:.1} s"))
-            );
-        }
+}
+
+fn verifications(out: &mut String, p: &Posture) {
+    if p.verifications.is_empty() {
+        return;
     }
-    if !p.dns.is_empty() {
-        let _ = writeln!(out, "\ndns");
-        for d in &p.dns {
-            let _ = writeln!(
-                out,
-                "  {:<40} → {} ({})",
-                d.record,
-                d.values.join(", "),
-                d.points_to
-            );
-        }
+    let _ = writeln!(out, "\nverifications");
+    for v in &p.verifications {
+        let last = match &v.last {
+            None => "never run".to_owned(),
+            Some(l) => format!(
+                "{:?} {} ago: data age {}, restore {}",
+                l.verdict,
+                span((p.at - l.started_at).whole_seconds()),
+                age(l.data_age_seconds),
+                age(l.restore_seconds)
+            ),
+        };
+        let running = v
+            .in_progress
+            .as_deref()
+            .map_or(String::new(), |r| format!("; in progress: {r}"));
+        let _ = writeln!(out, "  {:<24} {last}{running}", v.job);
     }
-    if !p.last_runs.is_empty() {
-        let _ = writeln!(out, "\nlast runs");
-        for r in &p.last_runs {
-            let _ = writeln!(out, "  {:<16} {} {:?}", r.task, r.run_id, r.outcome);
-        }
+}
+
+fn replicas(out: &mut String, p: &Posture) {
+    if p.replicas.is_empty() {
+        return;
     }
+    let _ = writeln!(out, "\nfailover targets");
+    for r in &p.replicas {
+        let _ = writeln!(
+            out,
+            "  {:<40} {:<12} {:<10} lag {}",
+            r.target,
+            r.status.as_deref().unwrap_or("not found"),
+            if r.writable { "writable" } else { "replica" },
+            r.lag_seconds
+                .map_or("unknown".to_owned(), |l| format!("{l:.1} s"))
+        );
+    }
+}
+
+fn dns(out: &mut String, p: &Posture) {
+    if p.dns.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\ndns");
+    for d in &p.dns {
+        let _ = writeln!(
+            out,
+            "  {:<40} → {} ({})",
+            d.record,
+            d.values.join(", "),
+            d.points_to
+        );
+    }
+}
+
+fn last_runs(out: &mut String, p: &Posture) {
+    if p.last_runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nlast runs");
+    for r in &p.last_runs {
+        let _ = writeln!(out, "  {:<16} {} {:?}", r.task, r.run_id, r.outcome);
+    }
+}
+
+/// A failover under way, and the schedules it paused.
+fn in_progress(out: &mut String, p: &Posture) {
     if let Some(run) = &p.failover_in_progress {
         let _ = writeln!(out, "\nfailover in progress: {run}");
     }
     if let Some(paused) = &p.paused {
         let _ = writeln!(out, "\ncopy and verify schedules {}", paused.reason());
     }
+}
+
+fn budgets(out: &mut String, p: &Posture) {
     if p.broken.is_empty() {
         let _ = writeln!(out, "\n{}", paint("all budgets hold", Colour::Green));
-    } else {
-        let _ = writeln!(
-            out,
-            "\n{} ({}):",
-            paint("BROKEN", Colour::Red),
-            p.broken.len()
-        );
-        for b in &p.broken {
-            let _ = writeln!(out, "  - {b}");
-        }
+        return;
     }
-    out
+    let _ = writeln!(
+        out,
+        "\n{} ({}):",
+        paint("BROKEN", Colour::Red),
+        p.broken.len()
+    );
+    for b in &p.broken {
+        let _ = writeln!(out, "  - {b}");
+    }
 }
 
 /// Writes the posture page to `path`, with the copy lag of the recent copy runs.

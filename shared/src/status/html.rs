@@ -6,12 +6,16 @@
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::Posture;
+use super::{
+    CopyPosture, DnsPosture, LastVerification, Posture, ReplicaPosture, RunPosture,
+    VerificationPosture,
+};
 use crate::context::Lifeboat;
 use crate::error::Error;
 use crate::html::{self, Figure, Html, Problem, Series, Tone, badge, section, span};
 use crate::record::get;
 use crate::tasks::COPY_SNAPSHOTS;
+use crate::verify::Verdict;
 
 /// How far back the chart looks: the last `RECENT_RUNS` runs of the last `RECENT_DAYS` days.
 pub const RECENT_DAYS: i64 = 14;
@@ -148,21 +152,30 @@ fn next_for_budget(broken: &str, plan: &str) -> Option<String> {
     }
 }
 
-/// The posture page.
+/// The posture page: its header, then a section per part of the posture.
 pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
     let p = posture;
-    let verdict = if p.broken.is_empty() {
-        badge("all budgets hold", Tone::Good)
-    } else {
-        badge(
-            &format!(
-                "{} budget{} broken",
-                p.broken.len(),
-                if p.broken.len() == 1 { "" } else { "s" }
+    html::page(
+        &format!("DR posture — {}", p.plan),
+        &[
+            header(p, history),
+            section("Figures", html::figures(&figures(p))),
+            section(
+                "Broken budgets and what to do next",
+                html::problems(&problems(p)),
             ),
-            Tone::Bad,
-        )
-    };
+            section("Copy lag over recent runs", lag_chart(p, history)),
+            section("Copies in the recovery Region", copies(p)),
+            section("Verifications", verifications(p)),
+            section("Failover targets", replicas(p)),
+            section("DNS", dns(p)),
+            section("Last runs", last_runs(p)),
+        ],
+    )
+}
+
+/// The verdict on the budgets, and what was read, where and when.
+fn header(p: &Posture, history: &[RunLags]) -> Html {
     let mut meta = vec![
         ("Plan", Html::code(&p.plan)),
         ("Recovery Region", Html::code(&p.recovery_region)),
@@ -181,44 +194,42 @@ pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
     if let Some(paused) = &p.paused {
         meta.push(("Schedules", Html::text(&paused.reason())));
     }
-    let header = html::page_header(
+    html::page_header(
         &format!("DR posture — {}", p.plan),
-        verdict,
+        verdict(p),
         "lifeboat status, read from the recovery Region only",
         &meta,
-    );
+    )
+}
 
+fn verdict(p: &Posture) -> Html {
+    if p.broken.is_empty() {
+        return badge("all budgets hold", Tone::Good);
+    }
+    badge(
+        &format!(
+            "{} budget{} broken",
+            p.broken.len(),
+            if p.broken.len() == 1 { "" } else { "s" }
+        ),
+        Tone::Bad,
+    )
+}
+
+/// The RPO now, what the newest verification measured, and how many budgets are broken.
+fn figures(p: &Posture) -> Vec<Figure> {
     let worst = html::worst_lag(p.copies.iter().map(|c| c.age_seconds));
+    let mut figures = vec![Figure {
+        label: "RPO now (oldest newest copy)".into(),
+        ..worst
+    }];
     let verified = p
         .verifications
         .iter()
         .filter_map(|v| v.last.as_ref())
         .max_by_key(|l| l.started_at);
-    let mut figures = vec![Figure {
-        label: "RPO now (oldest newest copy)".into(),
-        ..worst
-    }];
     if let Some(last) = verified {
-        figures.push(
-            Figure::new(
-                "Last verification",
-                format!("{:?}", last.verdict).to_lowercase(),
-                format!("{} ago", span((p.at - last.started_at).whole_seconds())),
-            )
-            .tone(Tone::of_ok(
-                last.verdict == crate::verify::Verdict::Verified,
-            )),
-        );
-        figures.push(Figure::new(
-            "Restore time",
-            last.restore_seconds.map_or("-".into(), span),
-            "measured by the last verification",
-        ));
-        figures.push(Figure::new(
-            "Data age at the restore",
-            last.data_age_seconds.map_or("-".into(), span),
-            "measured by the last verification",
-        ));
+        figures.extend(verification_figures(p, last));
     }
     figures.push(
         Figure::new(
@@ -228,16 +239,52 @@ pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
         )
         .tone(Tone::of_ok(p.broken.is_empty())),
     );
+    figures
+}
 
-    let problems: Vec<Problem> = p
-        .broken
+fn verification_figures(p: &Posture, last: &LastVerification) -> [Figure; 3] {
+    [
+        Figure::new(
+            "Last verification",
+            verdict_in_words(last.verdict),
+            format!("{} ago", span((p.at - last.started_at).whole_seconds())),
+        )
+        .tone(verdict_tone(last.verdict)),
+        Figure::new(
+            "Restore time",
+            last.restore_seconds.map_or("-".into(), span),
+            "measured by the last verification",
+        ),
+        Figure::new(
+            "Data age at the restore",
+            last.data_age_seconds.map_or("-".into(), span),
+            "measured by the last verification",
+        ),
+    ]
+}
+
+fn verdict_in_words(verdict: Verdict) -> String {
+    format!("{verdict:?}").to_lowercase()
+}
+
+fn verdict_tone(verdict: Verdict) -> Tone {
+    Tone::of_ok(verdict == Verdict::Verified)
+}
+
+/// Each broken budget, and what to do about it.
+fn problems(p: &Posture) -> Vec<Problem> {
+    p.broken
         .iter()
         .map(|b| {
             let what = b.split(':').next().unwrap_or(b).to_owned();
             Problem::new(what, b.clone(), next_for_budget(b, &p.plan))
         })
-        .collect();
+        .collect()
+}
 
+/// Each database's copy lag over the recent runs, against `retain_days` when every entry has
+/// the same.
+fn lag_chart(p: &Posture, history: &[RunLags]) -> Html {
     let retain: Vec<u32> = p.copies.iter().map(|c| c.retain_days).collect();
     let limit = match retain.first() {
         Some(days) if retain.iter().all(|d| d == days) => {
@@ -245,175 +292,153 @@ pub fn posture_page(posture: &Posture, history: &[RunLags]) -> String {
         }
         _ => None,
     };
-    let chart = html::line_chart(
+    html::line_chart(
         "Copy lag per database over recent copy runs",
         &lag_series(history),
         limit.as_ref().map(|(s, l)| (*s, l.as_str())),
-    );
+    )
+}
 
-    let dash = || Html::text("-");
-    let copies: Vec<Vec<Html>> = p
-        .copies
-        .iter()
-        .map(|c| {
-            let over = c
-                .age_seconds
-                .is_none_or(|a| a > i64::from(c.retain_days) * 86_400);
-            vec![
-                Html::text(&c.db),
-                Html::code_or_dash(c.newest_copy.as_deref()),
-                c.taken_at
-                    .map_or_else(dash, |t| Html::text(&html::time_of(t))),
-                match c.age_seconds {
-                    Some(a) => badge(&span(a), if over { Tone::Bad } else { Tone::Good }),
-                    None => badge("no copy", Tone::Bad),
-                },
-                Html::text(&c.copies.to_string()),
-                Html::text(&format!("{} days", c.retain_days)),
-            ]
-        })
-        .collect();
-    let verifications: Vec<Vec<Html>> = p
+fn copies(p: &Posture) -> Html {
+    let rows: Vec<Vec<Html>> = p.copies.iter().map(copy_row).collect();
+    html::table(
+        &[
+            "Database",
+            "Newest copy",
+            "Data taken at",
+            "Age (RPO now)",
+            "Copies",
+            "Budget",
+        ],
+        &rows,
+        "The plan copies no database.",
+    )
+}
+
+fn copy_row(c: &CopyPosture) -> Vec<Html> {
+    let over = c
+        .age_seconds
+        .is_none_or(|a| a > i64::from(c.retain_days) * 86_400);
+    vec![
+        Html::text(&c.db),
+        Html::code_or_dash(c.newest_copy.as_deref()),
+        c.taken_at
+            .map_or_else(dash, |t| Html::text(&html::time_of(t))),
+        match c.age_seconds {
+            Some(a) => badge(&span(a), if over { Tone::Bad } else { Tone::Good }),
+            None => badge("no copy", Tone::Bad),
+        },
+        Html::text(&c.copies.to_string()),
+        Html::text(&format!("{} days", c.retain_days)),
+    ]
+}
+
+fn verifications(p: &Posture) -> Html {
+    let rows: Vec<Vec<Html>> = p
         .verifications
         .iter()
-        .map(|v| {
-            let (last, figures) = match &v.last {
-                None => (badge("never run", Tone::Warn), dash()),
-                Some(l) => (
-                    badge(
-                        &format!("{:?}", l.verdict).to_lowercase(),
-                        Tone::of_ok(l.verdict == crate::verify::Verdict::Verified),
-                    ),
-                    Html::text(&format!(
-                        "restore {}, data age {}, {} ago",
-                        l.restore_seconds.map_or("-".into(), span),
-                        l.data_age_seconds.map_or("-".into(), span),
-                        span((p.at - l.started_at).whole_seconds())
-                    )),
-                ),
-            };
-            vec![
-                Html::text(&v.job),
-                last,
-                figures,
-                Html::text(&if v.restore_tests {
-                    "AWS Backup restore tests".to_owned()
-                } else {
-                    format!("every {}", span(v.every_seconds as i64))
-                }),
-                v.in_progress.as_deref().map_or_else(dash, Html::text),
-            ]
-        })
+        .map(|v| verification_row(p.at, v))
         .collect();
-    let replicas: Vec<Vec<Html>> = p
-        .replicas
-        .iter()
-        .map(|r| {
-            vec![
-                Html::code(&r.target),
-                Html::text(r.status.as_deref().unwrap_or("not found")),
-                Html::text(if r.writable { "writable" } else { "replica" }),
-                Html::text(
-                    &r.lag_seconds
-                        .map_or("unknown".into(), |l| format!("{l:.1} s")),
-                ),
-            ]
-        })
-        .collect();
-    let dns: Vec<Vec<Html>> = p
-        .dns
-        .iter()
-        .map(|d| {
-            vec![
-                Html::code(&d.record),
-                Html::text(&d.values.join(", ")),
-                badge(
-                    &d.points_to,
-                    match d.points_to.as_str() {
-                        "primary" => Tone::Good,
-                        "recovery" => Tone::Warn,
-                        _ => Tone::Bad,
-                    },
-                ),
-            ]
-        })
-        .collect();
-    let runs: Vec<Vec<Html>> = p
-        .last_runs
-        .iter()
-        .map(|r| {
-            vec![
-                Html::code(&r.task),
-                Html::code(&r.run_id),
-                badge(
-                    &r.outcome.map_or("unfinished".into(), |o| o.to_string()),
-                    Tone::of_outcome(r.outcome),
-                ),
-                r.finished_at
-                    .map_or_else(dash, |t| Html::text(&html::time_of(t))),
-            ]
-        })
-        .collect();
-
-    html::page(
-        &format!("DR posture — {}", p.plan),
-        &[
-            header,
-            section("Figures", html::figures(&figures)),
-            section(
-                "Broken budgets and what to do next",
-                html::problems(&problems),
-            ),
-            section("Copy lag over recent runs", chart),
-            section(
-                "Copies in the recovery Region",
-                html::table(
-                    &[
-                        "Database",
-                        "Newest copy",
-                        "Data taken at",
-                        "Age (RPO now)",
-                        "Copies",
-                        "Budget",
-                    ],
-                    &copies,
-                    "The plan copies no database.",
-                ),
-            ),
-            section(
-                "Verifications",
-                html::table(
-                    &["Job", "Last run", "Figures", "Schedule", "In progress"],
-                    &verifications,
-                    "The plan verifies no restore.",
-                ),
-            ),
-            section(
-                "Failover targets",
-                html::table(
-                    &["Target", "Status", "Role", "Replication lag"],
-                    &replicas,
-                    "The plan promotes nothing.",
-                ),
-            ),
-            section(
-                "DNS",
-                html::table(
-                    &["Record", "Values", "Points to"],
-                    &dns,
-                    "The plan flips no record.",
-                ),
-            ),
-            section(
-                "Last runs",
-                html::table(
-                    &["Task", "Run", "Outcome", "Finished"],
-                    &runs,
-                    "No run recorded yet.",
-                ),
-            ),
-        ],
+    html::table(
+        &["Job", "Last run", "Figures", "Schedule", "In progress"],
+        &rows,
+        "The plan verifies no restore.",
     )
+}
+
+fn verification_row(at: OffsetDateTime, v: &VerificationPosture) -> Vec<Html> {
+    let (last, figures) = match &v.last {
+        None => (badge("never run", Tone::Warn), dash()),
+        Some(l) => (
+            badge(&verdict_in_words(l.verdict), verdict_tone(l.verdict)),
+            Html::text(&format!(
+                "restore {}, data age {}, {} ago",
+                l.restore_seconds.map_or("-".into(), span),
+                l.data_age_seconds.map_or("-".into(), span),
+                span((at - l.started_at).whole_seconds())
+            )),
+        ),
+    };
+    vec![
+        Html::text(&v.job),
+        last,
+        figures,
+        Html::text(&if v.restore_tests {
+            "AWS Backup restore tests".to_owned()
+        } else {
+            format!("every {}", span(v.every_seconds as i64))
+        }),
+        v.in_progress.as_deref().map_or_else(dash, Html::text),
+    ]
+}
+
+fn replicas(p: &Posture) -> Html {
+    let rows: Vec<Vec<Html>> = p.replicas.iter().map(replica_row).collect();
+    html::table(
+        &["Target", "Status", "Role", "Replication lag"],
+        &rows,
+        "The plan promotes nothing.",
+    )
+}
+
+fn replica_row(r: &ReplicaPosture) -> Vec<Html> {
+    vec![
+        Html::code(&r.target),
+        Html::text(r.status.as_deref().unwrap_or("not found")),
+        Html::text(if r.writable { "writable" } else { "replica" }),
+        Html::text(
+            &r.lag_seconds
+                .map_or("unknown".into(), |l| format!("{l:.1} s")),
+        ),
+    ]
+}
+
+fn dns(p: &Posture) -> Html {
+    let rows: Vec<Vec<Html>> = p.dns.iter().map(dns_row).collect();
+    html::table(
+        &["Record", "Values", "Points to"],
+        &rows,
+        "The plan flips no record.",
+    )
+}
+
+fn dns_row(d: &DnsPosture) -> Vec<Html> {
+    let tone = match d.points_to.as_str() {
+        "primary" => Tone::Good,
+        "recovery" => Tone::Warn,
+        _ => Tone::Bad,
+    };
+    vec![
+        Html::code(&d.record),
+        Html::text(&d.values.join(", ")),
+        badge(&d.points_to, tone),
+    ]
+}
+
+fn last_runs(p: &Posture) -> Html {
+    let rows: Vec<Vec<Html>> = p.last_runs.iter().map(run_row).collect();
+    html::table(
+        &["Task", "Run", "Outcome", "Finished"],
+        &rows,
+        "No run recorded yet.",
+    )
+}
+
+fn run_row(r: &RunPosture) -> Vec<Html> {
+    vec![
+        Html::code(&r.task),
+        Html::code(&r.run_id),
+        badge(
+            &r.outcome.map_or("unfinished".into(), |o| o.to_string()),
+            Tone::of_outcome(r.outcome),
+        ),
+        r.finished_at
+            .map_or_else(dash, |t| Html::text(&html::time_of(t))),
+    ]
+}
+
+fn dash() -> Html {
+    Html::text("-")
 }
 
 #[cfg(test)]
