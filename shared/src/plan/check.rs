@@ -20,7 +20,8 @@ use serde_json::Value;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Arn, BackupCopy, DnsFlip, Failover, Plan, Promotion, RdsCopy, RdsSelector, Region, VerifyJob,
+    Arn, BackupCopy, DnsFlip, Failover, Plan, Promotion, RdsCopy, RdsSelector, Region, SqlCheck,
+    VerifyJob,
 };
 
 /// One problem with a plan, at a path such as `copy.rds[2].kms_key`.
@@ -486,237 +487,23 @@ impl Findings {
     }
 }
 
+/// The checks across fields, one per part of the plan, in the plan's order: errors are listed
+/// in it.
+const CROSS_FIELD_CHECKS: [fn(&Parts) -> Findings; 7] = [
+    region_pair_errors,
+    rds_errors,
+    backup_errors,
+    verify_errors,
+    failover_errors,
+    promote_errors,
+    dns_errors,
+];
+
 /// Checks that span fields or sections.
 fn cross_field_errors(plan: &Parts) -> Findings {
     let mut errors = Findings::default();
-    let recovery = plan.recovery_region.as_ref();
-
-    if let (Some(primary), Some(recovery)) = (&plan.primary_region, recovery) {
-        errors.extend(region_pair_errors(plan, primary, recovery));
-    }
-
-    let mut copied_dbs = HashSet::new();
-    for (i, entry) in &plan.rds {
-        let path = format!("copy.rds[{i}]");
-        let choice = exactly_one(
-            &path,
-            &[
-                ("db_instance", entry.db_instance.is_some()),
-                ("db_cluster", entry.db_cluster.is_some()),
-                ("tag", entry.tag.is_some()),
-            ],
-        );
-        match choice {
-            Ok(()) => {
-                let selector = entry.selector();
-                if !copied_dbs.insert(selector.clone()) {
-                    errors.push(Finding::about(
-                        PlanError::at(
-                            &path,
-                            format!("{selector} is already selected by an earlier entry"),
-                        ),
-                        &["db_instance", "db_cluster", "tag"],
-                    ));
-                }
-            }
-            Err(error) => errors.push(error),
-        }
-        if let Some(key) = &entry.kms_key {
-            errors.extend(kms_key_error(&format!("{path}.kms_key"), key, recovery));
-        }
-        // An option group belongs to one engine (and version); a tag can match DBs of several.
-        if entry.tag.is_some() && entry.option_group.is_some() {
-            errors.push(PlanError::at(
-                format!("{path}.option_group"),
-                "an option group fits one engine, but a tag selector can match DBs of \
-                 several; give each DB that needs an option group its own db_instance entry",
-            ));
-        }
-        // Aurora cluster snapshot copies take no option group: it would be silently ignored.
-        if entry.db_cluster.is_some() && entry.option_group.is_some() {
-            errors.push(PlanError::at(
-                format!("{path}.option_group"),
-                "Aurora cluster snapshot copies take no option group; remove it",
-            ));
-        }
-    }
-
-    for (i, entry) in &plan.backup {
-        let path = format!("copy.backup[{i}]");
-        errors.extend(arn_error(
-            &format!("{path}.destination_vault"),
-            &entry.destination_vault,
-            "backup",
-            Some("backup-vault:"),
-            recovery,
-        ));
-        errors.extend(arn_error(
-            &format!("{path}.iam_role"),
-            &entry.iam_role,
-            "iam",
-            Some("role/"),
-            None,
-        ));
-    }
-
-    let protected_by_name: HashSet<&str> = plan
-        .rds
-        .iter()
-        .filter_map(|(_, entry)| entry.db_instance.as_deref().or(entry.db_cluster.as_deref()))
-        .collect();
-    // A tag selector cannot be resolved offline, and an entry that cannot be read may name the
-    // DB: either way, whether a verify job's DB is copied cannot be told.
-    let copied_dbs_known = plan.all_rds && plan.rds.iter().all(|(_, entry)| entry.tag.is_none());
-    let mut verify_names = BTreeSet::new();
-    for (i, job) in &plan.verify {
-        let path = format!("verify[{i}]");
-        if !verify_names.insert(job.name.as_str()) {
-            errors.push(PlanError::at(
-                format!("{path}.name"),
-                format!("{:?} is used twice", job.name),
-            ));
-        }
-        let choice = exactly_one(
-            &path,
-            &[
-                ("db_instance", job.db_instance.is_some()),
-                ("db_cluster", job.db_cluster.is_some()),
-            ],
-        );
-        let named = match (&job.db_instance, &job.db_cluster) {
-            (Some(db), _) => Some(("db_instance", db)),
-            (None, Some(db)) => Some(("db_cluster", db)),
-            (None, None) => None,
-        };
-        let restores_itself = job.restore_testing_plan.is_none();
-        match (&job.backup_vault, &job.restore_role, &job.restore_testing_plan) {
-            (Some(_), _, Some(_)) => errors.push(PlanError::at(
-                format!("{path}.backup_vault"),
-                "set backup_vault (Lifeboat restores a recovery point) or restore_testing_plan \
-                 (AWS Backup restores, Lifeboat checks), not both",
-            )),
-            (Some(_), None, None) => errors.push(PlanError::at(
-                format!("{path}.restore_role"),
-                "is required with backup_vault: the IAM role AWS Backup restores the recovery point with",
-            )),
-            (None, Some(_), _) => errors.push(PlanError::at(
-                format!("{path}.restore_role"),
-                "goes with backup_vault only",
-            )),
-            _ => {}
-        }
-        // A job that restores AWS Backup's recovery points needs no snapshot copies.
-        let needs_copies = restores_itself && job.backup_vault.is_none();
-        if restores_itself && job.subnet_group.is_empty() {
-            errors.push(PlanError::at(
-                format!("{path}.subnet_group"),
-                "is required: the verification restores into that isolated subnet group \
-                 (only an entry with restore_testing_plan, whose restores AWS Backup makes, goes without)",
-            ));
-        }
-        match (choice, named) {
-            (Err(error), _) => errors.push(error),
-            // A verify job restores the newest copy, so something must make copies of it.
-            (Ok(()), Some((key, db)))
-                if needs_copies && copied_dbs_known && !protected_by_name.contains(db.as_str()) =>
-            {
-                errors.push(PlanError::at(
-                    format!("{path}.{key}"),
-                    format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
-                ));
-            }
-            (Ok(()), _) => {}
-        }
-        for (j, check) in job.checks.iter().enumerate() {
-            let check_path = format!("{path}.checks[{j}]");
-            let plain = check.sql.is_some() || check.expect.is_some();
-            let freshness = check.freshness_sql.is_some() || check.max_age.is_some();
-            let message = match (plain, freshness) {
-                (true, true) => {
-                    Some("set either sql with expect, or freshness_sql with max_age, not both")
-                }
-                (false, false) => Some("set sql with expect, or freshness_sql with max_age"),
-                (true, false) if check.sql.is_none() || check.expect.is_none() => {
-                    Some("sql and expect go together")
-                }
-                (false, true) if check.freshness_sql.is_none() || check.max_age.is_none() => {
-                    Some("freshness_sql and max_age go together")
-                }
-                _ => None,
-            };
-            if let Some(message) = message {
-                errors.push(Finding::about(
-                    PlanError::at(check_path, message),
-                    &["sql", "expect", "freshness_sql", "max_age"],
-                ));
-            }
-        }
-    }
-
-    if let Some(failover) = &plan.failover {
-        if let super::AlarmRequirement::AtLeast(n) = failover.require
-            && n as usize > failover.alarms.len()
-        {
-            errors.push(PlanError::at(
-                "failover.require",
-                format!(
-                    "requires {n} alarms but failover.alarms lists {}",
-                    failover.alarms.len()
-                ),
-            ));
-        }
-        if failover.mode == super::FailoverMode::Automatic && failover.alarms.is_empty() {
-            errors.push(PlanError::at(
-                "failover.alarms",
-                "automatic failover needs at least one alarm",
-            ));
-        }
-    }
-    for (i, promotion) in &plan.promote {
-        let path = format!("failover.promote[{i}]");
-        errors.extend(
-            exactly_one(
-                &path,
-                &[
-                    ("aurora_global", promotion.aurora_global.is_some()),
-                    ("rds_replica", promotion.rds_replica.is_some()),
-                    (
-                        "aurora_replica_cluster",
-                        promotion.aurora_replica_cluster.is_some(),
-                    ),
-                ],
-            )
-            .err(),
-        );
-        match (&promotion.aurora_global, &promotion.target_cluster) {
-            (Some(_), None) => errors.push(PlanError::at(
-                format!("{path}.target_cluster"),
-                "aurora_global needs the recovery-Region cluster that becomes the writer",
-            )),
-            (_, Some(target)) => errors.extend(arn_error(
-                &format!("{path}.target_cluster"),
-                target,
-                "rds",
-                Some("cluster:"),
-                recovery,
-            )),
-            (None, None) => {}
-        }
-    }
-    for (i, flip) in &plan.dns {
-        let path = format!("failover.dns[{i}]");
-        if !is_dns_name(&flip.record) {
-            errors.push(PlanError::at(
-                format!("{path}.record"),
-                format!("{:?} is not a DNS name", flip.record),
-            ));
-        }
-        if flip.primary == flip.recovery {
-            errors.push(PlanError::at(
-                format!("{path}.recovery"),
-                "is the same as primary, so a flip would change nothing",
-            ));
-        }
+    for check in CROSS_FIELD_CHECKS {
+        errors.0.extend(check(plan).0);
     }
     errors
 }
@@ -724,8 +511,11 @@ fn cross_field_errors(plan: &Parts) -> Findings {
 /// Region pairs AWS cannot serve: the same Region twice, Regions in two partitions (nothing is
 /// copied, replicated or failed over between `aws`, `aws-us-gov` and `aws-cn`), and RDS snapshot
 /// copies to or from a China Region, which RDS does not offer.
-fn region_pair_errors(plan: &Parts, primary: &Region, recovery: &Region) -> Vec<PlanError> {
-    let mut errors = Vec::new();
+fn region_pair_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    let (Some(primary), Some(recovery)) = (&plan.primary_region, &plan.recovery_region) else {
+        return errors;
+    };
     if primary == recovery {
         errors.push(PlanError::at(
             "recovery_region",
@@ -754,6 +544,321 @@ fn region_pair_errors(plan: &Parts, primary: &Region, recovery: &Region) -> Vec<
                     ),
                 ));
             }
+        }
+    }
+    errors
+}
+
+/// `[[copy.rds]]`: one selector per entry, each DB selected once, the KMS key in the recovery
+/// Region, an option group only where it can apply.
+fn rds_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    let mut copied_dbs = HashSet::new();
+    for (i, entry) in &plan.rds {
+        let path = format!("copy.rds[{i}]");
+        match rds_selector_error(&path, entry) {
+            Some(error) => errors.push(error),
+            None => {
+                let selector = entry.selector();
+                if !copied_dbs.insert(selector.clone()) {
+                    errors.push(Finding::about(
+                        PlanError::at(
+                            &path,
+                            format!("{selector} is already selected by an earlier entry"),
+                        ),
+                        &["db_instance", "db_cluster", "tag"],
+                    ));
+                }
+            }
+        }
+        if let Some(key) = &entry.kms_key {
+            errors.extend(kms_key_error(
+                &format!("{path}.kms_key"),
+                key,
+                plan.recovery_region.as_ref(),
+            ));
+        }
+        errors.extend(option_group_errors(&path, entry));
+    }
+    errors
+}
+
+fn rds_selector_error(path: &str, entry: &RdsCopy) -> Option<Finding> {
+    exactly_one(
+        path,
+        &[
+            ("db_instance", entry.db_instance.is_some()),
+            ("db_cluster", entry.db_cluster.is_some()),
+            ("tag", entry.tag.is_some()),
+        ],
+    )
+    .err()
+}
+
+fn option_group_errors(path: &str, entry: &RdsCopy) -> Vec<PlanError> {
+    let mut errors = Vec::new();
+    if entry.option_group.is_none() {
+        return errors;
+    }
+    // An option group belongs to one engine (and version); a tag can match DBs of several.
+    if entry.tag.is_some() {
+        errors.push(PlanError::at(
+            format!("{path}.option_group"),
+            "an option group fits one engine, but a tag selector can match DBs of \
+             several; give each DB that needs an option group its own db_instance entry",
+        ));
+    }
+    // Aurora cluster snapshot copies take no option group: it would be silently ignored.
+    if entry.db_cluster.is_some() {
+        errors.push(PlanError::at(
+            format!("{path}.option_group"),
+            "Aurora cluster snapshot copies take no option group; remove it",
+        ));
+    }
+    errors
+}
+
+/// `[[copy.backup]]`: the destination vault in the recovery Region, the role an IAM role.
+fn backup_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    for (i, entry) in &plan.backup {
+        let path = format!("copy.backup[{i}]");
+        errors.extend(arn_error(
+            &format!("{path}.destination_vault"),
+            &entry.destination_vault,
+            "backup",
+            Some("backup-vault:"),
+            plan.recovery_region.as_ref(),
+        ));
+        errors.extend(arn_error(
+            &format!("{path}.iam_role"),
+            &entry.iam_role,
+            "iam",
+            Some("role/"),
+            None,
+        ));
+    }
+    errors
+}
+
+/// `[[verify]]`: unique names, a restore source, one DB each that something copies, and checks
+/// that each set one kind of query.
+fn verify_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    let copied = CopiedDbs::of(plan);
+    let mut verify_names = BTreeSet::new();
+    for (i, job) in &plan.verify {
+        let path = format!("verify[{i}]");
+        if !verify_names.insert(job.name.as_str()) {
+            errors.push(PlanError::at(
+                format!("{path}.name"),
+                format!("{:?} is used twice", job.name),
+            ));
+        }
+        errors.extend(restore_source_error(&path, job));
+        errors.extend(subnet_group_error(&path, job));
+        errors.extend(verify_db_error(&path, job, &copied));
+        for (j, check) in job.checks.iter().enumerate() {
+            errors.extend(check_error(&format!("{path}.checks[{j}]"), check));
+        }
+    }
+    errors
+}
+
+/// The DBs the `[[copy.rds]]` entries copy, as far as the plan alone tells.
+struct CopiedDbs<'a> {
+    by_name: HashSet<&'a str>,
+    /// A tag selector cannot be resolved offline, and an entry that cannot be read may name the
+    /// DB: either way, whether a verify job's DB is copied cannot be told.
+    known: bool,
+}
+
+impl<'a> CopiedDbs<'a> {
+    fn of(plan: &'a Parts) -> Self {
+        CopiedDbs {
+            by_name: plan
+                .rds
+                .iter()
+                .filter_map(|(_, entry)| {
+                    entry.db_instance.as_deref().or(entry.db_cluster.as_deref())
+                })
+                .collect(),
+            known: plan.all_rds && plan.rds.iter().all(|(_, entry)| entry.tag.is_none()),
+        }
+    }
+}
+
+/// Where a job's restore comes from: the newest copy, a recovery point (with the role to restore
+/// it), or AWS Backup's restore testing.
+fn restore_source_error(path: &str, job: &VerifyJob) -> Option<PlanError> {
+    match (
+        &job.backup_vault,
+        &job.restore_role,
+        &job.restore_testing_plan,
+    ) {
+        (Some(_), _, Some(_)) => Some(PlanError::at(
+            format!("{path}.backup_vault"),
+            "set backup_vault (Lifeboat restores a recovery point) or restore_testing_plan \
+             (AWS Backup restores, Lifeboat checks), not both",
+        )),
+        (Some(_), None, None) => Some(PlanError::at(
+            format!("{path}.restore_role"),
+            "is required with backup_vault: the IAM role AWS Backup restores the recovery point with",
+        )),
+        (None, Some(_), _) => Some(PlanError::at(
+            format!("{path}.restore_role"),
+            "goes with backup_vault only",
+        )),
+        _ => None,
+    }
+}
+
+fn subnet_group_error(path: &str, job: &VerifyJob) -> Option<PlanError> {
+    let restores_itself = job.restore_testing_plan.is_none();
+    (restores_itself && job.subnet_group.is_empty()).then(|| {
+        PlanError::at(
+            format!("{path}.subnet_group"),
+            "is required: the verification restores into that isolated subnet group \
+             (only an entry with restore_testing_plan, whose restores AWS Backup makes, goes without)",
+        )
+    })
+}
+
+/// A job names one DB; a job that restores the newest copy needs something to copy it.
+fn verify_db_error(path: &str, job: &VerifyJob, copied: &CopiedDbs<'_>) -> Option<Finding> {
+    let choice = exactly_one(
+        path,
+        &[
+            ("db_instance", job.db_instance.is_some()),
+            ("db_cluster", job.db_cluster.is_some()),
+        ],
+    );
+    let named = match (&job.db_instance, &job.db_cluster) {
+        (Some(db), _) => Some(("db_instance", db)),
+        (None, Some(db)) => Some(("db_cluster", db)),
+        (None, None) => None,
+    };
+    // A job that restores AWS Backup's recovery points needs no snapshot copies.
+    let needs_copies = job.restore_testing_plan.is_none() && job.backup_vault.is_none();
+    match (choice, named) {
+        (Err(error), _) => Some(error),
+        // A verify job restores the newest copy, so something must make copies of it.
+        (Ok(()), Some((key, db)))
+            if needs_copies && copied.known && !copied.by_name.contains(db.as_str()) =>
+        {
+            Some(
+                PlanError::at(
+                    format!("{path}.{key}"),
+                    format!("{db:?} is not copied by any [[copy.rds]] entry, so there is nothing to restore"),
+                )
+                .into(),
+            )
+        }
+        (Ok(()), _) => None,
+    }
+}
+
+/// A check is `sql` with `expect`, or `freshness_sql` with `max_age`.
+fn check_error(path: &str, check: &SqlCheck) -> Option<Finding> {
+    let plain = check.sql.is_some() || check.expect.is_some();
+    let freshness = check.freshness_sql.is_some() || check.max_age.is_some();
+    let message = match (plain, freshness) {
+        (true, true) => "set either sql with expect, or freshness_sql with max_age, not both",
+        (false, false) => "set sql with expect, or freshness_sql with max_age",
+        (true, false) if check.sql.is_none() || check.expect.is_none() => {
+            "sql and expect go together"
+        }
+        (false, true) if check.freshness_sql.is_none() || check.max_age.is_none() => {
+            "freshness_sql and max_age go together"
+        }
+        _ => return None,
+    };
+    Some(Finding::about(
+        PlanError::at(path, message),
+        &["sql", "expect", "freshness_sql", "max_age"],
+    ))
+}
+
+/// `[failover]`: as many alarms as it requires, and at least one for automatic failover.
+fn failover_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    let Some(failover) = &plan.failover else {
+        return errors;
+    };
+    if let super::AlarmRequirement::AtLeast(n) = failover.require
+        && n as usize > failover.alarms.len()
+    {
+        errors.push(PlanError::at(
+            "failover.require",
+            format!(
+                "requires {n} alarms but failover.alarms lists {}",
+                failover.alarms.len()
+            ),
+        ));
+    }
+    if failover.mode == super::FailoverMode::Automatic && failover.alarms.is_empty() {
+        errors.push(PlanError::at(
+            "failover.alarms",
+            "automatic failover needs at least one alarm",
+        ));
+    }
+    errors
+}
+
+/// `[[failover.promote]]`: one kind of target each; a global database's target cluster in the
+/// recovery Region.
+fn promote_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    for (i, promotion) in &plan.promote {
+        let path = format!("failover.promote[{i}]");
+        errors.extend(
+            exactly_one(
+                &path,
+                &[
+                    ("aurora_global", promotion.aurora_global.is_some()),
+                    ("rds_replica", promotion.rds_replica.is_some()),
+                    (
+                        "aurora_replica_cluster",
+                        promotion.aurora_replica_cluster.is_some(),
+                    ),
+                ],
+            )
+            .err(),
+        );
+        match (&promotion.aurora_global, &promotion.target_cluster) {
+            (Some(_), None) => errors.push(PlanError::at(
+                format!("{path}.target_cluster"),
+                "aurora_global needs the recovery-Region cluster that becomes the writer",
+            )),
+            (_, Some(target)) => errors.extend(arn_error(
+                &format!("{path}.target_cluster"),
+                target,
+                "rds",
+                Some("cluster:"),
+                plan.recovery_region.as_ref(),
+            )),
+            (None, None) => {}
+        }
+    }
+    errors
+}
+
+/// `[[failover.dns]]`: a DNS name, and a flip that changes something.
+fn dns_errors(plan: &Parts) -> Findings {
+    let mut errors = Findings::default();
+    for (i, flip) in &plan.dns {
+        let path = format!("failover.dns[{i}]");
+        if !is_dns_name(&flip.record) {
+            errors.push(PlanError::at(
+                format!("{path}.record"),
+                format!("{:?} is not a DNS name", flip.record),
+            ));
+        }
+        if flip.primary == flip.recovery {
+            errors.push(PlanError::at(
+                format!("{path}.recovery"),
+                "is the same as primary, so a flip would change nothing",
+            ));
         }
     }
     errors
