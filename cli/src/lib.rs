@@ -16,8 +16,11 @@ use lifeboat_shared::aws::{Tuning, load_config};
 use lifeboat_shared::context::{Lifeboat, PLAN_ENV};
 use lifeboat_shared::plan::Plan;
 use lifeboat_shared::record::{Report, RunOutcome};
-use lifeboat_shared::tasks::{Finished, RunOptions, run_copy_backups, run_copy_snapshots};
+use lifeboat_shared::tasks::{Finished, RunOptions};
 use lifeboat_shared::trigger::{RunbookRequest, Trigger};
+
+use CopyCommand::{Backups, Snapshots};
+use commands::{copy_backups, copy_snapshots, failover, status, verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +48,14 @@ enum Command {
     /// Check a plan, or print its JSON Schema.
     #[command(subcommand)]
     Plan(PlanCommand),
+    // The others, in the same list of commands, each run on a loaded plan.
+    #[command(flatten)]
+    OnPlan(OnPlan),
+}
+
+/// The commands that run on a plan, which [`on_plan`] loads for them.
+#[derive(Debug, Subcommand)]
+enum OnPlan {
     /// Copy backups to the recovery Region.
     #[command(subcommand)]
     Copy(CopyCommand),
@@ -197,6 +208,62 @@ struct TaskArgs {
     event: Option<std::path::PathBuf>,
 }
 
+impl OnPlan {
+    /// Where the plan is; `None` when a failover command names none.
+    fn plan(&self) -> Option<&str> {
+        match self {
+            OnPlan::Copy(Snapshots(args) | Backups(args)) => Some(&args.plan),
+            OnPlan::Verify(args) => Some(&args.plan),
+            OnPlan::Failover(args) => args.plan(),
+            OnPlan::Failback(args) => Some(&args.plan),
+            OnPlan::Status(args) => Some(&args.plan),
+        }
+    }
+
+    /// `--json`: the answer for a machine, without the steps.
+    fn json(&self) -> bool {
+        match self {
+            OnPlan::Copy(Snapshots(args) | Backups(args)) => args.json,
+            OnPlan::Verify(args) => args.json,
+            OnPlan::Failover(args) => args.json,
+            OnPlan::Failback(args) => args.json,
+            OnPlan::Status(args) => args.json,
+        }
+    }
+
+    /// The `--event` file a task command runs for.
+    fn event(&self) -> Option<&std::path::Path> {
+        match self {
+            OnPlan::Copy(Snapshots(args) | Backups(args)) => args.event.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl FailoverArgs {
+    /// `approve` names its own plan.
+    fn plan(&self) -> Option<&str> {
+        match &self.approve {
+            Some(FailoverCommand::Approve { plan, .. }) => Some(plan),
+            None => self.plan.as_deref(),
+        }
+    }
+
+    fn request(&self) -> RunbookRequest {
+        let planned = self.planned;
+        match &self.approve {
+            Some(FailoverCommand::Approve {
+                run_id, plan_hash, ..
+            }) => RunbookRequest::Approve {
+                run_id: run_id.clone(),
+                plan_hash: plan_hash.clone(),
+            },
+            None if self.execute => RunbookRequest::Execute { planned },
+            None => RunbookRequest::DryRun { planned },
+        }
+    }
+}
+
 impl TaskArgs {
     fn options(&self) -> RunOptions {
         RunOptions {
@@ -232,79 +299,35 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match cli.command {
         Command::Plan(PlanCommand::Check { file }) => commands::plan::check_plan(&file),
         Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
-        Command::Copy(CopyCommand::Snapshots(args)) => match load(&args).await {
-            Ok((lifeboat, trigger)) => print_run(
-                run_copy_snapshots(&lifeboat, &trigger, args.options()).await,
-                args.json,
-                commands::copy_snapshots::render,
-            ),
-            Err(status) => status,
-        },
-        Command::Copy(CopyCommand::Backups(args)) => match load(&args).await {
-            Ok((lifeboat, trigger)) => print_run(
-                run_copy_backups(&lifeboat, &trigger, args.options()).await,
-                args.json,
-                commands::copy_backups::render,
-            ),
-            Err(status) => status,
-        },
-        Command::Verify(args) => match load_plan(&args.plan, None).await {
-            Ok((lifeboat, _)) => {
-                commands::verify::verify(&lifeboat, args.name.as_deref(), args.json).await
-            }
-            Err(status) => status,
-        },
-        Command::Failover(args) => {
-            let (plan, request) = match args.approve {
-                Some(FailoverCommand::Approve {
-                    run_id,
-                    plan_hash,
-                    plan,
-                }) => (plan, RunbookRequest::Approve { run_id, plan_hash }),
-                None => {
-                    let Some(plan) = args.plan else {
-                        eprintln!("lifeboat: --plan is required");
-                        return ExitCode::from(2);
-                    };
-                    let planned = args.planned;
-                    let request = if args.execute {
-                        RunbookRequest::Execute { planned }
-                    } else {
-                        RunbookRequest::DryRun { planned }
-                    };
-                    (plan, request)
-                }
-            };
-            match load_plan(&plan, None).await {
-                Ok((lifeboat, _)) => {
-                    commands::failover::failover(&lifeboat, request, args.json).await
-                }
-                Err(status) => status,
-            }
-        }
-        Command::Status(args) => match load_plan(&args.plan, None).await {
-            Ok((lifeboat, _)) => {
-                commands::status::status(&lifeboat, args.json, args.html.as_deref()).await
-            }
-            Err(status) => status,
-        },
-        Command::Failback(args) => match load_plan(&args.plan, None).await {
-            Ok((lifeboat, _)) => {
-                commands::failover::failover(&lifeboat, RunbookRequest::Failback, args.json).await
-            }
-            Err(status) => status,
-        },
+        Command::OnPlan(command) => on_plan(command).await,
     }
 }
 
-/// Lifeboat for a task command, and what started the run. The command's own inputs (the plan
-/// file, the `--event` file) are read and checked before any AWS setting is loaded, so a bad
-/// file is reported alone (and every bad file at once), not after credential or Region warnings.
-async fn load(args: &TaskArgs) -> Result<(Lifeboat, Trigger), ExitCode> {
-    load_plan(&args.plan, args.event.as_deref()).await
+/// Runs a command on its plan, loaded here for every command, and with it what started the run.
+async fn on_plan(command: OnPlan) -> ExitCode {
+    let Some(plan) = command.plan() else {
+        eprintln!("lifeboat: --plan is required");
+        return ExitCode::from(2);
+    };
+    let (lifeboat, trigger) = match load_plan(plan, command.event()).await {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
+    };
+    let json = command.json();
+    match command {
+        OnPlan::Copy(Snapshots(args)) => copy_snapshots::run(&lifeboat, &trigger, &args).await,
+        OnPlan::Copy(Backups(args)) => copy_backups::run(&lifeboat, &trigger, &args).await,
+        OnPlan::Verify(args) => verify::verify(&lifeboat, args.name.as_deref(), json).await,
+        OnPlan::Failover(args) => failover::failover(&lifeboat, args.request(), json).await,
+        OnPlan::Failback(_) => failover::failover(&lifeboat, RunbookRequest::Failback, json).await,
+        OnPlan::Status(args) => status::status(&lifeboat, json, args.html.as_deref()).await,
+    }
 }
 
-/// [`load`] for a plan location and an optional `--event` file.
+/// Lifeboat for a plan location, and what started the run (`--event`, else the command itself).
+/// The command's own inputs (the plan file, the `--event` file) are read and checked before any
+/// AWS setting is loaded, so a bad file is reported alone (and every bad file at once), not after
+/// credential or Region warnings.
 async fn load_plan(
     plan: &str,
     event: Option<&std::path::Path>,

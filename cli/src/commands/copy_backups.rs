@@ -1,10 +1,22 @@
 //! `lifeboat copy backups`: the AWS Backup copy, as the `copy-backups` Lambda runs it.
 
 use std::fmt::Write as _;
+use std::process::ExitCode;
 
 use lifeboat_shared::backup::BackupReport;
 use lifeboat_shared::clock::age_in_words;
+use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::record::counts_in_words;
+use lifeboat_shared::tasks::run_copy_backups;
+use lifeboat_shared::trigger::Trigger;
+
+use crate::TaskArgs;
+
+/// One backup copy run for `args`, printed as every task command prints its run.
+pub async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
+    let result = run_copy_backups(lifeboat, trigger, args.options()).await;
+    crate::print_run(result, args.json, render)
+}
 
 /// The report as a terminal reads it: a line per recovery point, then the copy lag of each
 /// protected resource.

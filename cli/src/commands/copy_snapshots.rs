@@ -1,10 +1,22 @@
 //! `lifeboat copy snapshots`: the snapshot copy, as the `copy-snapshots` Lambda runs it.
 
 use std::fmt::Write as _;
+use std::process::ExitCode;
 
 use lifeboat_shared::clock::age_in_words;
+use lifeboat_shared::context::Lifeboat;
 use lifeboat_shared::copy::CopyReport;
 use lifeboat_shared::record::counts_in_words;
+use lifeboat_shared::tasks::run_copy_snapshots;
+use lifeboat_shared::trigger::Trigger;
+
+use crate::TaskArgs;
+
+/// One snapshot copy run for `args`, printed as every task command prints its run.
+pub async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
+    let result = run_copy_snapshots(lifeboat, trigger, args.options()).await;
+    crate::print_run(result, args.json, render)
+}
 
 /// The report as a terminal reads it: a line per item, then the copy lag of each database.
 pub fn render(report: &CopyReport) -> String {
