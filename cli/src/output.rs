@@ -32,7 +32,7 @@ fn settings() -> &'static Settings {
 }
 
 /// Sets the output up once, from the global flags.
-pub fn init(quiet: bool) {
+pub(crate) fn init(quiet: bool) {
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = SETTINGS.set(Settings {
         quiet,
@@ -42,14 +42,14 @@ pub fn init(quiet: bool) {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum Colour {
+pub(crate) enum Colour {
     Green,
     Red,
     Bold,
 }
 
 /// `text` in `colour` when colours are on, else as it is.
-pub fn paint(text: &str, colour: Colour) -> String {
+pub(crate) fn paint(text: &str, colour: Colour) -> String {
     if !settings().colour {
         return text.to_owned();
     }
@@ -68,7 +68,7 @@ fn now_ms() -> u64 {
 }
 
 /// Prints a step line of a long run (unless `-q`), erasing the spinner first.
-pub fn step_line(line: &str) {
+pub(crate) fn step_line(line: &str) {
     if settings().quiet {
         return;
     }
@@ -82,7 +82,7 @@ pub fn step_line(line: &str) {
 
 /// On a terminal, shows `label` and the time since the last step on stderr while nothing is
 /// printed for a second or more; lasts as long as the process.
-pub fn spinner(label: &'static str) {
+pub(crate) fn spinner(label: &'static str) {
     if !settings().spinner {
         return;
     }
@@ -102,7 +102,7 @@ pub fn spinner(label: &'static str) {
 }
 
 /// An error on stderr, with what to do next when there is more to say than the message.
-pub fn error(error: &lifeboat_shared::Error) {
+pub(crate) fn error(error: &lifeboat_shared::Error) {
     eprintln!("lifeboat: {error}");
     if let Some(next) = error.next_step() {
         eprintln!("  next: {next}");

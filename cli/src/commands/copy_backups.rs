@@ -13,14 +13,14 @@ use lifeboat_shared::trigger::Trigger;
 use crate::TaskArgs;
 
 /// One backup copy run for `args`, printed as every task command prints its run.
-pub async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
+pub(crate) async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
     let result = run_copy_backups(lifeboat, trigger, args.options()).await;
     crate::print_run(result, args.json, render)
 }
 
 /// The report as a terminal reads it: a line per recovery point, then the copy lag of each
 /// protected resource.
-pub fn render(report: &BackupReport) -> String {
+pub(crate) fn render(report: &BackupReport) -> String {
     let mut out = String::new();
     let run = &report.run;
     let outcome = run

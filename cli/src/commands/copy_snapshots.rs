@@ -13,13 +13,13 @@ use lifeboat_shared::trigger::Trigger;
 use crate::TaskArgs;
 
 /// One snapshot copy run for `args`, printed as every task command prints its run.
-pub async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
+pub(crate) async fn run(lifeboat: &Lifeboat, trigger: &Trigger, args: &TaskArgs) -> ExitCode {
     let result = run_copy_snapshots(lifeboat, trigger, args.options()).await;
     crate::print_run(result, args.json, render)
 }
 
 /// The report as a terminal reads it: a line per item, then the copy lag of each database.
-pub fn render(report: &CopyReport) -> String {
+pub(crate) fn render(report: &CopyReport) -> String {
     let mut out = String::new();
     let run = &report.run;
     let outcome = run

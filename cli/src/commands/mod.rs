@@ -1,8 +1,8 @@
 //! One module per `lifeboat` command.
 
-pub mod copy_backups;
-pub mod copy_snapshots;
-pub mod failover;
-pub mod plan;
-pub mod status;
-pub mod verify;
+pub(crate) mod copy_backups;
+pub(crate) mod copy_snapshots;
+pub(crate) mod failover;
+pub(crate) mod plan;
+pub(crate) mod status;
+pub(crate) mod verify;

@@ -7,7 +7,7 @@ use lifeboat_shared::plan::Plan;
 use crate::output::{Colour, paint};
 
 /// Prints the plan's JSON Schema.
-pub fn schema() -> ExitCode {
+pub(crate) fn schema() -> ExitCode {
     println!(
         "{}",
         serde_json::to_string_pretty(&Plan::json_schema()).expect("schema is JSON")
@@ -15,7 +15,7 @@ pub fn schema() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn check_plan(file: &std::path::Path) -> ExitCode {
+pub(crate) fn check_plan(file: &std::path::Path) -> ExitCode {
     match Plan::from_file(file) {
         Ok(plan) => {
             println!(

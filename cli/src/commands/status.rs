@@ -20,7 +20,7 @@ fn age(seconds: Option<i64>) -> String {
 }
 
 /// The posture as text: one section per kind of resource, then what is broken.
-pub fn render(p: &Posture) -> String {
+pub(crate) fn render(p: &Posture) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -182,7 +182,7 @@ async fn write_page(lifeboat: &Lifeboat, p: &Posture, path: &Path) -> Result<(),
 
 /// Prints the posture (text or JSON), and writes it as an HTML page when `html` names a file;
 /// the exit status says whether every budget holds.
-pub async fn status(lifeboat: &Lifeboat, json: bool, html: Option<&Path>) -> ExitCode {
+pub(crate) async fn status(lifeboat: &Lifeboat, json: bool, html: Option<&Path>) -> ExitCode {
     match posture(lifeboat).await {
         Ok(p) => {
             if let Some(path) = html {

@@ -25,7 +25,7 @@ fn to_sdk_time(t: OffsetDateTime) -> DateTime {
 }
 
 /// The recovery points of a vault created after `since`, every page.
-pub async fn recovery_points(
+pub(super) async fn recovery_points(
     primary: &RegionalClients,
     vault: &str,
     since: OffsetDateTime,
@@ -71,7 +71,7 @@ pub async fn recovery_points(
 
 /// The account's copy jobs started in the primary Region: those created after `since`, or, with
 /// `state`, every job in that state.
-pub async fn copy_jobs(
+pub(super) async fn copy_jobs(
     primary: &RegionalClients,
     since: Option<OffsetDateTime>,
     state: Option<JobState>,
@@ -108,7 +108,7 @@ pub async fn copy_jobs(
 
 /// How many of the account's copy jobs hold a place into `destination` now (CREATED or
 /// RUNNING), whoever started them.
-pub async fn jobs_in_flight_into(
+pub(super) async fn jobs_in_flight_into(
     primary: &RegionalClients,
     destination: &Region,
 ) -> Result<u32, Error> {
@@ -131,7 +131,7 @@ fn vault_region(arn: &str) -> Option<&str> {
 /// Starts the ordered copy jobs concurrently; each ends as one report item.
 /// No job starts without enough of the run's lease left (see `Lease::ensure_time_for_a_call`):
 /// a run that lost its lease to another run starts nothing more and defers the rest.
-pub async fn start_jobs(
+pub(super) async fn start_jobs(
     primary: &RegionalClients,
     orders: Vec<JobOrder>,
     lease: Option<&Lease>,

@@ -104,7 +104,7 @@ pub struct CopyJob {
 /// Whether AWS Backup's message says it could not use the copy's IAM role ("The provided role
 /// … cannot be assumed by AWS Backup", an `iam:PassRole` refusal): then the plan's `iam_role`
 /// (or its trust policy) is what to fix.
-pub fn blames_the_role(message: &str) -> bool {
+pub(super) fn blames_the_role(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     message.contains("cannot be assumed")
         || message.contains("assume role")

@@ -27,7 +27,7 @@ const CONCURRENT_CALLS: usize = 8;
 /// One listing per kind serves every entry: the named DBs in one filtered describe, or every DB
 /// of the Region when a tag selector needs them all. The calls grow with the pages of DBs, not
 /// with the number of entries (see [`source_states`] for the snapshots).
-pub async fn resolve_sources(
+pub(super) async fn resolve_sources(
     primary: &RegionalClients,
     plan: &Plan,
 ) -> (Vec<SourceDb>, Vec<Item>) {
@@ -232,7 +232,7 @@ fn filter(name: &str, values: &[&str]) -> Filter {
 /// listing per kind for all the DBs, every page, so a plan of fifty DBs costs a handful of calls.
 /// When a kind's snapshots cannot be listed, each of its DBs becomes an error item; the other
 /// kind goes on.
-pub async fn source_states(
+pub(super) async fn source_states(
     primary: &RegionalClients,
     sources: Vec<SourceDb>,
 ) -> (Vec<SourceState>, Vec<Item>) {
@@ -283,7 +283,7 @@ async fn snapshots_of(
 
 /// Every manual snapshot in the recovery Region: Lifeboat's copies, and the copies in flight
 /// (anyone's) that count against the copy quota.
-pub async fn recovery_inventory(recovery: &RegionalClients) -> Result<Vec<Snapshot>, Error> {
+pub(super) async fn recovery_inventory(recovery: &RegionalClients) -> Result<Vec<Snapshot>, Error> {
     let mut all = list_snapshots(recovery, SnapshotKind::Instance, Query::Manual).await?;
     all.extend(list_snapshots(recovery, SnapshotKind::Cluster, Query::Manual).await?);
     Ok(all)
@@ -291,7 +291,7 @@ pub async fn recovery_inventory(recovery: &RegionalClients) -> Result<Vec<Snapsh
 
 /// One snapshot of the primary Region by identifier, as named in an RDS event; `None` if it no
 /// longer exists.
-pub async fn find_source_snapshot(
+pub(super) async fn find_source_snapshot(
     primary: &RegionalClients,
     kind: SnapshotKind,
     id: &str,
@@ -449,7 +449,7 @@ fn cluster_snapshot(s: &DbClusterSnapshot, region: &crate::plan::Region) -> Snap
 
 /// Starts the ordered copies concurrently. Each order ends as one report item: started, already
 /// there (a concurrent run or a duplicate event got there first), or failed with the reason.
-pub async fn start_copies(
+pub(super) async fn start_copies(
     clients: &AwsClients,
     orders: Vec<CopyOrder>,
     lease: Option<&Lease>,
@@ -618,7 +618,7 @@ fn start_error(
 }
 
 /// Deletes pruned copies concurrently; each order ends as the item [`PruneOrder::item`] gives.
-pub async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -> Vec<Item> {
+pub(super) async fn prune_copies(recovery: &RegionalClients, orders: Vec<PruneOrder>) -> Vec<Item> {
     stream::iter(orders)
         .map(|order| async move {
             let id = order.copy.id.as_str();

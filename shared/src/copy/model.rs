@@ -6,7 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use crate::copies::{tags, target_identifier};
+pub(super) use crate::copies::tags;
+pub use crate::copies::target_identifier;
 
 /// An RDS resource has at most 50 tags.
 const MAX_TAGS: usize = 50;
@@ -102,7 +103,11 @@ impl Snapshot {
 
 /// The tags of a copy: Lifeboat's ownership tags first, then the source's own tags (AWS does not
 /// copy them when tags are given), within RDS's limit of 50.
-pub fn copy_tags(plan: &str, source: &Snapshot, source_region: &str) -> Vec<(String, String)> {
+pub(super) fn copy_tags(
+    plan: &str,
+    source: &Snapshot,
+    source_region: &str,
+) -> Vec<(String, String)> {
     let mut tags = vec![
         (tags::PLAN.to_owned(), plan.to_owned()),
         (tags::SOURCE_ARN.to_owned(), source.arn.clone()),

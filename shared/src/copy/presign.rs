@@ -23,23 +23,23 @@ use crate::plan::Region;
 
 /// How long the presigned request stays valid. RDS uses it when the copy starts, within
 /// seconds; an hour matches what the other AWS SDKs sign.
-pub const PRESIGNED_URL_LIFETIME: Duration = Duration::from_secs(3600);
+pub(super) const PRESIGNED_URL_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The RDS API version every query-protocol request names.
 const RDS_API_VERSION: &str = "2014-10-31";
 
 /// What the presigned URL asks the source Region to do.
 #[derive(Debug, Clone)]
-pub struct CopyRequest<'a> {
-    pub kind: SnapshotKind,
-    pub source_snapshot_arn: &'a str,
-    pub source_region: &'a Region,
-    pub destination_region: &'a Region,
-    pub kms_key_id: &'a str,
+pub(super) struct CopyRequest<'a> {
+    pub(super) kind: SnapshotKind,
+    pub(super) source_snapshot_arn: &'a str,
+    pub(super) source_region: &'a Region,
+    pub(super) destination_region: &'a Region,
+    pub(super) kms_key_id: &'a str,
 }
 
 /// Builds the `PreSignedUrl` for a cross-Region copy of an encrypted snapshot.
-pub fn presigned_copy_url(
+pub(super) fn presigned_copy_url(
     request: &CopyRequest<'_>,
     credentials: &Credentials,
     now: SystemTime,
