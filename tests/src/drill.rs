@@ -7,7 +7,7 @@
 //! snapshots and recovery points, verifies a restore, fires the alarms, fails over and fails
 //! back, printing each step as it goes, and returns the summary: each step, its time, its
 //! result and figures, and where the reports are. The `drill` binary runs it (the README's first
-//! command) and `tests/tests/drill.rs` asserts each step's effect in the emulator.
+//! command) and `tests/tests/it/drill.rs` asserts each step's effect in the emulator.
 
 use std::time::{Duration, Instant};
 

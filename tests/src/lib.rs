@@ -1,6 +1,7 @@
 //! Lifeboat's test harness: the pinned Python tools, the AWS emulator (moto) and helpers that
-//! seed an emulated AWS world through the real SDK. The integration tests in `tests/` and the
-//! drill (`cargo run -p lifeboat-tests --bin drill`) both use it.
+//! seed an emulated AWS world through the real SDK. The integration tests (one binary,
+//! `tests/it/main.rs`, a module per area) and the drill (`cargo run -p lifeboat-tests --bin
+//! drill`) both use it.
 //!
 //! # Layout
 //!
@@ -15,8 +16,9 @@
 //! - [`template`]: the deployable templates read offline (cfn-lint's loader) and evaluated: IAM
 //!   policies, event patterns, conditions and alarms, for one deployment's values.
 //! - [`world`]: seeding — DBs, clusters, snapshots, KMS keys, the state bucket, the bus, AWS
-//!   Backup vaults and recovery points, and the emulator's control API for Backup job states and
-//!   for restores held in `creating`.
+//!   Backup vaults and recovery points, replicas and global databases, Route 53 and CloudWatch,
+//!   and the emulator's control API for what it holds (Backup job states, restores in `creating`,
+//!   promotions, Route 53 changes); one file per AWS service, one `World`.
 
 pub mod chromium;
 pub mod databases;

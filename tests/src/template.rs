@@ -1,6 +1,6 @@
-//! The deployable stack, read and evaluated offline: what `tests/tests/template.rs` (the copy
-//! functions, the notifications, the forwarder), `tests/tests/template_verify.rs` (the
-//! verification) and `tests/tests/template_failover.rs` (the failover) need.
+//! The deployable stack, read and evaluated offline: what `tests/tests/it/template.rs` (the copy
+//! functions, the notifications, the forwarder), `tests/tests/it/template_verify.rs` (the
+//! verification) and `tests/tests/it/template_failover.rs` (the failover) need.
 //!
 //! - [`load`]: a template as JSON through cfn-lint's own YAML loader (it understands `!Ref`,
 //!   `!Sub`, `!GetAtt` and turns them into their `Ref` / `Fn::*` form), so no YAML crate is

@@ -3,9 +3,10 @@ AWS API reference (never on what Lifeboat would like to hear). `server.py` insta
 the server starts, so the tests, the demo and `demo --serve` all have them.
 
 Each extension is a module with an `install()` function and is tested through the real AWS SDK
-by `tests/tests/emulator.rs` (AWS Backup: `tests/tests/emulator_backup.rs`; restored databases
-backed by the machine's PostgreSQL and MariaDB: `tests/tests/emulator_rds.rs`; promotion, global
-database failover and switchover, Route 53 change status: `tests/tests/emulator_failover.rs`).
+by `tests/tests/it/emulator.rs` (AWS Backup: `tests/tests/it/emulator_backup.rs`; restored
+databases backed by the machine's PostgreSQL and MariaDB: `tests/tests/it/emulator_rds.rs`;
+promotion, global database failover and switchover, Route 53 change status:
+`tests/tests/it/emulator_failover.rs`).
 `control` serves Lifeboat's own `/lifeboat-api/` on the emulator's port for what tests drive by
 hand. `rds_operations` keeps RDS's in-between states (a promotion in progress, `backing-up`),
 which `rds_promotion` (`PromoteReadReplica`, `PromoteReadReplicaDBCluster`) and `rds_global`

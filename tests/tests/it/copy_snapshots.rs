@@ -322,7 +322,7 @@ async fn the_same_rds_event_delivered_twice_gives_one_copy() {
 
     // The fixture Lambda receives, pointed at the snapshot RDS made.
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/rds-snapshot-created.json")).unwrap();
     event["account"] = world.account.id.clone().into();
     event["resources"] = serde_json::json!([arn]);
     event["detail"]["SourceArn"] = arn.clone().into();
@@ -366,7 +366,7 @@ async fn a_malformed_event_is_refused_naming_the_field_and_changes_nothing() {
     world.recovery_stack("lifeboat").await;
     let lifeboat = world.lifeboat(world.plan("bad", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/rds-snapshot-created.json")).unwrap();
     event["detail"].as_object_mut().unwrap().remove("EventID");
     let error = handle_copy_snapshots_event(&lifeboat, &event)
         .await
@@ -514,7 +514,7 @@ async fn an_event_for_a_db_the_plan_does_not_copy_is_ignored_and_copies_nothing(
     let arn = world.snapshot("scratch", "scratch-1").await;
     let lifeboat = world.lifeboat(world.plan("scoped", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/rds-snapshot-created.json")).unwrap();
     event["resources"] = serde_json::json!([arn]);
     event["detail"]["SourceArn"] = arn.clone().into();
 
@@ -694,7 +694,7 @@ async fn a_snapshot_event_from_another_region_than_the_primary_is_ignored() {
         world.lifeboat(world.plan("regions", "[[copy.rds]]\ndb_instance = \"orders\"\n"));
     // Lifeboat's own copies raise snapshot events in the recovery Region: never copy those back.
     let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../events/rds-snapshot-created.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/rds-snapshot-created.json")).unwrap();
     let arn = format!(
         "arn:aws:rds:{RECOVERY}:{}:snapshot:lifeboat-orders-1-0a1b2c3d",
         world.account.id

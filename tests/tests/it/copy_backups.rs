@@ -177,7 +177,7 @@ fn fixture(text: &str, world: &World) -> serde_json::Value {
 /// "Backup Job State Change" COMPLETED, as AWS Backup emits it in the primary Region.
 fn backup_job_completed(world: &World, job_id: &str) -> serde_json::Value {
     let mut event = fixture(
-        include_str!("../../events/backup-job-completed.json"),
+        include_str!("../../../events/backup-job-completed.json"),
         world,
     );
     event["detail"]["backupJobId"] = job_id.into();
@@ -234,7 +234,7 @@ async fn a_failed_copy_job_is_reported_with_its_message_and_tried_again() {
     let failed_job = first.items[0].job.clone().unwrap();
 
     // AWS Backup announces the failure; the run it triggers reports it and tries again.
-    let mut event = fixture(include_str!("../../events/copy-job-failed.json"), &world);
+    let mut event = fixture(include_str!("../../../events/copy-job-failed.json"), &world);
     event["detail"]["copyJobId"] = failed_job.clone().into();
     event["detail"]["destinationBackupVaultArn"] = dr.clone().into();
     event["resources"] = serde_json::json!([rp]);

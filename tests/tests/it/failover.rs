@@ -1,5 +1,5 @@
 //! The failover end to end, against the emulator (its promotions, global database failover,
-//! Route 53 changes and CloudWatch alarms: `tests/tests/emulator_failover.rs`) through the real
+//! Route 53 changes and CloudWatch alarms: `tests/tests/it/emulator_failover.rs`) through the real
 //! SDK clients: alarms read back and `require`d, one run at a time, the dry run, approval and the
 //! plan hash, the data-loss gate, the primary Region black-holed, resuming, failback.
 
