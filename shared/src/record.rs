@@ -218,10 +218,6 @@ pub async fn record<R: Report>(
     Ok(location)
 }
 
-// The state bucket's reads and writes moved to [`crate::bucket`]; these paths stay until every
-// caller names it.
-pub(crate) use crate::bucket::get;
-
 async fn publish(
     recovery: &RegionalClients,
     plan: &Plan,

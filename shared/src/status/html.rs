@@ -10,11 +10,11 @@ use super::{
     CopyPosture, DnsPosture, LastVerification, Posture, ReplicaPosture, RunPosture,
     VerificationPosture,
 };
+use crate::bucket::{self, keys};
 use crate::context::Lifeboat;
+use crate::copy;
 use crate::error::Error;
 use crate::html::{self, Figure, Html, Problem, Series, Tone, badge, section, span};
-use crate::record::get;
-use crate::tasks::COPY_SNAPSHOTS;
 use crate::verify::Verdict;
 
 /// How far back the chart looks: the last `RECENT_RUNS` runs of the last `RECENT_DAYS` days.
@@ -46,55 +46,29 @@ pub async fn copy_lag_history(
 ) -> Result<Vec<RunLags>, Error> {
     let plan = &lifeboat.plan;
     let recovery = &lifeboat.clients.recovery;
-    let bucket = &plan.state_bucket;
-    let mut keys = Vec::new();
+    let state_bucket = &plan.state_bucket;
+    let mut run_keys = Vec::new();
     // Newest day first, so the listing stops once it has enough runs.
     for days_back in 0..=RECENT_DAYS {
-        let day = (now - Duration::days(days_back)).to_offset(time::UtcOffset::UTC);
-        let prefix = format!(
-            "runs/{}/{COPY_SNAPSHOTS}/{:04}/{:02}/{:02}/",
-            plan.name,
-            day.year(),
-            day.month() as u8,
-            day.day()
-        );
-        let mut pages = recovery
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        let mut of_day = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                Error::from_sdk(
-                    e,
-                    "s3:ListObjectsV2",
-                    &format!("s3://{bucket}/{prefix}"),
-                    &recovery.region,
-                )
-            })?;
-            of_day.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key())
-                    .filter(|k| k.ends_with(".json"))
-                    .map(str::to_owned),
-            );
-        }
+        let day = now - Duration::days(days_back);
+        let prefix = keys::runs_of_day(&plan.name, copy::TASK, day);
+        let mut of_day: Vec<String> = bucket::list(recovery, state_bucket, &prefix)
+            .await?
+            .into_iter()
+            .filter(|k| k.ends_with(".json"))
+            .collect();
         // Run ids start with their time: the names sort as the runs started.
         of_day.sort();
-        keys.extend(of_day.into_iter().rev());
-        if keys.len() >= RECENT_RUNS {
+        run_keys.extend(of_day.into_iter().rev());
+        if run_keys.len() >= RECENT_RUNS {
             break;
         }
     }
-    keys.truncate(RECENT_RUNS);
+    run_keys.truncate(RECENT_RUNS);
     let since = now - Duration::days(RECENT_DAYS);
     let mut runs = Vec::new();
-    for key in keys {
-        let Some(bytes) = get(recovery, bucket, &key).await? else {
+    for key in run_keys {
+        let Some(bytes) = bucket::get(recovery, state_bucket, &key).await? else {
             continue;
         };
         match serde_json::from_slice::<RunLags>(&bytes) {

@@ -92,10 +92,7 @@ fn answer(result: JobResult, first_error: &mut Option<Error>) -> Value {
 /// A finished run's line; its metrics go to stdout as EMF.
 fn finished(report: &VerifyReport, record: &RecordLocation) -> Value {
     let run = &report.header;
-    let timestamp_ms = (run.started_at.unix_timestamp_nanos() / 1_000_000) as i64;
-    for metrics in report.metrics() {
-        println!("{}", metrics.to_emf(timestamp_ms));
-    }
+    crate::metrics::print_emf(&report.metrics(), run.started_at);
     json!({
         "job": report.job,
         "run_id": run.run_id,
