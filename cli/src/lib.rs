@@ -5,6 +5,8 @@
 //! Exit status: 0 when everything succeeded, 1 when the plan or the `--event` file is invalid or
 //! a run failed or partly failed, 2 for a command-line mistake.
 
+#![warn(unreachable_pub)]
+
 mod commands;
 mod output;
 

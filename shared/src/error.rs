@@ -49,10 +49,15 @@ pub enum Error {
         action: String,
         resource: String,
         region: Region,
-        /// The AWS error code, when AWS gave one.
-        code: Option<String>,
+        /// The AWS error code, when AWS gave one (boxed, like the source, to keep every
+        /// `Result` small).
+        code: Option<Box<str>>,
         message: String,
         retryable: bool,
+        /// The SDK's own error, kept for the error chain (`{:?}`, `-v`, logs): `message` is
+        /// already its text for a person, so `Display` does not repeat it.
+        #[source]
+        source: Option<Box<SdkSource>>,
     },
 
     #[error("refused: {0}")]
@@ -82,6 +87,23 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+}
+
+/// The SDK's error behind an [`Error::Aws`]: what it said and why, for the error chain. Boxed
+/// in the variant, so every `Result<_, Error>` stays small.
+#[derive(Debug)]
+pub struct SdkSource(BoxError);
+
+impl std::fmt::Display for SdkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SdkSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 impl Error {
@@ -170,14 +192,27 @@ impl Error {
             ),
             other => (None, describe_transport_error(other)),
         };
-        classify(
-            code,
-            message,
-            action,
-            resource,
-            region,
-            transport_is_retryable(&error),
-        )
+        let retryable = transport_is_retryable(&error);
+        match classify(code, message, action, resource, region, retryable) {
+            Error::Aws {
+                action,
+                resource,
+                region,
+                code,
+                message,
+                retryable,
+                source: None,
+            } => Error::Aws {
+                action,
+                resource,
+                region,
+                code,
+                message,
+                retryable,
+                source: Some(Box::new(SdkSource(Box::new(error)))),
+            },
+            classified => classified,
+        }
     }
 }
 
@@ -252,9 +287,10 @@ pub fn classify(
                 action,
                 resource,
                 region,
-                code: Some(code.to_owned()),
+                code: Some(code.into()),
                 message,
                 retryable,
+                source: None,
             }
         }
         None => Error::Aws {
@@ -264,6 +300,7 @@ pub fn classify(
             code: None,
             message,
             retryable: transport_retryable,
+            source: None,
         },
     }
 }
@@ -331,6 +368,29 @@ mod tests {
         );
         assert!(!quota.is_retryable());
         assert_eq!(quota.kind(), "AwsError");
+    }
+
+    #[test]
+    fn an_aws_error_keeps_the_sdks_error_as_its_source() {
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+        let sdk = SdkError::<GetObjectError, HttpResponse>::timeout_error("read timed out");
+        let error = Error::from_sdk(sdk, "s3:GetObject", "s3://b/k", &region());
+        assert!(
+            matches!(
+                error,
+                Error::Aws {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let source = std::error::Error::source(&error).expect("the SDK's error is the source");
+        let cause = source.source().expect("the SDK's error keeps its cause");
+        assert_eq!(cause.to_string(), "read timed out");
+        assert!(error.to_string().contains("read timed out"), "{error}");
     }
 
     #[test]

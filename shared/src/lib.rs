@@ -29,6 +29,8 @@
 //! - [`metrics`]: CloudWatch Embedded Metric Format.
 //! - [`error`]: the error type, which names resource and Region and knows what is retryable.
 
+#![warn(unreachable_pub)]
+
 pub mod aws;
 pub mod backup;
 pub mod bucket;

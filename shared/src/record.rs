@@ -273,6 +273,7 @@ pub(crate) async fn put_event(
             code: None,
             message: reason,
             retryable: true,
+            source: None,
         });
     }
     Ok(())

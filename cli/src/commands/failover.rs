@@ -31,7 +31,7 @@ fn print_step(step: &Step) {
 
 /// Runs a runbook request to its end; 0 when it finished (or the dry run listed its calls, or
 /// the run waits for approval as the plan asks), 1 when it failed or was refused.
-pub async fn failover(lifeboat: &Lifeboat, request: RunbookRequest, json: bool) -> ExitCode {
+pub(crate) async fn failover(lifeboat: &Lifeboat, request: RunbookRequest, json: bool) -> ExitCode {
     let options = FailoverOptions {
         progress: (!json).then_some(print_step as fn(&Step)),
         ..FailoverOptions::default()

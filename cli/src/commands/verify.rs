@@ -25,7 +25,7 @@ fn print_step(job: &str, step: &StepRecord) {
 }
 
 /// Runs every job (or the one named), prints the reports; 0 when every run is verified.
-pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> ExitCode {
+pub(crate) async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> ExitCode {
     let options = VerifyOptions {
         progress: (!json).then_some(print_step as fn(&str, &StepRecord)),
         ..VerifyOptions::default()
@@ -99,7 +99,7 @@ pub async fn verify(lifeboat: &Lifeboat, name: Option<&str>, json: bool) -> Exit
 }
 
 /// A finished (or saved) run as a terminal reads it.
-pub fn render(report: &VerifyReport) -> String {
+pub(crate) fn render(report: &VerifyReport) -> String {
     let mut out = String::new();
     let run = &report.verification;
     let verdict = match report.verdict {

@@ -864,6 +864,7 @@ mod tests {
             code: Some("InvalidDBSnapshotState".into()),
             message: "Cannot delete the snapshot because it is not available".into(),
             retryable: false,
+            source: None,
         };
         let item = decision.prunes[0].item(Err(&refusal));
         assert_eq!(item.outcome, Outcome::Failed);
