@@ -9,9 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use lifeboat_shared::context::Lifeboat;
-use lifeboat_shared::status::decide::span;
-use lifeboat_shared::status::html::{copy_lag_history, posture_page};
-use lifeboat_shared::status::{Posture, posture};
+use lifeboat_shared::status::{Posture, copy_lag_history, posture, posture_page, span};
 
 use crate::output::{Colour, paint};
 

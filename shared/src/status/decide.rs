@@ -1,6 +1,6 @@
 //! The posture's budgets, free of I/O: what makes `lifeboat status` exit non-zero.
 
-use super::Posture;
+use super::model::Posture;
 use crate::record::RunOutcome;
 use crate::verify::Verdict;
 

@@ -3,85 +3,14 @@
 //! history comes from the copy runs' records in the state bucket, in the recovery Region only,
 //! like the rest of the posture.
 
-use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::{
-    CopyPosture, DnsPosture, LastVerification, Posture, ReplicaPosture, RunPosture,
-    VerificationPosture,
+use super::model::{
+    CopyPosture, DnsPosture, LastVerification, Posture, RECENT_DAYS, RECENT_RUNS, ReplicaPosture,
+    RunLags, RunPosture, VerificationPosture,
 };
-use crate::bucket::{self, keys};
-use crate::context::Lifeboat;
-use crate::copy;
-use crate::error::Error;
 use crate::html::{self, Figure, Html, Problem, Series, Tone, badge, section, span};
 use crate::verify::Verdict;
-
-/// How far back the chart looks: the last `RECENT_RUNS` runs of the last `RECENT_DAYS` days.
-pub const RECENT_DAYS: i64 = 14;
-pub const RECENT_RUNS: usize = 30;
-
-/// One copy run's lag per database, as its record keeps it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunLags {
-    pub run_id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    pub copy_lag: Vec<DbLag>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DbLag {
-    pub db: String,
-    /// `None`: no copy in the recovery Region at that run.
-    pub lag_seconds: Option<i64>,
-}
-
-/// The copy lag recorded by the plan's recent snapshot copy runs (the last [`RECENT_RUNS`] of
-/// the last [`RECENT_DAYS`] days), oldest first: one listing of the state bucket per day, then
-/// each run's JSON record.
-pub async fn copy_lag_history(
-    lifeboat: &Lifeboat,
-    now: OffsetDateTime,
-) -> Result<Vec<RunLags>, Error> {
-    let plan = &lifeboat.plan;
-    let recovery = &lifeboat.clients.recovery;
-    let state_bucket = &plan.state_bucket;
-    let mut run_keys = Vec::new();
-    // Newest day first, so the listing stops once it has enough runs.
-    for days_back in 0..=RECENT_DAYS {
-        let day = now - Duration::days(days_back);
-        let prefix = keys::runs_of_day(&plan.name, copy::TASK, day);
-        let mut of_day: Vec<String> = bucket::list(recovery, state_bucket, &prefix)
-            .await?
-            .into_iter()
-            .filter(|k| k.ends_with(".json"))
-            .collect();
-        // Run ids start with their time: the names sort as the runs started.
-        of_day.sort();
-        run_keys.extend(of_day.into_iter().rev());
-        if run_keys.len() >= RECENT_RUNS {
-            break;
-        }
-    }
-    run_keys.truncate(RECENT_RUNS);
-    let since = now - Duration::days(RECENT_DAYS);
-    let mut runs = Vec::new();
-    for key in run_keys {
-        let Some(bytes) = bucket::get(recovery, state_bucket, &key).await? else {
-            continue;
-        };
-        match serde_json::from_slice::<RunLags>(&bytes) {
-            Ok(run) if run.started_at >= since => runs.push(run),
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, key, "not a copy run record; left out of the chart")
-            }
-        }
-    }
-    runs.sort_by_key(|r| r.started_at);
-    Ok(runs)
-}
 
 /// One line per database: its lag at each run that measured one.
 pub fn lag_series(history: &[RunLags]) -> Vec<Series> {
@@ -418,7 +347,8 @@ fn dash() -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::CopyPosture;
+    use crate::status::model::{CopyPosture, DbLag};
+    use time::Duration;
     use time::macros::datetime;
 
     fn run(at: OffsetDateTime, lags: &[(&str, Option<i64>)]) -> RunLags {
