@@ -167,7 +167,7 @@ impl AwsClients {
     }
 
     /// The credentials in force now, for presigning requests that AWS forwards to another
-    /// Region (see [`crate::copy::presign`]).
+    /// Region (see `shared/src/copy/presign.rs`).
     pub async fn credentials(&self) -> Result<Credentials, Error> {
         let provider = self
             .config

@@ -89,6 +89,27 @@ pub enum Error {
     },
 }
 
+/// An error as a run's report keeps it: its kind, what it said and what to do next, taken from
+/// the [`Error`] when it happened, so no page has to read the advice back out of the text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorRecord {
+    /// [`Error::kind`]: `AccessDenied`, `NotFound`, `AwsTransient`, …
+    pub kind: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<String>,
+}
+
+impl From<&Error> for ErrorRecord {
+    fn from(error: &Error) -> Self {
+        ErrorRecord {
+            kind: error.kind().to_owned(),
+            message: error.to_string(),
+            next_step: error.next_step(),
+        }
+    }
+}
+
 /// The SDK's error behind an [`Error::Aws`]: what it said and why, for the error chain. Boxed
 /// in the variant, so every `Result<_, Error>` stays small.
 #[derive(Debug)]
@@ -137,7 +158,9 @@ impl Error {
         }
     }
 
-    /// What a person does next about this error, when there is more to say than the message.
+    /// What a person does next about this error, when there is more to say than the message:
+    /// the CLI's `next:` line and, kept in the run's report ([`ErrorRecord`]), its page's "what
+    /// to do next".
     pub fn next_step(&self) -> Option<String> {
         Some(match self {
             Error::Plan(_) => {
@@ -146,15 +169,37 @@ impl Error {
             Error::PlanLocation { .. } => {
                 "give the plan with --plan or LIFEBOAT_PLAN: a file path or an s3:// URI that exists".into()
             }
-            Error::NotFound { region, .. } => format!(
-                "check the name in the plan, and that it exists in {region} with the credentials in use"
+            Error::NotFound { resource, region } => format!(
+                "check that {resource} exists in {region} and that the plan names it as AWS does"
             ),
-            Error::AccessDenied { action, .. } => format!(
-                "the role or credentials in use lack {action}: docs/deploy.md lists each function's permissions and why"
+            Error::AccessDenied {
+                action, resource, ..
+            } => format!(
+                "allow {action} on {resource} to the role Lifeboat runs as (the task's role in \
+                 template.yaml), and look for a service control policy or permission boundary that \
+                 denies it"
             ),
-            Error::KmsKey { region, .. } => format!(
-                "use a key of {region} whose policy lets RDS in this account use it (docs/copy-snapshots.md)"
+            Error::KmsKey { key, region, .. } => format!(
+                "check that the KMS key {key} exists in {region} and is enabled, that it is a key of \
+                 that Region (a copy is re-encrypted there), and that its key policy lets Lifeboat's \
+                 role use it (kms:DescribeKey, kms:CreateGrant); then run the copy again"
             ),
+            Error::Aws {
+                retryable: true,
+                code: Some(code),
+                ..
+            } if code.contains("Throttl") || code.contains("RequestLimitExceeded") || code.contains("TooManyRequests") || code.as_ref() == "SlowDown" => {
+                "AWS throttled the call: nothing to fix; the next run retries it. If it repeats, \
+                 lower the plan's copy limits"
+                    .into()
+            }
+            Error::Aws {
+                retryable: true,
+                code: None,
+                ..
+            } => "AWS could not be reached (network or endpoint): check the function's VPC routes or \
+                 endpoints; the next run retries"
+                .into(),
             Error::Aws {
                 retryable: true, ..
             } => "a transient AWS error: run the same command again (it carries on what is saved)".into(),
@@ -391,6 +436,52 @@ mod tests {
         let cause = source.source().expect("the SDK's error keeps its cause");
         assert_eq!(cause.to_string(), "read timed out");
         assert!(error.to_string().contains("read timed out"), "{error}");
+    }
+
+    #[test]
+    fn a_report_keeps_the_errors_kind_message_and_next_step() {
+        let denied = classify(
+            Some("AccessDenied".into()),
+            "not authorized".into(),
+            "rds:CopyDBSnapshot",
+            "DB snapshot orders-1",
+            &region(),
+            false,
+        );
+        let record = ErrorRecord::from(&denied);
+        assert_eq!(record.kind, "AccessDenied");
+        assert_eq!(record.message, denied.to_string());
+        let next = record.next_step.expect("access denied says what to allow");
+        assert!(
+            next.starts_with("allow rds:CopyDBSnapshot on DB snapshot orders-1"),
+            "{next}"
+        );
+        let throttled = classify(
+            Some("ThrottlingException".into()),
+            "slow".into(),
+            "a",
+            "r",
+            &region(),
+            false,
+        );
+        assert!(
+            throttled
+                .next_step()
+                .unwrap()
+                .starts_with("AWS throttled the call")
+        );
+        let unreachable = classify(None, "dispatch failure".into(), "a", "r", &region(), true);
+        assert!(
+            unreachable
+                .next_step()
+                .unwrap()
+                .starts_with("AWS could not be reached")
+        );
+        let json = serde_json::to_value(ErrorRecord::from(&Error::Refused("no".into()))).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "Refused", "message": "refused: no"})
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use time::OffsetDateTime;
 
+use crate::error::ErrorRecord;
 use crate::record::{RunHeader, RunOutcome};
 
 /// Text made safe to put into HTML, in element content and in quoted attribute values.
@@ -709,6 +710,16 @@ pub fn problems(problems: &[Problem]) -> Html {
         );
     }
     Html(out)
+}
+
+/// What to do about a failed item or step: the next step its error kept ([`ErrorRecord`], taken
+/// from the [`crate::error::Error`] when it happened); for a record written before reports kept
+/// their errors, or a detail that is not an error's, what [`next_step`] reads from its text.
+pub fn next_step_of(error: Option<&ErrorRecord>, detail: &str) -> Option<String> {
+    match error {
+        Some(error) => error.next_step.clone(),
+        None => next_step(detail),
+    }
 }
 
 /// What to do about an error, read from the text Lifeboat's errors carry

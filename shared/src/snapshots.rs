@@ -4,14 +4,33 @@
 //! what to restore from them and the status reads the newest copy of each resource.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use aws_sdk_rds::primitives::DateTime;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::aws::{RegionalClients, tag_map, to_time};
 use crate::copies::{is_plans_copy, tags};
 use crate::error::Error;
+
+/// Instance snapshots or Aurora cluster snapshots: separate APIs, separate quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotKind {
+    Instance,
+    Cluster,
+}
+
+impl fmt::Display for SnapshotKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SnapshotKind::Instance => "DB instance",
+            SnapshotKind::Cluster => "DB cluster",
+        })
+    }
+}
 
 /// One manual snapshot, instance or cluster.
 #[derive(Debug, Clone, PartialEq)]

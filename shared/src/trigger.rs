@@ -7,13 +7,14 @@
 //! EventBridge event, or an event of a kind Lifeboat acts on whose content is broken (an RDS
 //! snapshot event without `detail.EventID`, or with a `SourceArn` that is not a snapshot's).
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::backup::JobState;
 use crate::copies::VERIFY_IDENTIFIER_PREFIX;
-use crate::copy::SnapshotKind;
 use crate::error::Error;
+use crate::snapshots::SnapshotKind;
 
 /// RDS event IDs that mean "a snapshot is now available".
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html>
@@ -440,6 +441,57 @@ fn snapshot_event(
         region,
         event_id: event_id.to_owned(),
     })
+}
+
+/// The state of an AWS Backup copy job (CopyJobState, plus `ABORTED`, which "Copy Job State
+/// Change" events carry): in the core, because the events carry it and the backup copy acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Created,
+    Running,
+    Completed,
+    Failed,
+    Partial,
+    Aborted,
+    /// A state this version of Lifeboat does not know.
+    Unknown,
+}
+
+impl JobState {
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "CREATED" => JobState::Created,
+            "RUNNING" => JobState::Running,
+            "COMPLETED" => JobState::Completed,
+            "FAILED" => JobState::Failed,
+            "PARTIAL" => JobState::Partial,
+            "ABORTED" => JobState::Aborted,
+            _ => JobState::Unknown,
+        }
+    }
+
+    /// Holds one of the account's concurrent copy job places.
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, JobState::Created | JobState::Running)
+    }
+
+    /// Ended without a full copy: the recovery point is not copied.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            JobState::Failed | JobState::Partial | JobState::Aborted
+        )
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        f.write_str(text.as_deref().unwrap_or("UNKNOWN"))
+    }
 }
 
 #[cfg(test)]

@@ -170,6 +170,7 @@ pub(super) async fn start_jobs(
                         detail: explain_start_error(&order, &error),
                         ..item
                     }
+                    .keeping(&error)
                 }
             }
         })

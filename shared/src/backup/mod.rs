@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::aws::{AwsClients, RegionalClients};
-use crate::error::Error;
+use crate::error::{Error, ErrorRecord};
 use crate::plan::Plan;
 use crate::record::{RunHeader, RunOutcome};
 use crate::state::Lease;
@@ -85,9 +85,20 @@ pub struct Item {
     pub job: Option<String>,
     pub outcome: Outcome,
     pub detail: String,
+    /// The error behind a failed item, as it happened (its kind and next step with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
 }
 
 impl Item {
+    /// Keeps the error behind the item, for its kind and its next step.
+    pub(crate) fn keeping(self, error: &Error) -> Self {
+        Item {
+            error: Some(error.into()),
+            ..self
+        }
+    }
+
     pub fn new(entry: usize, outcome: Outcome, detail: impl Into<String>) -> Self {
         Item {
             entry: format!("copy.backup[{entry}]"),
@@ -96,6 +107,7 @@ impl Item {
             job: None,
             outcome,
             detail: detail.into(),
+            error: None,
         }
     }
 
@@ -174,6 +186,7 @@ impl BackupReport {
                 job: None,
                 outcome: Outcome::Failed,
                 detail: error.to_string(),
+                error: Some(error.into()),
             }],
             lag: Vec::new(),
         }

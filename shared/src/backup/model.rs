@@ -1,11 +1,10 @@
 //! What the backup copy task knows about AWS Backup: recovery points, copy jobs, and the token
 //! that makes starting a copy job idempotent.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+
+pub use crate::trigger::JobState;
 
 /// A recovery point in a backup vault, as AWS Backup lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,57 +34,6 @@ impl RecoveryPoint {
     /// accounts, not both in one job.
     pub fn is_rds_family(&self) -> bool {
         matches!(self.resource_type.as_str(), "RDS" | "Aurora")
-    }
-}
-
-/// The state of a copy job (CopyJobState, plus `ABORTED`, which "Copy Job State Change" events
-/// carry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobState {
-    Created,
-    Running,
-    Completed,
-    Failed,
-    Partial,
-    Aborted,
-    /// A state this version of Lifeboat does not know.
-    Unknown,
-}
-
-impl JobState {
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "CREATED" => JobState::Created,
-            "RUNNING" => JobState::Running,
-            "COMPLETED" => JobState::Completed,
-            "FAILED" => JobState::Failed,
-            "PARTIAL" => JobState::Partial,
-            "ABORTED" => JobState::Aborted,
-            _ => JobState::Unknown,
-        }
-    }
-
-    /// Holds one of the account's concurrent copy job places.
-    pub fn is_in_flight(self) -> bool {
-        matches!(self, JobState::Created | JobState::Running)
-    }
-
-    /// Ended without a full copy: the recovery point is not copied.
-    pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            JobState::Failed | JobState::Partial | JobState::Aborted
-        )
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        f.write_str(text.as_deref().unwrap_or("UNKNOWN"))
     }
 }
 

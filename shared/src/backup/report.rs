@@ -259,7 +259,7 @@ fn next_step(item: &Item) -> Option<String> {
              backup.amazonaws.com, and Lifeboat must be allowed iam:PassRole on it",
             item.entry
         )),
-        _ => html::next_step(&item.detail).or(Some(format!(
+        _ => html::next_step_of(item.error.as_ref(), &item.detail).or(Some(format!(
             "the next run starts a new copy job (up to {MAX_ATTEMPTS} in all); \
              `aws backup describe-copy-job --copy-job-id {job}` says why this one failed"
         ))),

@@ -79,12 +79,10 @@ pub(super) async fn resolve_sources(
                     }
                 }
             }
-            Err(error) => problems.push(Item::for_entry(
-                entry,
-                selector,
-                Outcome::Failed,
-                error.to_string(),
-            )),
+            Err(error) => problems.push(
+                Item::for_entry(entry, selector, Outcome::Failed, error.to_string())
+                    .keeping(&error),
+            ),
         }
     }
     (sources, problems)
@@ -261,7 +259,7 @@ pub(super) async fn source_states(
             }
             Err(error) => problems.extend(
                 dbs.iter()
-                    .map(|db| Item::new(db, Outcome::Failed, error.to_string())),
+                    .map(|db| Item::new(db, Outcome::Failed, error.to_string()).keeping(&error)),
             ),
         }
     }
@@ -498,6 +496,7 @@ pub(super) async fn start_copies(
                     Err(StartError::Failed(error)) => {
                         tracing::warn!(source = %order.source.arn, error = %error, "copy failed");
                         Item { outcome: Outcome::Failed, detail: error.to_string(), ..item }
+                            .keeping(&error)
                     }
                 }
             }

@@ -74,7 +74,8 @@ impl PruneOrder {
                 outcome: Outcome::PruneFailed,
                 detail: error.to_string(),
                 ..item
-            },
+            }
+            .keeping(error),
             (PruneReason::FailedCopy, true, _) => Item {
                 outcome: Outcome::Deferred,
                 detail:
@@ -90,7 +91,8 @@ impl PruneOrder {
                      copied again until it is (each run retries the delete): {error}"
                 ),
                 ..item
-            },
+            }
+            .keeping(error),
             (_, false, Ok(())) => unreachable!("Ok counts as deleted"),
         }
     }
@@ -882,6 +884,47 @@ mod tests {
         expired.why = PruneReason::Expired;
         assert_eq!(expired.item(Err(&refusal)).outcome, Outcome::PruneFailed);
         assert_eq!(expired.item(Ok(())).outcome, Outcome::Pruned);
+    }
+
+    #[test]
+    fn a_failed_item_keeps_its_error_for_the_report_and_a_done_one_none() {
+        let plan = plan();
+        let snap = source(SnapshotKind::Instance, "billing", "billing-1", 0, false);
+        let decision = decide(
+            &plan,
+            NOW,
+            &[state(
+                1,
+                SnapshotKind::Instance,
+                "billing",
+                vec![snap.clone()],
+            )],
+            &[copy_of(&plan, &snap, "failed")],
+        );
+        let denied = crate::error::classify(
+            Some("AccessDenied".into()),
+            "not authorized".into(),
+            "rds:DeleteDBSnapshot",
+            "DB snapshot x",
+            &"us-east-2".parse().unwrap(),
+            false,
+        );
+        let mut expired = decision.prunes[0].clone();
+        expired.why = PruneReason::Expired;
+        let failed = expired.item(Err(&denied));
+        let kept = failed.error.expect("the failed prune keeps its error");
+        assert_eq!(kept.kind, "AccessDenied");
+        assert_eq!(kept.message, denied.to_string());
+        assert_eq!(kept.next_step, denied.next_step());
+        assert_eq!(expired.item(Ok(())).error, None);
+        assert_eq!(
+            decision.prunes[0]
+                .item(Err(&denied))
+                .error
+                .map(|e| e.kind)
+                .as_deref(),
+            Some("AccessDenied")
+        );
     }
 
     #[test]

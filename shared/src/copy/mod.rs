@@ -22,7 +22,7 @@ pub use decide::{CopyOrder, Decision, PruneOrder, PruneReason, Room, Slots, Sour
 pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
 
 use crate::aws::{AwsClients, RegionalClients};
-use crate::error::Error;
+use crate::error::{Error, ErrorRecord};
 use crate::plan::{Plan, RdsSelector};
 use crate::record::{RunHeader, RunOutcome};
 use crate::state::Lease;
@@ -104,9 +104,20 @@ pub struct Item {
     pub target: Option<String>,
     pub outcome: Outcome,
     pub detail: String,
+    /// The error behind a failed item, as it happened (its kind and next step with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
 }
 
 impl Item {
+    /// Keeps the error behind the item, for its kind and its next step.
+    pub(crate) fn keeping(self, error: &Error) -> Self {
+        Item {
+            error: Some(error.into()),
+            ..self
+        }
+    }
+
     pub fn new(db: &SourceDb, outcome: Outcome, detail: impl Into<String>) -> Self {
         Item {
             db: db.to_string(),
@@ -114,6 +125,7 @@ impl Item {
             target: None,
             outcome,
             detail: detail.into(),
+            error: None,
         }
     }
 
@@ -125,6 +137,7 @@ impl Item {
             target: None,
             outcome,
             detail,
+            error: None,
         }
     }
 
@@ -146,6 +159,7 @@ impl Item {
             target: None,
             outcome,
             detail: format!("copy.rds[{entry}].{field}: {detail}"),
+            error: None,
         }
     }
 
@@ -202,7 +216,7 @@ impl CopyReport {
         CopyReport {
             run: header.finish(RunOutcome::Failed),
             slots: Slots::default(),
-            items: vec![Item::about_run(Outcome::Failed, error.to_string())],
+            items: vec![Item::about_run(Outcome::Failed, error.to_string()).keeping(error)],
             copy_lag: Vec::new(),
         }
     }
@@ -383,6 +397,7 @@ mod tests {
             target: None,
             outcome,
             detail: String::new(),
+            error: None,
         }
     }
 

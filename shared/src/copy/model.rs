@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+pub use crate::snapshots::SnapshotKind;
 use time::OffsetDateTime;
 
 pub(super) use crate::copies::tags;
@@ -11,23 +11,6 @@ pub use crate::copies::target_identifier;
 
 /// An RDS resource has at most 50 tags.
 const MAX_TAGS: usize = 50;
-
-/// Instance snapshots or Aurora cluster snapshots: separate APIs, separate quotas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SnapshotKind {
-    Instance,
-    Cluster,
-}
-
-impl fmt::Display for SnapshotKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SnapshotKind::Instance => "DB instance",
-            SnapshotKind::Cluster => "DB cluster",
-        })
-    }
-}
 
 /// A DB instance or cluster in the primary Region that a `[[copy.rds]]` entry selects.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -274,12 +274,12 @@ fn next_step(item: &Item) -> Option<String> {
              and run the copy again"
                 .to_owned(),
         ),
-        Outcome::PruneFailed => html::next_step(&item.detail).or(Some(
+        Outcome::PruneFailed => html::next_step_of(item.error.as_ref(), &item.detail).or(Some(
             "the old copy stays until a run can delete it; it still counts against the \
              manual snapshot quota"
                 .to_owned(),
         )),
-        _ => None,
+        _ => html::next_step_of(item.error.as_ref(), &item.detail),
     }
 }
 
@@ -336,5 +336,37 @@ mod tests {
             assert!(html.contains(part), "{part}:\n{html}");
         }
         assert!(!html.contains("<shop>"));
+    }
+
+    #[test]
+    fn a_failed_items_next_step_is_the_one_its_error_kept_not_read_from_its_text() {
+        let mut report: CopyReport = serde_json::from_value(serde_json::json!({
+            "run_id": "20261126T070000Z-0f3a9c2e", "task": "copy-snapshots", "plan": "tracking",
+            "trigger": "schedule", "dry_run": false, "started_at": "2026-11-26T07:00:00Z",
+            "finished_at": "2026-11-26T07:00:04Z", "outcome": "failed",
+            "slots": crate::copy::Slots::default(),
+            "items": [{"db": "DB instance billing", "outcome": "failed", "detail": "x"}],
+            "copy_lag": []
+        }))
+        .unwrap();
+        // The detail alone says nothing a page could advise on.
+        assert!(!report.to_html().contains("What to do next"));
+        let denied = crate::error::classify(
+            Some("AccessDenied".into()),
+            "not authorized".into(),
+            "rds:CopyDBSnapshot",
+            "DB snapshot billing-1",
+            &"us-east-2".parse().unwrap(),
+            false,
+        );
+        report.items[0] = report.items[0].clone().keeping(&denied);
+        let html = report.to_html();
+        assert!(
+            html.contains("allow rds:CopyDBSnapshot on DB snapshot billing-1 to the role"),
+            "{html}"
+        );
+        // And the record says so for whoever reads the JSON.
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["items"][0]["error"]["kind"], "AccessDenied");
     }
 }

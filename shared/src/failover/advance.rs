@@ -106,7 +106,7 @@ async fn promote(
             run.step(StepKind::Promote, now, Some(call), false, detail);
             sleep_before(poll, deadline).await;
         }
-        Err(e) => run.fail(StepKind::Promote, now, format!("{}: {e}", target.key())),
+        Err(e) => run.fail_on(StepKind::Promote, now, format!("{}: {e}", target.key()), &e),
     }
     Ok(())
 }
@@ -159,7 +159,7 @@ async fn change_dns(
             run.step(StepKind::Dns, now, Some(call), true, detail);
         }
         Err(e) if e.is_retryable() => return Err(e),
-        Err(e) => run.fail(StepKind::Dns, now, e.to_string()),
+        Err(e) => run.fail_on(StepKind::Dns, now, e.to_string(), &e),
     }
     Ok(())
 }
@@ -234,7 +234,7 @@ async fn pause_schedules(
             run.step(StepKind::Schedules, now, None, true, detail);
         }
         Err(e) if e.is_retryable() => return Err(e),
-        Err(e) => run.fail(StepKind::Schedules, now, e.to_string()),
+        Err(e) => run.fail_on(StepKind::Schedules, now, e.to_string(), &e),
     }
     Ok(())
 }

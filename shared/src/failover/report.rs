@@ -189,7 +189,11 @@ impl FailoverReport {
         let mut problems: Vec<Problem> = Vec::new();
         if let Some(why) = &run.failure {
             let step = run.steps.iter().rev().find(|s| !s.ok);
-            let next = step.and_then(|s| next_step(s.step));
+            // The step's own advice, else its error's; a record written before steps kept
+            // their errors has its text read instead.
+            let next = step
+                .and_then(|s| next_step(s.step))
+                .or_else(|| html::next_step_of(step.and_then(|s| s.error.as_ref()), why));
             let what = step.map_or("the run failed".to_owned(), |s| {
                 format!("step {} failed", s.step)
             });

@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::decide::RecordChange;
 use super::model::{Kind, Target};
+use crate::error::{Error, ErrorRecord};
 
 /// How long promotions may take, from the first request, before the run fails.
 const PROMOTION_LIMIT: Duration = Duration::minutes(60);
@@ -151,6 +152,9 @@ pub struct Step {
     pub call: Option<String>,
     pub ok: bool,
     pub detail: String,
+    /// The error a failed step met, as it happened (its kind and next step with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
 }
 
 /// An approval that a run waits for, and who gave it.
@@ -210,6 +214,7 @@ impl FailoverRun {
             call,
             ok,
             detail: detail.into(),
+            error: None,
         });
     }
 
@@ -220,6 +225,20 @@ impl FailoverRun {
         self.step(step, at, None, false, why.clone());
         self.failure.get_or_insert(why);
         self.phase = Phase::Finished;
+    }
+
+    /// [`FailoverRun::fail`] on an error, which the step keeps for the report.
+    pub(super) fn fail_on(
+        &mut self,
+        step: StepKind,
+        at: OffsetDateTime,
+        why: impl Into<String>,
+        error: &Error,
+    ) {
+        self.fail(step, at, why);
+        if let Some(failed) = self.steps.last_mut() {
+            failed.error = Some(error.into());
+        }
     }
 
     /// Seconds from the trigger until every DNS batch was INSYNC: the automation's share of

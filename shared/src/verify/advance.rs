@@ -245,7 +245,7 @@ fn fail_unless_retryable(
     if error.is_retryable() {
         return Err(error);
     }
-    run.fail(step, now, error.to_string());
+    run.fail_on(step, now, &error);
     Ok(())
 }
 
@@ -274,7 +274,7 @@ async fn sweep(recovery: &RegionalClients, plan: &Plan, run: &mut VerifyRun) {
     let (instances, clusters) = match calls::tagged_resources(recovery).await {
         Ok(found) => found,
         Err(e) => {
-            run.step(StepKind::Sweep, now, false, e.to_string());
+            run.step_failed(StepKind::Sweep, now, &e);
             return;
         }
     };
@@ -541,7 +541,7 @@ async fn set_password(
         // Not yet (the instance is busy): again at the next look.
         Err(e) if e.is_retryable() => ControlFlow::Break(pace.sleep().await),
         Err(e) => {
-            run.fail(StepKind::Password, now(), e.to_string());
+            run.fail_on(StepKind::Password, now(), &e);
             ControlFlow::Break(true)
         }
     }

@@ -443,7 +443,8 @@ impl VerifyReport {
     /// A failed step as the page lists it; `None` for the checks, each failed check being listed
     /// on its own.
     fn step_problem(&self, step: &StepRecord) -> Option<Problem> {
-        let or_advice = |advice: String| html::next_step(&step.detail).or(Some(advice));
+        let kept_or_read = html::next_step_of(step.error.as_ref(), &step.detail);
+        let or_advice = |advice: String| kept_or_read.clone().or(Some(advice));
         let next = match step.step {
             StepKind::Checks => return None,
             StepKind::Restore | StepKind::Wait => {
@@ -457,7 +458,7 @@ impl VerifyReport {
             | StepKind::Available
             | StepKind::Password
             | StepKind::Delete
-            | StepKind::Validation => None,
+            | StepKind::Validation => kept_or_read.clone(),
         };
         Some(Problem::new(
             format!("step {} failed", step.step),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::checks::CheckResult;
+use crate::error::{Error, ErrorRecord};
 
 /// What a verification restores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +178,9 @@ pub struct StepRecord {
     pub at: OffsetDateTime,
     pub ok: bool,
     pub detail: String,
+    /// The error a failed step met, as it happened (its kind and next step with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
 }
 
 /// The record of one verification run.
@@ -245,7 +249,16 @@ impl VerifyRun {
             at,
             ok,
             detail: detail.into(),
+            error: None,
         });
+    }
+
+    /// Notes a step that met `error`, keeping it for the report.
+    pub(crate) fn step_failed(&mut self, step: StepKind, at: OffsetDateTime, error: &Error) {
+        self.step(step, at, false, error.to_string());
+        if let Some(failed) = self.steps.last_mut() {
+            failed.error = Some(error.into());
+        }
     }
 
     /// The run failed: say why, and go clean up.
@@ -253,6 +266,13 @@ impl VerifyRun {
         let why = why.into();
         self.step(step, at, false, why.clone());
         self.failure.get_or_insert(why);
+        self.phase = Phase::CleaningUp;
+    }
+
+    /// [`VerifyRun::fail`] on an error, which the step keeps for the report.
+    pub(crate) fn fail_on(&mut self, step: StepKind, at: OffsetDateTime, error: &Error) {
+        self.step_failed(step, at, error);
+        self.failure.get_or_insert(error.to_string());
         self.phase = Phase::CleaningUp;
     }
 
