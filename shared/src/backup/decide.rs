@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 use super::model::{CopyJob, JobState, RecoveryPoint, blames_the_role, idempotency_token};
-use super::{BackupLag, Item, Outcome};
+use super::{BackupLag, Item, Outcome, Scope};
 use crate::clock::rfc3339;
 use crate::plan::{BackupCopy, Plan};
+use crate::trigger::Trigger;
 
 /// How many copy jobs of one recovery point may fail before Lifeboat stops starting new ones
 /// and reports it failed every run (a human must look: a role, a key, a vault policy).
@@ -362,6 +363,94 @@ fn lag(
         }
     }
     by_resource
+}
+
+/// What a trigger asks of the backup copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// A run over this scope.
+    Copy(Scope),
+    /// Nothing: the event is another task's, from another Region, about a vault no entry
+    /// copies, or a copy job that did not fail; why, for the answer.
+    Ignored { reason: String },
+}
+
+/// What `trigger` asks of the backup copy under `plan`:
+///
+/// - the schedule and the CLI reconcile every entry;
+/// - "Backup Job State Change" COMPLETED in the primary Region reconciles the entries that copy
+///   from its vault, so the new recovery point is copied now rather than tomorrow;
+/// - "Copy Job State Change" FAILED / PARTIAL / ABORTED reconciles the entries of that vault and
+///   destination: the run reports the failure with AWS's message and starts the next attempt.
+///   Other states ask for nothing (the job is under way, or done).
+pub fn asked(trigger: &Trigger, plan: &Plan) -> Asked {
+    let ignored = |reason: String| Asked::Ignored { reason };
+    let scope = match trigger {
+        Trigger::Schedule { .. } | Trigger::Manual => Scope::Everything,
+        Trigger::BackupJobCompleted { region, .. } | Trigger::CopyJobChanged { region, .. }
+            if region != plan.primary_region.as_str() =>
+        {
+            return ignored(format!(
+                "the event is from {region}; the plan copies from {}",
+                plan.primary_region
+            ));
+        }
+        Trigger::BackupJobCompleted { vault_arn, .. } => Scope::Vault {
+            name: vault_name(vault_arn),
+            destination: None,
+        },
+        Trigger::CopyJobChanged {
+            job_id,
+            state,
+            source_vault_arn,
+            destination_vault_arn,
+            ..
+        } => {
+            if !JobState::parse(state).is_failure() {
+                return ignored(format!(
+                    "copy job {job_id} is {state}: nothing to do (the next run sees how it ends)"
+                ));
+            }
+            Scope::Vault {
+                name: vault_name(source_vault_arn),
+                destination: Some(destination_vault_arn.clone()),
+            }
+        }
+        Trigger::SnapshotCreated { .. } => {
+            return ignored(format!(
+                "{} is an RDS snapshot event: copy-snapshots acts on it",
+                trigger.describe()
+            ));
+        }
+        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
+            return ignored(format!("{}: verify-restore acts on it", trigger.describe()));
+        }
+        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
+            return ignored(format!("{}: the failover acts on it", trigger.describe()));
+        }
+        Trigger::Ignored { reason } => return ignored(reason.clone()),
+    };
+    if let Scope::Vault { name, destination } = &scope
+        && !plan.copy.backup.iter().any(|e| {
+            e.source_vault == *name
+                && destination
+                    .as_deref()
+                    .is_none_or(|d| d == e.destination_vault.as_str())
+        })
+    {
+        return ignored(format!(
+            "no [[copy.backup]] entry copies backup vault {name}{}",
+            destination
+                .as_deref()
+                .map_or(String::new(), |d| format!(" to {d}"))
+        ));
+    }
+    Asked::Copy(scope)
+}
+
+/// The name at the end of a backup vault ARN (`arn:aws:backup:<region>:<account>:backup-vault:<name>`).
+fn vault_name(arn: &str) -> String {
+    arn.rsplit(':').next().unwrap_or(arn).to_owned()
 }
 
 #[cfg(test)]
@@ -721,5 +810,86 @@ mod tests {
             "an EC2 point may go cross-account and cross-Region"
         );
         assert_eq!(decision.orders[0].recovery_point, ec2);
+    }
+
+    fn event(name: &str) -> Trigger {
+        let text = match name {
+            "schedule" => include_str!("../../../events/schedule.json"),
+            "backup-job-completed" => include_str!("../../../events/backup-job-completed.json"),
+            "copy-job-failed" => include_str!("../../../events/copy-job-failed.json"),
+            "rds-snapshot-created" => include_str!("../../../events/rds-snapshot-created.json"),
+            "runbook-execute" => include_str!("../../../events/runbook-execute.json"),
+            "rds-verify-instance-event" => {
+                include_str!("../../../events/rds-verify-instance-event.json")
+            }
+            other => panic!("no event {other}"),
+        };
+        Trigger::from_event(&serde_json::from_str(text).unwrap()).unwrap()
+    }
+
+    fn ignored_because(asked: Asked) -> String {
+        match asked {
+            Asked::Ignored { reason } => reason,
+            other => panic!("asked for {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_event_asks_the_backup_copy_for_what_it_says() {
+        let plan = plan("");
+        assert_eq!(
+            asked(&event("schedule"), &plan),
+            Asked::Copy(Scope::Everything)
+        );
+        assert_eq!(
+            asked(&event("backup-job-completed"), &plan),
+            Asked::Copy(Scope::Vault {
+                name: "Default".into(),
+                destination: None
+            })
+        );
+        assert_eq!(
+            asked(&event("copy-job-failed"), &plan),
+            Asked::Copy(Scope::Vault {
+                name: "Default".into(),
+                destination: Some(DR.into())
+            })
+        );
+        let snapshot = ignored_because(asked(&event("rds-snapshot-created"), &plan));
+        assert!(
+            snapshot.ends_with("copy-snapshots acts on it"),
+            "{snapshot}"
+        );
+        let runbook = ignored_because(asked(&event("runbook-execute"), &plan));
+        assert!(runbook.ends_with("the failover acts on it"), "{runbook}");
+        let verify = ignored_because(asked(&event("rds-verify-instance-event"), &plan));
+        assert!(verify.ends_with("verify-restore acts on it"), "{verify}");
+    }
+
+    #[test]
+    fn a_backup_event_of_another_region_vault_or_a_job_under_way_asks_nothing() {
+        let text = include_str!("../../../events/backup-job-completed.json");
+        let other_region: serde_json::Value =
+            serde_json::from_str(&text.replace("us-west-2", "eu-west-1")).unwrap();
+        let reason = ignored_because(asked(
+            &Trigger::from_event(&other_region).unwrap(),
+            &plan(""),
+        ));
+        assert_eq!(
+            reason,
+            "the event is from eu-west-1; the plan copies from us-west-2"
+        );
+        let mut completed: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/copy-job-failed.json")).unwrap();
+        completed["detail"]["state"] = "COMPLETED".into();
+        let reason = ignored_because(asked(&Trigger::from_event(&completed).unwrap(), &plan("")));
+        assert!(reason.contains("is COMPLETED: nothing to do"), "{reason}");
+        let mut elsewhere: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/backup-job-completed.json"))
+                .unwrap();
+        elsewhere["detail"]["backupVaultArn"] =
+            "arn:aws:backup:us-west-2:111122223333:backup-vault:other".into();
+        let reason = ignored_because(asked(&Trigger::from_event(&elsewhere).unwrap(), &plan("")));
+        assert_eq!(reason, "no [[copy.backup]] entry copies backup vault other");
     }
 }

@@ -28,7 +28,9 @@ use crate::state::Lease;
 /// The task's name in records, metrics and the lease.
 pub const TASK: &str = "copy-backups";
 
-pub use decide::{BackupDecision, EntryState, JobOrder, JobSlots, MAX_ATTEMPTS, decide};
+pub use decide::{
+    Asked, BackupDecision, EntryState, JobOrder, JobSlots, MAX_ATTEMPTS, asked, decide,
+};
 pub use model::{CopyJob, JobState, RecoveryPoint, idempotency_token};
 
 /// What one item of a backup copy run came to.

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 use super::model::{Snapshot, SnapshotKind, SourceDb, copy_tags, tags, target_identifier};
-use super::{Item, Outcome};
+use super::{Item, Outcome, Scope};
 use crate::error::Error;
 use crate::plan::{CopyLimits, Plan, SnapshotSelection};
+use crate::trigger::Trigger;
 
 /// A selected DB and its snapshots in the primary Region.
 #[derive(Debug, Clone)]
@@ -461,6 +462,51 @@ fn prunes(
         }
     }
     orders
+}
+
+/// What a trigger asks of the snapshot copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// A run over this scope.
+    Copy(Scope),
+    /// Nothing: the event is another task's, or from another Region; why, for the answer.
+    Ignored { reason: String },
+}
+
+/// What `trigger` asks of the snapshot copy under `plan`: the schedule and the CLI every entry,
+/// a snapshot created in the primary Region its DB, anything else nothing, with the reason.
+pub fn asked(trigger: &Trigger, plan: &Plan) -> Asked {
+    let ignored = |reason: String| Asked::Ignored { reason };
+    match trigger {
+        Trigger::Schedule { .. } | Trigger::Manual => Asked::Copy(Scope::Everything),
+        Trigger::SnapshotCreated { region, .. } if region != plan.primary_region.as_str() => {
+            ignored(format!(
+                "snapshot is in {region}; the plan copies from {}",
+                plan.primary_region
+            ))
+        }
+        Trigger::SnapshotCreated {
+            kind,
+            snapshot_id,
+            region,
+            ..
+        } => Asked::Copy(Scope::SnapshotOf {
+            kind: *kind,
+            snapshot_id: snapshot_id.clone(),
+            region: region.clone(),
+        }),
+        Trigger::BackupJobCompleted { .. } | Trigger::CopyJobChanged { .. } => ignored(format!(
+            "{} is an AWS Backup event: copy-backups acts on it",
+            trigger.describe()
+        )),
+        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
+            ignored(format!("{}: verify-restore acts on it", trigger.describe()))
+        }
+        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
+            ignored(format!("{}: the failover acts on it", trigger.describe()))
+        }
+        Trigger::Ignored { reason } => ignored(reason.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -1028,6 +1074,78 @@ mod tests {
                 .copies
                 .iter()
                 .all(|c| c.option_group.as_deref() == Some("sqlserver-tde-dr"))
+        );
+    }
+
+    fn event(name: &str) -> Trigger {
+        let text = match name {
+            "schedule" => include_str!("../../../events/schedule.json"),
+            "rds-snapshot-created" => include_str!("../../../events/rds-snapshot-created.json"),
+            "rds-cluster-snapshot-created" => {
+                include_str!("../../../events/rds-cluster-snapshot-created.json")
+            }
+            "backup-job-completed" => include_str!("../../../events/backup-job-completed.json"),
+            "runbook-execute" => include_str!("../../../events/runbook-execute.json"),
+            "rds-verify-instance-event" => {
+                include_str!("../../../events/rds-verify-instance-event.json")
+            }
+            other => panic!("no event {other}"),
+        };
+        Trigger::from_event(&serde_json::from_str(text).unwrap()).unwrap()
+    }
+
+    fn ignored_because(asked: Asked) -> String {
+        match asked {
+            Asked::Ignored { reason } => reason,
+            other => panic!("asked for {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_event_asks_the_snapshot_copy_for_what_it_says() {
+        let plan = plan();
+        assert_eq!(
+            asked(&event("schedule"), &plan),
+            Asked::Copy(Scope::Everything)
+        );
+        for (name, kind) in [
+            ("rds-snapshot-created", SnapshotKind::Instance),
+            ("rds-cluster-snapshot-created", SnapshotKind::Cluster),
+        ] {
+            match asked(&event(name), &plan) {
+                Asked::Copy(Scope::SnapshotOf {
+                    kind: asked_kind,
+                    region,
+                    ..
+                }) => {
+                    assert_eq!(asked_kind, kind, "{name}");
+                    assert_eq!(region, "us-west-2", "{name}");
+                }
+                other => panic!("{name} asked for {other:?}"),
+            }
+        }
+        let backup = ignored_because(asked(&event("backup-job-completed"), &plan));
+        assert!(
+            backup.ends_with("is an AWS Backup event: copy-backups acts on it"),
+            "{backup}"
+        );
+        let runbook = ignored_because(asked(&event("runbook-execute"), &plan));
+        assert!(runbook.ends_with("the failover acts on it"), "{runbook}");
+        let verify = ignored_because(asked(&event("rds-verify-instance-event"), &plan));
+        assert!(verify.ends_with("verify-restore acts on it"), "{verify}");
+    }
+
+    #[test]
+    fn a_snapshot_of_another_region_asks_nothing() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/rds-snapshot-created.json"))
+                .unwrap();
+        let text = event.to_string().replace("us-west-2", "eu-west-1");
+        event = serde_json::from_str(&text).unwrap();
+        let reason = ignored_because(asked(&Trigger::from_event(&event).unwrap(), &plan()));
+        assert_eq!(
+            reason,
+            "snapshot is in eu-west-1; the plan copies from us-west-2"
         );
     }
 }

@@ -18,7 +18,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use decide::{CopyOrder, Decision, PruneOrder, PruneReason, Room, Slots, SourceState, decide};
+pub use decide::{
+    Asked, CopyOrder, Decision, PruneOrder, PruneReason, Room, Slots, SourceState, asked, decide,
+};
 pub use model::{Snapshot, SnapshotKind, SourceDb, target_identifier};
 
 use crate::aws::{AwsClients, RegionalClients};

@@ -1,7 +1,7 @@
 //! The AWS Backup copy task: `copy-backups`.
 
 use super::{Finished, RunOptions, TaskReport, answer, run_recorded};
-use crate::backup::{BackupReport, JobState, Scope, TASK, copy_backups};
+use crate::backup::{Asked, BackupReport, TASK, asked, copy_backups};
 use crate::context::Lifeboat;
 use crate::error::Error;
 use crate::record::RunHeader;
@@ -15,84 +15,21 @@ impl TaskReport for BackupReport {
     }
 }
 
-/// Runs the backup copy for a trigger, under the `copy-backups` lease (AWS Backup's copy job
-/// quota is per account and destination Region, like the lease), then writes the record.
-///
-/// - the schedule and the CLI reconcile every entry;
-/// - "Backup Job State Change" COMPLETED in the primary Region reconciles the entries that copy
-///   from its vault, so the new recovery point is copied now rather than tomorrow;
-/// - "Copy Job State Change" FAILED / PARTIAL / ABORTED reconciles the entries of that vault and
-///   destination: the run reports the failure with AWS's message and starts the next attempt.
-///   Other states ask for nothing (the job is under way, or done).
+/// Runs the backup copy for a trigger (what each asks for: [`crate::backup::asked`]), under the
+/// `copy-backups` lease (AWS Backup's copy job quota is per account and destination Region,
+/// like the lease), then writes the record.
 pub async fn run_copy_backups(
     lifeboat: &Lifeboat,
     trigger: &Trigger,
     options: RunOptions,
 ) -> Result<Finished<BackupReport>, Error> {
     let plan = &lifeboat.plan;
-    let ignore = |reason: String| Ok(Finished::Ignored { reason });
-    let scope = match trigger {
-        Trigger::Schedule { .. } | Trigger::Manual => Scope::Everything,
-        Trigger::BackupJobCompleted { region, .. } | Trigger::CopyJobChanged { region, .. }
-            if region != plan.primary_region.as_str() =>
-        {
-            return ignore(format!(
-                "the event is from {region}; the plan copies from {}",
-                plan.primary_region
-            ));
-        }
-        Trigger::BackupJobCompleted { vault_arn, .. } => Scope::Vault {
-            name: vault_name(vault_arn),
-            destination: None,
-        },
-        Trigger::CopyJobChanged {
-            job_id,
-            state,
-            source_vault_arn,
-            destination_vault_arn,
-            ..
-        } => {
-            if !JobState::parse(state).is_failure() {
-                return ignore(format!(
-                    "copy job {job_id} is {state}: nothing to do (the next run sees how it ends)"
-                ));
-            }
-            Scope::Vault {
-                name: vault_name(source_vault_arn),
-                destination: Some(destination_vault_arn.clone()),
-            }
-        }
-        Trigger::SnapshotCreated { .. } => {
-            return ignore(format!(
-                "{} is an RDS snapshot event: copy-snapshots acts on it",
-                trigger.describe()
-            ));
-        }
-        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
-            return ignore(format!("{}: verify-restore acts on it", trigger.describe()));
-        }
-        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
-            return ignore(format!("{}: the failover acts on it", trigger.describe()));
-        }
-        Trigger::Ignored { reason } => return ignore(reason.clone()),
+    let scope = match asked(trigger, plan) {
+        Asked::Copy(scope) => scope,
+        Asked::Ignored { reason } => return Ok(Finished::Ignored { reason }),
     };
-    if let Scope::Vault { name, destination } = &scope
-        && !plan.copy.backup.iter().any(|e| {
-            e.source_vault == *name
-                && destination
-                    .as_deref()
-                    .is_none_or(|d| d == e.destination_vault.as_str())
-        })
-    {
-        return ignore(format!(
-            "no [[copy.backup]] entry copies backup vault {name}{}",
-            destination
-                .as_deref()
-                .map_or(String::new(), |d| format!(" to {d}"))
-        ));
-    }
     if let Some(reason) = super::paused_schedule(lifeboat, trigger).await? {
-        return ignore(reason);
+        return Ok(Finished::Ignored { reason });
     }
     let clients = &lifeboat.clients;
     run_recorded(
@@ -103,11 +40,6 @@ pub async fn run_copy_backups(
         async |header, lease| copy_backups(clients, plan, &scope, header, lease).await,
     )
     .await
-}
-
-/// The name at the end of a backup vault ARN (`arn:aws:backup:<region>:<account>:backup-vault:<name>`).
-fn vault_name(arn: &str) -> String {
-    arn.rsplit(':').next().unwrap_or(arn).to_owned()
 }
 
 /// The `copy-backups` Lambda's work for one EventBridge event, like

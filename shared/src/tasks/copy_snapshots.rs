@@ -2,7 +2,7 @@
 
 use super::{Finished, RunOptions, TaskReport, answer, run_recorded};
 use crate::context::Lifeboat;
-use crate::copy::{CopyReport, Scope, copy_snapshots};
+use crate::copy::{Asked, CopyReport, asked, copy_snapshots};
 use crate::error::Error;
 use crate::record::RunHeader;
 use crate::trigger::Trigger;
@@ -26,51 +26,9 @@ pub async fn run_copy_snapshots(
     trigger: &Trigger,
     options: RunOptions,
 ) -> Result<Finished<CopyReport>, Error> {
-    let scope = match trigger {
-        Trigger::Schedule { .. } | Trigger::Manual => Scope::Everything,
-        Trigger::SnapshotCreated { region, .. }
-            if region != lifeboat.plan.primary_region.as_str() =>
-        {
-            return Ok(Finished::Ignored {
-                reason: format!(
-                    "snapshot is in {region}; the plan copies from {}",
-                    lifeboat.plan.primary_region
-                ),
-            });
-        }
-        Trigger::SnapshotCreated {
-            kind,
-            snapshot_id,
-            region,
-            ..
-        } => Scope::SnapshotOf {
-            kind: *kind,
-            snapshot_id: snapshot_id.clone(),
-            region: region.clone(),
-        },
-        Trigger::BackupJobCompleted { .. } | Trigger::CopyJobChanged { .. } => {
-            return Ok(Finished::Ignored {
-                reason: format!(
-                    "{} is an AWS Backup event: copy-backups acts on it",
-                    trigger.describe()
-                ),
-            });
-        }
-        Trigger::VerificationResourceChanged { .. } | Trigger::RestoreJobCompleted { .. } => {
-            return Ok(Finished::Ignored {
-                reason: format!("{}: verify-restore acts on it", trigger.describe()),
-            });
-        }
-        Trigger::AlarmChanged { .. } | Trigger::Runbook(_) => {
-            return Ok(Finished::Ignored {
-                reason: format!("{}: the failover acts on it", trigger.describe()),
-            });
-        }
-        Trigger::Ignored { reason } => {
-            return Ok(Finished::Ignored {
-                reason: reason.clone(),
-            });
-        }
+    let scope = match asked(trigger, &lifeboat.plan) {
+        Asked::Copy(scope) => scope,
+        Asked::Ignored { reason } => return Ok(Finished::Ignored { reason }),
     };
     if let Some(reason) = super::paused_schedule(lifeboat, trigger).await? {
         return Ok(Finished::Ignored { reason });
